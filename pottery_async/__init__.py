@@ -1,0 +1,48 @@
+"""pottery_async: Redis for humans, async-native.
+
+The async API lives here; ``pottery_async.sync`` is its generated sync twin
+and a drop-in replacement for ``pottery`` 3.x.
+"""
+
+from ._base import PotteryEncoder
+from ._codec import Codec, JSONCodec
+from .dict import RedisDict
+from .exceptions import (
+    BlockingBridgeWarning,
+    ExtendUnlockedLock,
+    InefficientAccessWarning,
+    KeyExistsError,
+    PotteryError,
+    PotteryWarning,
+    PrimitiveError,
+    QueueEmptyError,
+    QuorumIsImpossible,
+    QuorumNotAchieved,
+    RandomKeyError,
+    ReleaseUnlockedLock,
+    TooManyExtensions,
+    WrongTypeError,
+)
+from .timer import ContextTimer
+
+__all__ = (
+    'BlockingBridgeWarning',
+    'Codec',
+    'ContextTimer',
+    'ExtendUnlockedLock',
+    'InefficientAccessWarning',
+    'JSONCodec',
+    'KeyExistsError',
+    'PotteryEncoder',
+    'PotteryError',
+    'PotteryWarning',
+    'PrimitiveError',
+    'QueueEmptyError',
+    'QuorumIsImpossible',
+    'QuorumNotAchieved',
+    'RandomKeyError',
+    'RedisDict',
+    'ReleaseUnlockedLock',
+    'TooManyExtensions',
+    'WrongTypeError',
+)

@@ -1,0 +1,259 @@
+"""What every container shares: client, key, codec, errors, paging, cleanup.
+
+I/O-free except for the few coroutines every container has (``clear``) and
+the helpers that run a Lua script or a WATCH/MULTI/EXEC transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+import logging
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import redis.asyncio
+from redis.exceptions import NoScriptError, ResponseError, WatchError
+
+from . import _bridge, _clients
+from ._codec import JSON, Codec
+from .exceptions import WrongTypeError
+
+T = TypeVar('T')
+P = ParamSpec('P')
+C = TypeVar('C', bound='Container')
+
+logger = logging.getLogger('pottery_async')
+logger.addHandler(logging.NullHandler())
+
+RANDOM_KEY_PREFIX = 'pottery:'
+# Keep references to cleanup tasks until they finish; the loop only keeps
+# weak ones.
+_background: set[asyncio.Task[Any]] = set()
+
+
+class SyncTwin:
+    'Marker base of the generated sync classes, which wrap a core object.'
+
+    __slots__ = ()
+    _core: Any
+
+
+def unwrap(obj: Any) -> Any:
+    'The core object behind a sync twin; anything else as it is.'
+    return obj._core if isinstance(obj, SyncTwin) else obj
+
+
+class PotteryEncoder(json.JSONEncoder):
+    'A JSON encoder that also encodes sync containers, by their contents.'
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, SyncTwin):
+            for name in ('to_dict', 'to_list', 'to_set', 'to_counter'):
+                convert = getattr(o, name, None)
+                if convert is not None:
+                    return convert()
+        return super().default(o)
+
+
+class Paged(AsyncIterator[T]):
+    """An async iterator over items that arrive in pages (SCAN, LRANGE, ...).
+
+    ``async for`` sees items; the sync layer pulls ``pages`` so that each
+    bridge call brings a whole page, never a single item.
+    """
+
+    __slots__ = ('pages', '_page', '_index')
+
+    def __init__(self, pages: AsyncIterator[list[T]]) -> None:
+        self.pages = pages
+        self._page: list[T] = []
+        self._index = 0
+
+    def __aiter__(self) -> Paged[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while self._index >= len(self._page):
+            self._page = await self.pages.__anext__()
+            self._index = 0
+        item = self._page[self._index]
+        self._index += 1
+        return item
+
+
+def paged(
+    method: Callable[P, AsyncIterator[list[T]]],
+) -> Callable[P, Paged[T]]:
+    'Turn an async generator of pages into a method returning a Paged iterator.'
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Paged[T]:
+        return Paged(method(*args, **kwargs))
+
+    return wrapper
+
+
+def redis_type(
+    expected: str,
+) -> Callable[
+    [Callable[Concatenate[C, P], Coroutine[Any, Any, T]]],
+    Callable[Concatenate[C, P], Coroutine[Any, Any, T]],
+]:
+    """Turn Redis' WRONGTYPE reply into a WrongTypeError naming both types."""
+
+    def decorate(
+        method: Callable[Concatenate[C, P], Coroutine[Any, Any, T]],
+    ) -> Callable[Concatenate[C, P], Coroutine[Any, Any, T]]:
+        @functools.wraps(method)
+        async def wrapper(self: C, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return await method(self, *args, **kwargs)
+            except ResponseError as error:
+                if not str(error).startswith('WRONGTYPE'):
+                    raise
+                raise await self._wrong_type(expected) from error
+
+        return wrapper
+
+    return decorate
+
+
+class Script:
+    'A Lua script run by EVALSHA, loaded on first use on each server.'
+
+    __slots__ = ('source', 'sha')
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def __call__(self, client: _clients.AsyncClient, keys: list[str], args: Iterable[Any]) -> Any:
+        argv = list(args)
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *argv)
+        except NoScriptError:
+            return await client.eval(self.source, len(keys), *keys, *argv)
+
+
+class Container:
+    'Base class of the Redis-backed containers.'
+
+    _REDIS_TYPE = ''
+
+    def __init__(
+        self,
+        *,
+        redis: _clients.RedisArg = None,
+        key: str = '',
+        codec: Codec | None = None,
+    ) -> None:
+        self._redis = redis
+        if key:
+            self._key = key
+            self._temporary = False
+        else:
+            # A UUID4 cannot realistically collide, so the key is chosen
+            # without asking the server (constructors do no I/O).
+            self._key = f'{RANDOM_KEY_PREFIX}{uuid.uuid4()}'
+            self._temporary = True
+            logger.info('Self-assigning tmp key <%s key=%r>', type(self).__qualname__, self._key)
+        self._codec = codec or JSON
+        # Initial contents given to the constructor, encoded, until awaited.
+        self._unwritten: Any = None
+
+    @property
+    def redis(self) -> _clients.RedisArg:
+        'The client (or URL) this container was given; None for the default.'
+        return self._redis
+
+    @property
+    def key(self) -> str:
+        'The Redis key that holds this container.'
+        return self._key
+
+    @property
+    def _client(self) -> _clients.AsyncClient:
+        if self._unwritten is not None:
+            raise RuntimeError(
+                f'{type(self).__name__}(...) was given initial contents but not awaited; '
+                f'write "await {type(self).__name__}(...)" so they are stored'
+            )
+        return _clients.resolve(self._redis)
+
+    def __del__(self) -> None:
+        if getattr(self, '_unwritten', None) is not None:
+            warnings.warn(
+                f'{type(self).__name__}(...) with initial contents was never awaited; '
+                'its contents were not written',
+                RuntimeWarning,
+                stacklevel=1,
+            )
+        if getattr(self, '_temporary', False):
+            discard_later(self._redis, self._key)
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__qualname__} key={self._key!r}>'
+
+    async def clear(self) -> None:
+        'Remove every element.  O(n)'
+        await self._client.unlink(self._key)  # Redis 4.0+
+
+    async def _wrong_type(self, expected: str) -> WrongTypeError:
+        try:
+            found = await self._client.type(self._key)
+        except Exception:
+            found = ''
+        if isinstance(found, bytes):
+            found = found.decode()
+        return WrongTypeError(self.redis, self._key, expected, found)
+
+    async def _transaction(
+        self, body: Callable[[Any], Awaitable[T]], *keys: str,
+    ) -> T:
+        """Run ``body(pipeline)`` under WATCH ``keys`` until EXEC succeeds.
+
+        ``body`` reads through the pipeline (immediate mode), then calls
+        ``pipeline.multi()`` and queues its writes; it returns what the
+        caller gets.  A concurrent write to a watched key retries the body.
+        """
+        async with self._client.pipeline(transaction=True) as pipeline:
+            while True:
+                try:
+                    await pipeline.watch(*keys)
+                    result = await body(pipeline)
+                    await pipeline.execute()
+                    return result
+                except WatchError:
+                    continue
+
+
+def same_server(a: Container, b: Container) -> bool:
+    'Whether two containers talk to the same client (and so the same server).'
+    return a._redis is b._redis or a._client is b._client
+
+
+def discard_later(redis_arg: _clients.RedisArg, key: str) -> None:
+    """Delete a temporary key soon, without doing I/O now (safe in __del__)."""
+
+    async def unlink() -> None:
+        await _clients.resolve(redis_arg).unlink(key)
+
+    async_client = isinstance(redis_arg, (redis.asyncio.Redis, redis.asyncio.RedisCluster))
+    loop = _bridge._get_running_loop()
+    if async_client and loop is not None:
+        loop.call_soon(_spawn, unlink)
+        return
+    if not async_client and _bridge.defer(unlink):
+        return
+    logger.warning('Left temporary key %r on Redis: no event loop to delete it from', key)
+
+
+def _spawn(factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    task = asyncio.ensure_future(factory())
+    _background.add(task)
+    task.add_done_callback(_background.discard)

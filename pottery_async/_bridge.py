@@ -1,0 +1,358 @@
+"""The private event loops that run the async core for sync callers.
+
+Each thread that calls the sync API gets its own event loop, driven in that
+thread with ``run_until_complete``: no hop to another thread, no lock, and
+the connections on that loop serve one thread only.  Measured on the target
+machine this is the cheapest way to run a coroutine from sync code (see
+DESIGN.md); a background loop thread costs several times more per call.
+
+What the bridge guarantees:
+
+- Loops start lazily, one per thread; a loop whose thread has died is closed
+  (its connections too) when the next thread starts one, or at exit.
+- After ``os.fork()`` the child starts afresh and never reads from, writes to
+  or closes a connection it inherited: those belong to the parent.
+- Interpreter exit closes every loop this process can still close; no thread
+  of ours keeps the interpreter alive.
+- A call made from inside one of our loops fails fast instead of deadlocking.
+- A call made from a thread that runs someone else's loop (Jupyter, a sync
+  helper inside an async app) is handed to one background loop thread, with a
+  one-time ``BlockingBridgeWarning``: it works, but it blocks that loop.
+- On Ctrl-C or a timeout the coroutine is cancelled and allowed to finish
+  before the exception surfaces, and the loop runs once more so that closed
+  sockets really close: an abandoned BLPOP must not consume the next push.
+- Finalizers never re-enter a loop: cleanup from ``__del__`` is queued with
+  ``defer()`` and runs before the thread's next call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import concurrent.futures
+import logging
+import os
+import threading
+import types
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
+from typing import Any, TypeVar
+
+from .exceptions import BlockingBridgeWarning
+
+T = TypeVar('T')
+Cleanup = Callable[[], Awaitable[object]]
+
+_log = logging.getLogger('pottery_async')
+_get_running_loop = asyncio.events._get_running_loop
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+_THIS_FILE = __file__
+
+
+class LoopState:
+    'One private event loop and what lives on it.'
+
+    __slots__ = ('loop', 'thread', 'clients', 'pending')
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = thread
+        # Async clients built for this loop by _clients.resolve(), keyed by
+        # what the user passed (a sync client's id, a URL, or None).
+        self.clients: dict[object, Any] = {}
+        self.pending: collections.deque[Cleanup] = collections.deque()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
+        loop = self.loop
+        if self.pending:
+            coro = _after_cleanups(self.pending, coro)
+        if timeout is not None:
+            coro = _deadline(coro, timeout)
+        task = loop.create_task(coro)
+        try:
+            loop.run_until_complete(task)
+        except BaseException as exc:
+            if not task.done():
+                # Ctrl-C landed in the loop itself while the task still waits
+                # on the server: cancel it and let its cleanup run, so the
+                # connection it was reading from is closed, not abandoned.
+                task.cancel()
+                try:
+                    loop.run_until_complete(task)
+                except BaseException:  # noqa: S110 - the first error wins
+                    pass
+            self.settle()
+            raise exc.with_traceback(_user_traceback(exc.__traceback__))
+        return task.result()
+
+    def settle(self) -> None:
+        """Run the callbacks that are ready, once.
+
+        A transport closed during a failed or cancelled call only releases its
+        socket in the loop's next iteration; until then the server still sees
+        the connection, and a BLPOP it was blocked in could take an item.
+        """
+        loop = self.loop
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+
+    def close(self) -> None:
+        'Close the clients, finish queued cleanups and close the loop.'
+        loop = self.loop
+        if loop.is_closed() or loop.is_running():
+            return
+        try:
+            loop.run_until_complete(self._aclose())
+        except Exception:
+            _log.warning('error while closing a pottery_async event loop', exc_info=True)
+        finally:
+            loop.close()
+
+    async def _aclose(self) -> None:
+        await _run_cleanups(self.pending)
+        clients = list(self.clients.values())
+        self.clients.clear()
+        for client in clients:
+            try:
+                await client.aclose()
+            except Exception:
+                _log.debug('error while closing %r', client, exc_info=True)
+        current = asyncio.current_task()
+        others = [task for task in asyncio.all_tasks() if task is not current]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        await self.loop.shutdown_asyncgens()
+
+
+async def _deadline(coro: Coroutine[Any, Any, T], timeout: float) -> T:
+    async with asyncio.timeout(timeout):
+        return await coro
+
+
+async def _run_cleanups(pending: collections.deque[Cleanup]) -> None:
+    while pending:
+        cleanup = pending.popleft()
+        try:
+            await cleanup()
+        except Exception:
+            _log.warning('deferred cleanup failed', exc_info=True)
+
+
+async def _after_cleanups(
+    pending: collections.deque[Cleanup], coro: Coroutine[Any, Any, T],
+) -> T:
+    try:
+        await _run_cleanups(pending)
+    except BaseException:
+        coro.close()
+        raise
+    return await coro
+
+
+def _user_traceback(tb: types.TracebackType | None) -> types.TracebackType | None:
+    'Drop the frames of asyncio and of this module from a traceback.'
+    frames = []
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not (filename.startswith(_ASYNCIO_DIR) or filename == _THIS_FILE):
+            frames.append(tb)
+        tb = tb.tb_next
+    result = None
+    for frame in reversed(frames):
+        result = types.TracebackType(result, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return result
+
+
+class _Portal:
+    'One daemon thread running a loop, for calls made inside a foreign loop.'
+
+    def __init__(self) -> None:
+        ready = threading.Event()
+        self.state: LoopState | None = None
+
+        def serve() -> None:
+            state = LoopState(threading.current_thread())
+            _local.state = state
+            self.state = state
+            ready.set()
+            try:
+                state.loop.run_forever()
+            finally:
+                state.close()
+
+        self.thread = threading.Thread(target=serve, name='pottery_async-portal', daemon=True)
+        self.thread.start()
+        ready.wait()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
+        state = self.state
+        assert state is not None
+        if timeout is not None:
+            coro = _deadline(coro, timeout)
+        done = threading.Event()
+
+        async def tracked() -> T:
+            try:
+                return await coro
+            finally:
+                done.set()
+
+        future = asyncio.run_coroutine_threadsafe(tracked(), state.loop)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise asyncio.CancelledError from None
+        except BaseException:
+            if not future.done():
+                future.cancel()
+                done.wait()
+            raise
+
+    def stop(self) -> None:
+        state = self.state
+        if state is not None and not state.loop.is_closed():
+            state.loop.call_soon_threadsafe(state.loop.stop)
+            self.thread.join(timeout=5)
+
+
+_local = threading.local()
+_states: dict[int, LoopState] = {}
+_states_lock = threading.Lock()
+_portal: _Portal | None = None
+_portal_lock = threading.Lock()
+_warned_running_loop = False
+# Whatever a child process inherited from its parent: kept referenced so that
+# it is never garbage-collected (collection would close the parent's sockets'
+# file descriptors in the child, or warn about them), and never used.
+_inherited: list[object] = []
+
+
+def current_state() -> LoopState | None:
+    'The bridge state whose loop is running in this thread, if any.'
+    state: LoopState | None = getattr(_local, 'state', None)
+    if state is not None and _get_running_loop() is state.loop:
+        return state
+    return None
+
+
+def _thread_state() -> LoopState:
+    state: LoopState | None = getattr(_local, 'state', None)
+    if state is None:
+        _reap_dead_threads()
+        state = LoopState(threading.current_thread())
+        with _states_lock:
+            _states[id(state)] = state
+        _local.state = state
+    return state
+
+
+def _reap_dead_threads() -> None:
+    with _states_lock:
+        dead = [state for state in _states.values() if not state.thread.is_alive()]
+        for state in dead:
+            del _states[id(state)]
+    for state in dead:
+        state.close()
+
+
+def run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    """Run a core coroutine to completion for a sync caller and return its result.
+
+    ``timeout`` (seconds) cancels the coroutine when it runs out, lets it
+    finish its cleanup, and raises ``TimeoutError``.
+    """
+    running = _get_running_loop()
+    if running is not None:
+        return _run_inside_loop(running, coro, timeout)
+    state: LoopState | None = getattr(_local, 'state', None)
+    if state is None:
+        state = _thread_state()
+    return state.run(coro, timeout)
+
+
+def _run_inside_loop(
+    running: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout: float | None,
+) -> T:
+    global _portal, _warned_running_loop
+    state: LoopState | None = getattr(_local, 'state', None)
+    if state is not None and state.loop is running:
+        coro.close()
+        raise RuntimeError(
+            'the pottery_async sync API was called from inside its own event loop '
+            '(from a coroutine or callback that the sync API is running); '
+            'use the async API (pottery_async) there instead'
+        )
+    if not _warned_running_loop:
+        _warned_running_loop = True
+        warnings.warn(
+            'the pottery_async sync API was called from a thread that runs an event '
+            'loop; each call now blocks that loop while a background thread runs it. '
+            'Use the async API (pottery_async) inside async code.',
+            BlockingBridgeWarning,
+            stacklevel=4,
+        )
+    with _portal_lock:
+        if _portal is None:
+            _portal = _Portal()
+        portal = _portal
+    return portal.run(coro, timeout)
+
+
+def iterate(pages: AsyncIterator[Iterable[T]]) -> Iterator[T]:
+    'Iterate a core page stream from sync code, one bridge call per page.'
+    get_next = pages.__anext__
+    try:
+        while True:
+            try:
+                page = run(get_next())
+            except StopAsyncIteration:
+                return
+            yield from page
+    finally:
+        aclose = getattr(pages, 'aclose', None)
+        if aclose is not None:
+            if _get_running_loop() is None:
+                run(aclose())
+            else:
+                defer(aclose)
+
+
+def defer(cleanup: Cleanup) -> bool:
+    """Queue a cleanup coroutine for this thread's loop; never runs the loop.
+
+    Safe from finalizers.  Returns False when this thread has no bridge loop
+    (nothing could have been created there that needs cleaning up).
+    """
+    state: LoopState | None = getattr(_local, 'state', None)
+    if state is None or state.loop.is_closed():
+        return False
+    state.pending.append(cleanup)
+    return True
+
+
+def _shutdown() -> None:
+    if _portal is not None:
+        _portal.stop()
+    me = threading.current_thread()
+    with _states_lock:
+        closable = [s for s in _states.values() if s.thread is me or not s.thread.is_alive()]
+        for state in closable:
+            del _states[id(state)]
+    for state in closable:
+        state.close()
+
+
+def _after_fork_in_child() -> None:
+    global _local, _states, _states_lock, _portal, _portal_lock
+    _inherited.append((_local, _states, _portal))
+    _local = threading.local()
+    _states = {}
+    _states_lock = threading.Lock()
+    _portal = None
+    _portal_lock = threading.Lock()
+
+
+atexit.register(_shutdown)
+os.register_at_fork(after_in_child=_after_fork_in_child)

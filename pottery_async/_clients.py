@@ -1,0 +1,275 @@
+"""What the user passed as ``redis=`` -> the ``redis.asyncio`` client the core uses.
+
+The async API takes ``redis.asyncio`` clients and uses them as they are.  The
+sync API takes what Pottery users pass today (a sync ``redis.Redis``, a sync
+``RedisCluster``, a URL, or nothing) and gets, once per bridge loop and
+cached there, the matching async client: same server, database, credentials,
+TLS settings, timeouts, retry policy and ``decode_responses``.  What has no
+async twin is refused with a clear error rather than silently dropped.
+
+The only thing read from a sync client's connection pool is its
+configuration (connection class and keyword arguments); connections are
+never taken from it, since they belong to other threads and processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import inspect
+import os
+import weakref
+from typing import Any, TypeAlias
+
+import redis
+import redis.asyncio
+import redis.asyncio.cluster
+import redis.asyncio.connection as aconn
+import redis.asyncio.retry
+import redis.cluster
+import redis.connection as sconn
+import redis.retry
+from redis.asyncio.connection import AbstractConnection as AsyncConnection
+
+from . import _bridge
+
+AsyncClient: TypeAlias = redis.asyncio.Redis | redis.asyncio.RedisCluster
+RedisArg: TypeAlias = (
+    redis.asyncio.Redis | redis.asyncio.RedisCluster | redis.Redis | redis.RedisCluster | str | None
+)
+
+# Pottery's default: REDIS_URL, else a local server, with a 1 second timeout.
+DEFAULT_URL = os.environ.get('REDIS_URL', 'redis://localhost:6379/0')
+DEFAULT_SOCKET_TIMEOUT = 1.0
+
+_CONNECTION_CLASSES: dict[type[Any], type[AsyncConnection]] = {
+    sconn.Connection: aconn.Connection,
+    sconn.SSLConnection: aconn.SSLConnection,
+    sconn.UnixDomainSocketConnection: aconn.UnixDomainSocketConnection,
+}
+
+# Connection settings that mean the same on both sides.
+_CARRIED = frozenset({
+    'host', 'port', 'path', 'db', 'username', 'password', 'credential_provider',
+    'socket_timeout', 'socket_connect_timeout', 'socket_keepalive', 'socket_keepalive_options',
+    'socket_read_size', 'retry_on_timeout', 'retry_on_error', 'retry', 'encoding',
+    'encoding_errors', 'decode_responses', 'health_check_interval', 'client_name',
+    'lib_name', 'lib_version', 'driver_info', 'protocol', 'legacy_responses',
+    'ssl_keyfile', 'ssl_certfile', 'ssl_cert_reqs', 'ssl_ca_certs', 'ssl_ca_data',
+    'ssl_ca_path', 'ssl_check_hostname', 'ssl_min_version', 'ssl_ciphers', 'ssl_password',
+    'ssl_include_verify_flags', 'ssl_exclude_verify_flags',
+})
+# Per-process bookkeeping that redis-py keeps in the kwargs; rebuilt by the
+# async connection itself.
+_INTERNAL = frozenset({
+    'himport_registry', 'maint_notifications_pool_handler', 'maint_notifications_config',
+    'orig_host_address', 'orig_socket_timeout', 'orig_socket_connect_timeout',
+    'event_dispatcher', 'maintenance_state', 'maintenance_notification_hash',
+    'oss_cluster_maint_notifications_handler',
+})
+# Settings with no async twin, refused when set to anything but their default.
+_REFUSED = {
+    'redis_connect_func': 'custom connect callbacks',
+    'command_packer': 'custom command packers',
+    'cache': 'client-side caching',
+    'cache_config': 'client-side caching',
+    'ssl_validate_ocsp': 'OCSP validation',
+    'ssl_validate_ocsp_stapled': 'OCSP validation',
+    'ssl_ocsp_context': 'OCSP validation',
+    'ssl_ocsp_expected_cert': 'OCSP validation',
+}
+
+
+_ASYNC_DEFAULT_SOCKET_TIMEOUT = inspect.signature(AsyncConnection.__init__).parameters[
+    'socket_timeout'
+].default
+
+
+class UnsupportedClientError(TypeError):
+    'A sync client uses a feature that has no redis.asyncio equivalent.'
+
+
+class BridgeRedis(redis.asyncio.Redis):
+    """An async client for one bridge loop, tuned for one caller at a time.
+
+    A bridge loop serves one thread, so commands usually arrive one by one.
+    This client keeps one connection for itself and talks to it directly
+    (send, then parse), skipping the pool, lock and bookkeeping around each
+    command; the socket timeout is applied once per command instead of once
+    per socket read and write.  When that connection is busy (a core
+    operation running commands concurrently) the command goes through the
+    pool as usual.  Pipelines, transactions and pub/sub always use the pool,
+    whose connections keep their own socket timeouts.
+    """
+
+    def __init__(self, *, connection_pool: aconn.ConnectionPool) -> None:
+        super().__init__(connection_pool=connection_pool)
+        self._command_timeout: float | None = connection_pool.connection_kwargs.get(
+            'socket_timeout', _ASYNC_DEFAULT_SOCKET_TIMEOUT,
+        )
+        self._own: AsyncConnection | None = None
+        self._own_busy = False
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        timeout = self._command_timeout
+        if timeout is None:
+            return await self._execute(args, options)
+        async with asyncio.timeout(timeout):
+            return await self._execute(args, options)
+
+    async def _execute(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
+        if self._own_busy:
+            return await super().execute_command(*args, **options)
+        self._own_busy = True
+        try:
+            conn = self._own
+            if conn is None:
+                conn = await self.connection_pool.get_connection()
+                # This connection is never shared; execute_command() bounds
+                # each command as a whole.
+                conn.socket_timeout = None
+                self._own = conn
+            try:
+                await conn.send_command(*args)
+                return await self.parse_response(conn, args[0], **options)
+            except (redis.ConnectionError, redis.TimeoutError):
+                # The connection broke (server restart, idle timeout): retry
+                # as the client's retry policy says, on a fresh socket.
+                await conn.disconnect()
+                if conn.retry.get_retries() == 0:
+                    raise
+                return await conn.retry.call_with_retry(
+                    lambda: self._send_command_parse_response(conn, args[0], *args, **options),
+                    lambda _error: conn.disconnect(),
+                )
+        finally:
+            self._own_busy = False
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        own, self._own = self._own, None
+        if own is not None:
+            await self.connection_pool.release(own)
+        await super().aclose(close_connection_pool)
+
+
+def resolve(redis_arg: RedisArg) -> AsyncClient:
+    """The async client to use for ``redis_arg`` on the running loop.
+
+    An async client is returned as is.  Anything else must be resolved inside
+    a bridge loop (the sync API), where the async twin is built once and
+    cached for as long as the object passed lives.
+    """
+    if isinstance(redis_arg, (redis.asyncio.Redis, redis.asyncio.RedisCluster)):
+        return redis_arg
+    state = _bridge.current_state()
+    if state is None:
+        raise TypeError(
+            'the async API needs a redis.asyncio client (redis.asyncio.Redis or '
+            f'redis.asyncio.RedisCluster), not {type(redis_arg).__name__}; '
+            'sync clients and URLs are for pottery_async.sync'
+        )
+    cache_key: object = redis_arg if isinstance(redis_arg, str) or redis_arg is None else id(redis_arg)
+    client = state.clients.get(cache_key)
+    if client is None:
+        client = state.clients[cache_key] = build(redis_arg)
+        if not (isinstance(redis_arg, str) or redis_arg is None):
+            weakref.finalize(redis_arg, _forget, state, cache_key)
+    return client
+
+
+def _forget(state: _bridge.LoopState, cache_key: object) -> None:
+    # Runs when the sync client is garbage-collected, maybe inside a bridge
+    # call: close its twin on the next call instead of now.
+    client = state.clients.pop(cache_key, None)
+    if client is not None:
+        state.pending.append(client.aclose)
+
+
+def build(redis_arg: redis.Redis | redis.RedisCluster | str | None) -> AsyncClient:
+    'Build a new async client that connects where ``redis_arg`` connects.'
+    if redis_arg is None:
+        return BridgeRedis(connection_pool=aconn.BlockingConnectionPool.from_url(
+            DEFAULT_URL, socket_timeout=DEFAULT_SOCKET_TIMEOUT,
+        ))
+    if isinstance(redis_arg, str):
+        return BridgeRedis(connection_pool=aconn.BlockingConnectionPool.from_url(redis_arg))
+    if isinstance(redis_arg, redis.RedisCluster):
+        return _cluster_twin(redis_arg)
+    if isinstance(redis_arg, redis.Redis):
+        return BridgeRedis(connection_pool=_pool_twin(redis_arg.connection_pool))
+    raise TypeError(
+        'redis must be a redis.Redis, redis.RedisCluster, a redis:// URL or None, '
+        f'not {type(redis_arg).__name__}'
+    )
+
+
+def _async_kwargs(kwargs: dict[str, Any], where: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        if name in _REFUSED:
+            if value not in (None, False):
+                raise UnsupportedClientError(
+                    f'{where} uses {_REFUSED[name]} ({name}), which redis.asyncio does not '
+                    'support; pass a client without it'
+                )
+        elif name in _CARRIED:
+            if name == 'retry' and value is not None:
+                value = _retry_twin(value)
+            elif name == 'socket_keepalive_options' and not isinstance(value, dict):
+                continue
+            result[name] = value
+        elif name not in _INTERNAL:
+            raise UnsupportedClientError(
+                f'{where} sets {name!r}, which pottery_async does not know how to carry '
+                'over to redis.asyncio'
+            )
+    return result
+
+
+def _pool_twin(pool: sconn.ConnectionPool) -> aconn.ConnectionPool:
+    if type(pool) not in (sconn.ConnectionPool, sconn.BlockingConnectionPool):
+        raise UnsupportedClientError(
+            f'connection pools of type {type(pool).__name__} (e.g. Sentinel-managed) have '
+            'no redis.asyncio twin that pottery_async can build; pass a client with a '
+            'plain ConnectionPool or BlockingConnectionPool'
+        )
+    connection_class = _CONNECTION_CLASSES.get(pool.connection_class)
+    if connection_class is None:
+        raise UnsupportedClientError(
+            f'connection class {pool.connection_class.__name__} has no redis.asyncio twin'
+        )
+    kwargs = _async_kwargs(dict(pool.connection_kwargs), 'this redis.Redis client')
+    # redis-py's async pool raises when full; ours waits for a connection,
+    # within the sync pool's own timeout when it is a blocking pool.
+    max_connections = min(pool.max_connections, 2**31 - 1)
+    wait = pool.timeout if isinstance(pool, sconn.BlockingConnectionPool) else None
+    return aconn.BlockingConnectionPool(
+        connection_class=connection_class,
+        max_connections=max_connections,
+        timeout=wait,
+        **kwargs,
+    )
+
+
+def _retry_twin(retry: redis.retry.Retry | redis.asyncio.retry.Retry) -> redis.asyncio.retry.Retry:
+    if isinstance(retry, redis.asyncio.retry.Retry):
+        return retry
+    # A sync Retry handed to an async connection never retries: it calls the
+    # coroutine function without awaiting it.  Rebuild the same policy.
+    return redis.asyncio.retry.Retry(
+        backoff=copy.deepcopy(retry._backoff),
+        retries=retry.get_retries(),
+        supported_errors=tuple(retry._supported_errors),
+    )
+
+
+def _cluster_twin(cluster: redis.RedisCluster) -> redis.asyncio.RedisCluster:
+    kwargs = _async_kwargs(
+        {k: v for k, v in cluster.nodes_manager.connection_kwargs.items() if k not in ('host', 'port')},
+        'this redis.RedisCluster client',
+    )
+    startup_nodes = [
+        redis.asyncio.cluster.ClusterNode(node.host, node.port)
+        for node in cluster.nodes_manager.startup_nodes.values()
+    ]
+    return redis.asyncio.RedisCluster(startup_nodes=startup_nodes, **kwargs)

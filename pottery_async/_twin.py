@@ -1,0 +1,50 @@
+"""Runtime support for the generated sync classes: views over paged streams.
+
+No logic lives here: each view pulls pages from a core ``@paged`` method
+through the bridge, one bridge call per page.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from . import _bridge
+from ._base import Paged
+
+K = TypeVar('K')
+V = TypeVar('V')
+
+
+class KeysView(collections.abc.KeysView[K]):
+    'keys() of a sync container: len and membership from the container, iteration by pages.'
+
+    def __init__(self, mapping: Any, source: Callable[[], Paged[K]]) -> None:
+        super().__init__(mapping)
+        self._source = source
+
+    def __iter__(self) -> Iterator[K]:
+        return _bridge.iterate(self._source().pages)
+
+
+class ValuesView(collections.abc.ValuesView[V]):
+    'values() of a sync container, iterated by pages.'
+
+    def __init__(self, mapping: Any, source: Callable[[], Paged[V]]) -> None:
+        super().__init__(mapping)
+        self._source = source
+
+    def __iter__(self) -> Iterator[V]:
+        return _bridge.iterate(self._source().pages)
+
+
+class ItemsView(collections.abc.ItemsView[K, V]):
+    'items() of a sync container, iterated by pages of (key, value) pairs.'
+
+    def __init__(self, mapping: Any, source: Callable[[], Paged[tuple[K, V]]]) -> None:
+        super().__init__(mapping)
+        self._source = source
+
+    def __iter__(self) -> Iterator[tuple[K, V]]:
+        return _bridge.iterate(self._source().pages)

@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""Generate pottery_async/sync/*.py, the sync twins of the async core.
+
+Each twinned class wraps a core object and hands every core coroutine to the
+bridge (pottery_async/_bridge.py).  The generated methods carry the core's
+signatures and docstrings, so mypy, IDEs, doctest and tracebacks read them
+like hand-written code.
+
+    python tools/gen_sync.py          # write the twins
+    python tools/gen_sync.py --check  # fail if a twin is stale, has no
+                                      # source, or a map entry is unused
+
+The rules, all of them:
+
+- A core module listed in TWINS gets a twin module of the same name; each
+  class listed there gets a twin class with the sync bases given.
+- Members come from the class and from its core base classes (in
+  pottery_async/_base.py), the class's own definitions winning.
+- ``async def m(...)`` becomes ``def NAME_MAP.get(m, m)(...)`` running
+  ``self._core.m(...)`` on the bridge.  Private coroutines are skipped.
+- A ``@paged`` method becomes a sync iterator (or, for the names in VIEWS,
+  a dict view) that pulls one page per bridge call; ``__aiter__`` becomes
+  ``__iter__`` the same way.
+- ``__init__`` builds the core object with the same arguments; if the core
+  class has ``_initialize`` (what ``await Cls(...)`` runs), the sync
+  constructor runs it too.
+- Public properties become read-only properties reading the core's.
+- pottery_async/sync/__init__.py mirrors pottery_async/__init__.py, taking
+  twinned names from the twin modules and everything else from the core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = ROOT / 'pottery_async'
+SYNC = CORE / 'sync'
+
+# The one async -> sync name map.  Every entry must be used.
+NAME_MAP: dict[str, str] = {
+    'getitem': '__getitem__',
+    'setitem': '__setitem__',
+    'delitem': '__delitem__',
+    'contains': '__contains__',
+    'len': '__len__',
+    'eq': '__eq__',
+    'repr': '__repr__',
+    '__aiter__': '__iter__',
+}
+
+# Core module -> {class: sync base classes}.
+TWINS: dict[str, dict[str, list[str]]] = {
+    'dict': {'RedisDict': ['MutableMapping[JSONTypes, JSONTypes]']},
+}
+
+# Paged methods that return dict views in the sync API.
+VIEWS: dict[str, str] = {'keys': 'KeysView', 'values': 'ValuesView', 'items': 'ItemsView'}
+
+# Sync methods whose signature deliberately differs from the ABC's overloads.
+OVERRIDE_IGNORES = frozenset({'update', 'get', 'pop', 'setdefault'})
+
+HEADER = (
+    '# Generated from pottery_async/{source} by tools/gen_sync.py.\n'
+    '# Do not edit: change the source and run `python tools/gen_sync.py`.\n'
+)
+
+
+@dataclass
+class Usage:
+    names: set[str] = field(default_factory=set)
+
+
+def _module_ast(name: str) -> ast.Module:
+    return ast.parse((CORE / f'{name}.py').read_text())
+
+
+def _classes(tree: ast.Module) -> dict[str, ast.ClassDef]:
+    return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def _docstring(node: ast.AST) -> str | None:
+    return ast.get_docstring(node, clean=False)  # type: ignore[arg-type]
+
+
+def _is_paged(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == 'paged' for d in node.decorator_list)
+
+
+def _is_property(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == 'property' for d in node.decorator_list)
+
+
+def _members(cls: ast.ClassDef, bases: dict[str, ast.ClassDef]) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    members: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    for base in cls.bases:
+        if isinstance(base, ast.Name) and base.id in bases:
+            members.update(_members(bases[base.id], bases))
+    for node in cls.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            members[node.name] = node
+    return members
+
+
+def _call_args(args: ast.arguments) -> str:
+    parts = [a.arg for a in args.posonlyargs[1:] if True] if args.posonlyargs else []
+    positional = args.args[1:] if not args.posonlyargs else args.args
+    parts += [a.arg for a in positional]
+    if args.vararg:
+        parts.append(f'*{args.vararg.arg}')
+    parts += [f'{a.arg}={a.arg}' for a in args.kwonlyargs]
+    if args.kwarg:
+        parts.append(f'**{args.kwarg.arg}')
+    return ', '.join(parts)
+
+
+def _doc_lines(doc: str | None, indent: str) -> list[str]:
+    if not doc:
+        return []
+    if '\n' not in doc and "'" not in doc:
+        return [f"{indent}'{doc}'"]
+    return [f'{indent}"""{doc}"""']
+
+
+def _default_names(args: ast.arguments) -> set[str]:
+    'Names that a signature (defaults and annotations) refers to.'
+    return {n.id for n in ast.walk(args) if isinstance(n, ast.Name)}
+
+
+def _page_item(returns: ast.expr | None) -> str:
+    # AsyncIterator[list[T]] -> T
+    assert isinstance(returns, ast.Subscript), 'a @paged method must be annotated AsyncIterator[list[T]]'
+    inner = returns.slice
+    assert isinstance(inner, ast.Subscript)
+    return ast.unparse(inner.slice)
+
+
+def _paged_of(returns: ast.expr | None) -> str:
+    # Paged[T] -> T
+    assert isinstance(returns, ast.Subscript)
+    return ast.unparse(returns.slice)
+
+
+def _twin_class(
+    module: str, name: str, sync_bases: list[str], cls: ast.ClassDef,
+    base_classes: dict[str, ast.ClassDef], used: set[str], from_core: set[str],
+) -> list[str]:
+    members = _members(cls, base_classes)
+    out = [f'class {name}(SyncTwin, {", ".join(sync_bases)}):']
+    out += _doc_lines(_docstring(cls), '    ')
+    out.append('')
+    init = members.get('__init__')
+    assert init is not None and isinstance(init, ast.FunctionDef)
+    from_core |= _default_names(init.args)
+    out.append(f'    def __init__({ast.unparse(init.args)}) -> None:')
+    out += _doc_lines(_docstring(init), '        ')
+    out.append(f'        self._core = _core.{name}({_call_args(init.args)})')
+    if '_initialize' in members:
+        out.append('        _bridge.run(self._core._initialize())')
+    out.append('')
+    for member, node in members.items():
+        if member == '__init__':
+            continue
+        if isinstance(node, ast.FunctionDef) and _is_property(node) and not member.startswith('_'):
+            returns = ast.unparse(node.returns) if node.returns else 'Any'
+            out.append('    @property')
+            out.append(f'    def {member}(self) -> {returns}:')
+            out += _doc_lines(_docstring(node), '        ')
+            out.append(f'        return self._core.{member}')
+            out.append('')
+        elif isinstance(node, ast.FunctionDef) and member == '__aiter__':
+            used.add(member)
+            out.append(f'    def {NAME_MAP[member]}(self) -> Iterator[{_paged_of(node.returns)}]:')
+            out += _doc_lines(_docstring(node), '        ')
+            out.append('        return _bridge.iterate(self._core.__aiter__().pages)')
+            out.append('')
+        elif _is_paged(node):
+            item = _page_item(node.returns)
+            sync_name = NAME_MAP.get(member, member)
+            if member in NAME_MAP:
+                used.add(member)
+            from_core |= _default_names(node.args)
+            if member in VIEWS:
+                view = VIEWS[member]
+                element = item[len('tuple['):-1] if view == 'ItemsView' else item
+                out.append(f'    def {sync_name}(self) -> _twin.{view}[{element}]:  # type: ignore[override]')
+                out += _doc_lines(_docstring(node), '        ')
+                out.append(f'        return _twin.{view}(self, self._core.{member})')
+            else:
+                out.append(f'    def {sync_name}({ast.unparse(node.args)}) -> Iterator[{item}]:')
+                out += _doc_lines(_docstring(node), '        ')
+                out.append(f'        return _bridge.iterate(self._core.{member}({_call_args(node.args)}).pages)')
+            out.append('')
+        elif isinstance(node, ast.AsyncFunctionDef) and (not member.startswith('_') or member in NAME_MAP):
+            sync_name = NAME_MAP.get(member, member)
+            if member in NAME_MAP:
+                used.add(member)
+            from_core |= _default_names(node.args)
+            returns = ast.unparse(node.returns) if node.returns else 'None'
+            ignore = '  # type: ignore[override]' if sync_name in OVERRIDE_IGNORES else ''
+            out.append(f'    def {sync_name}({ast.unparse(node.args)}) -> {returns}:{ignore}')
+            out += _doc_lines(_docstring(node), '        ')
+            call = f'self._core.{member}({_call_args(node.args)})'
+            if returns == 'None':
+                out.append(f'        _bridge.run({call})')
+            else:
+                out.append(f'        return _bridge.run({call})')
+            out.append('')
+    return out
+
+
+def _imports(tree: ast.Module) -> list[str]:
+    lines = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module != '__future__':
+            if node.level:
+                node = ast.ImportFrom(module=node.module, names=node.names, level=node.level + 1)
+            lines.append(ast.unparse(node))
+        elif isinstance(node, ast.Import):
+            lines.append(ast.unparse(node))
+    return lines
+
+
+def generate_module(module: str, used: set[str]) -> str:
+    tree = _module_ast(module)
+    classes = _classes(tree)
+    base_classes = _classes(_module_ast('_base'))
+    body: list[str] = []
+    from_core: set[str] = set()
+    for name, sync_bases in TWINS[module].items():
+        body += _twin_class(module, name, sync_bases, classes[name], base_classes, used, from_core)
+        body.append('')
+    doc = _docstring(tree)
+    lines = [HEADER.format(source=f'{module}.py').rstrip('\n')]
+    if doc:
+        lines.append(f'"""{doc}"""')
+    lines += [
+        '',
+        'from __future__ import annotations',
+        '',
+        'from collections.abc import Iterator, MutableMapping',
+        'from typing import Any',
+        '',
+        *_imports(tree),
+        f'from .. import _bridge, _twin, {module} as _core',
+        'from .._base import SyncTwin',
+    ]
+    module_level = {
+        target.id
+        for node in tree.body if isinstance(node, ast.Assign)
+        for target in node.targets if isinstance(target, ast.Name)
+    } | {
+        node.target.id
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+    }
+    private = sorted(n for n in from_core if n in module_level)
+    if private:
+        lines.append(f'from ..{module} import {", ".join(private)}')
+    lines += ['', '', *body]
+    while lines[-1] == '':
+        lines.pop()
+    return '\n'.join(lines) + '\n'
+
+
+def generate_init() -> str:
+    tree = ast.parse((CORE / '__init__.py').read_text())
+    lines = [HEADER.format(source='__init__.py').rstrip('\n')]
+    lines.append('"""pottery_async.sync: the sync API, a drop-in replacement for pottery 3.x."""')
+    lines.append('')
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            assert node.level == 1 and node.module
+            twinned = node.module in TWINS
+            new = ast.ImportFrom(module=node.module, names=node.names, level=1 if twinned else 2)
+            lines.append(ast.unparse(new))
+        elif isinstance(node, ast.Assign):
+            lines.append('')
+            lines.append(ast.get_source_segment((CORE / '__init__.py').read_text(), node) or '')
+    return '\n'.join(lines) + '\n'
+
+
+def generate() -> dict[Path, str]:
+    used: set[str] = set()
+    files = {SYNC / f'{module}.py': generate_module(module, used) for module in TWINS}
+    files[SYNC / '__init__.py'] = generate_init()
+    unused = set(NAME_MAP) - used
+    if unused:
+        raise SystemExit(f'gen_sync: NAME_MAP entries never used: {", ".join(sorted(unused))}')
+    return files
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--check', action='store_true', help='fail instead of writing when a twin is stale')
+    options = parser.parse_args()
+    files = generate()
+    stale = []
+    for path, text in files.items():
+        current = path.read_text() if path.exists() else ''
+        if current != text:
+            stale.append(path)
+            if options.check:
+                sys.stdout.writelines(difflib.unified_diff(
+                    current.splitlines(keepends=True), text.splitlines(keepends=True),
+                    str(path.relative_to(ROOT)), f'{path.relative_to(ROOT)} (generated)',
+                ))
+            else:
+                path.write_text(text)
+    orphans = sorted(p for p in SYNC.glob('*.py') if p not in files)
+    if options.check:
+        for path in orphans:
+            print(f'gen_sync: {path.relative_to(ROOT)} has no source in pottery_async/')
+        for path in stale:
+            print(f'gen_sync: {path.relative_to(ROOT)} is stale; run python tools/gen_sync.py')
+        return 1 if stale or orphans else 0
+    for path in orphans:
+        path.unlink()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
