@@ -114,7 +114,7 @@ def redis_type(
             try:
                 return await method(self, *args, **kwargs)
             except ResponseError as error:
-                if not str(error).startswith('WRONGTYPE'):
+                if 'WRONGTYPE' not in str(error):
                     raise
                 raise await self._wrong_type(expected) from error
 

@@ -149,7 +149,8 @@ class BridgeRedis(redis.asyncio.Redis):
         own, self._own = self._own, None
         if own is not None:
             await self.connection_pool.release(own)
-        await super().aclose(close_connection_pool)
+        # The pool was built for this client alone: close its connections.
+        await super().aclose(close_connection_pool=True)
 
 
 def resolve(redis_arg: RedisArg) -> AsyncClient:

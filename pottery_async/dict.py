@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections.abc
 import warnings
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Generator, Iterable, Mapping
 from typing import Any, TypeAlias
 
 from . import _clients
@@ -71,14 +71,18 @@ class RedisDict(Container):
                 # nothing is written.
                 self._unwritten = self._encode_items(source, kwargs)
 
-    def __await__(self) -> Any:
-        return self._initialize().__await__()
+    def __await__(self) -> Generator[Any, None, RedisDict]:
+        # The container is returned here, not by _initialize(): a finished
+        # task can sit in a reference cycle until the next collection, and
+        # must not keep the container (and its temporary key) alive.
+        yield from self._initialize().__await__()
+        return self
 
     @redis_type('hash')
-    async def _initialize(self) -> RedisDict:
+    async def _initialize(self) -> None:
         unwritten, self._unwritten = self._unwritten, None
         if unwritten is None:
-            return self
+            return
         try:
             if isinstance(unwritten, tuple):
                 source, kwargs = unwritten
@@ -91,7 +95,6 @@ class RedisDict(Container):
         except BaseException:
             self._temporary = False
             raise
-        return self
 
     def _encode_items(self, arg: Any, kwargs: Mapping[str, Any]) -> dict[str | bytes, str | bytes]:
         encode = self._codec.encode

@@ -34,6 +34,7 @@ class QueueEmptyError(PotteryError, queue.Empty):
     'A non-blocking or timed-out get() found the queue empty.'
 
 
+@dataclasses.dataclass
 class WrongTypeError(PotteryError, ResponseError):
     'The Redis key holds a different data type than the container needs.'
 

@@ -1,0 +1,385 @@
+"""RedisDict: Pottery 3.0.1 vs pottery_async (sync and async APIs), on one server.
+
+Run ``python benchmarks/bench_dict.py [--quick]``.  Uses ``$REDIS_URL`` if
+set, else starts a private server and stops it afterwards.  See
+benchmarks/README.md for what is measured and how to read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import pottery
+import pottery.exceptions
+import redis
+import redis.asyncio
+from bench_common import (
+    Case,
+    Workload,
+    environment,
+    format_time,
+    run_interleaved,
+    server_url,
+    server_version,
+    table,
+    timed,
+)
+
+import pottery_async
+import pottery_async.sync
+
+SMALL = 100  # fields in the hash that single-field operations use
+UPDATE = 1000  # items per update()
+BIG = 10_000  # fields in the hash that list(d) reads
+
+POTTERY = 'Pottery 3.0.1'
+PA_SYNC = 'pottery_async.sync'
+PA_ASYNC = 'pottery_async'
+RAW_SYNC = 'redis-py'
+RAW_ASYNC = 'redis.asyncio'
+RAW_GET = 'redis-py GET'
+
+AsyncBatch = Callable[[int], Coroutine[Any, Any, float]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    repetitions: int
+    single: int  # single-field operations per sample
+    updates: int  # update() calls per sample
+    lists: int  # list(d) calls per sample
+
+
+FULL = Settings(repetitions=25, single=1000, updates=8, lists=2)
+QUICK = Settings(repetitions=5, single=200, updates=3, lists=1)
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    workload: str
+    ours: str
+    theirs: str
+    kind: str  # 'time' (ours/theirs, lower is better) or 'throughput' (theirs/ours, higher)
+    goal: float
+
+
+TARGETS = (
+    Target('sync d[k]: time vs Pottery', 'get', PA_SYNC, POTTERY, 'time', 1.3),
+    Target('sync d[k] = v: time vs Pottery', 'set', PA_SYNC, POTTERY, 'time', 1.3),
+    Target('sync k in d: time vs Pottery', 'contains', PA_SYNC, POTTERY, 'time', 1.3),
+    Target('sync len(d): time vs Pottery', 'len', PA_SYNC, POTTERY, 'time', 1.3),
+    Target('sync update(1000): throughput vs Pottery', 'update', PA_SYNC, POTTERY, 'throughput', 1.5),
+    Target('sync list(d) 10k keys: throughput vs Pottery', 'list', PA_SYNC, POTTERY, 'throughput', 3.0),
+    Target('async await d.getitem(k): time vs await hget', 'get', PA_ASYNC, RAW_ASYNC, 'time', 1.15),
+)
+
+
+def sync_case(name: str, operation: Callable[[int], object]) -> Case:
+    'A case whose operation takes the iteration index.'
+
+    def run(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            operation(i)
+        return time.perf_counter() - start
+
+    return Case(name, run)
+
+
+def async_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBatch) -> Case:
+    'A case timed inside the running loop (the loop start-up is not counted).'
+    return Case(name, lambda n: loop.run_until_complete(batch(n)))
+
+
+def build_workloads(
+    settings: Settings,
+    url: str,
+    prefix: str,
+    loop: asyncio.AbstractEventLoop,
+    aclient: redis.asyncio.Redis,
+) -> list[Workload]:
+    small_key, update_key, big_key, string_key = (
+        f'{prefix}:small', f'{prefix}:update', f'{prefix}:big', f'{prefix}:string',
+    )
+    # Each library gets its own sync client (same URL, default settings), as
+    # an application would create it.
+    pottery_client = redis.Redis.from_url(url)
+    pa_client = redis.Redis.from_url(url)
+    raw = redis.Redis.from_url(url)
+
+    fields = [f'k{i}' for i in range(SMALL)]
+    encoded = [json.dumps(f) for f in fields]
+    raw.hset(small_key, mapping={json.dumps(f): json.dumps(i) for i, f in enumerate(fields)})
+    raw.set(string_key, json.dumps(0))
+    big = {json.dumps(f'big{i}'): json.dumps(i) for i in range(BIG)}
+    for start in range(0, BIG, 1000):
+        raw.hset(big_key, mapping=dict(list(big.items())[start:start + 1000]))
+    items: dict[Any, Any] = {f'u{i}': i for i in range(UPDATE)}
+
+    # All three read and write the same hashes: the server-side work is the same.
+    pd = pottery.RedisDict(redis=pottery_client, key=small_key)
+    sd = pottery_async.sync.RedisDict(redis=pa_client, key=small_key)
+    ad = pottery_async.RedisDict(redis=aclient, key=small_key)
+    pu = pottery.RedisDict(redis=pottery_client, key=update_key)
+    su = pottery_async.sync.RedisDict(redis=pa_client, key=update_key)
+    au = pottery_async.RedisDict(redis=aclient, key=update_key)
+    pb = pottery.RedisDict(redis=pottery_client, key=big_key)
+    sb = pottery_async.sync.RedisDict(redis=pa_client, key=big_key)
+    ab = pottery_async.RedisDict(redis=aclient, key=big_key)
+
+    # The implementations must agree before their speed means anything.
+    assert pd['k7'] == sd['k7'] == loop.run_until_complete(ad.getitem('k7')) == 7
+    assert len(pb) == len(sb) == loop.run_until_complete(ab.len()) == BIG
+
+    async def agetitem(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await ad.getitem(fields[i % SMALL])
+        return time.perf_counter() - start
+
+    async def ahget(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await aclient.hget(small_key, encoded[i % SMALL])
+        return time.perf_counter() - start
+
+    async def asetitem(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await ad.setitem(fields[i % SMALL], i % SMALL)
+        return time.perf_counter() - start
+
+    async def ahset(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await aclient.hset(small_key, encoded[i % SMALL], str(i % SMALL))
+        return time.perf_counter() - start
+
+    async def acontains(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await ad.contains(fields[i % SMALL])
+        return time.perf_counter() - start
+
+    async def ahexists(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await aclient.hexists(small_key, encoded[i % SMALL])
+        return time.perf_counter() - start
+
+    async def alen(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            await ad.len()
+        return time.perf_counter() - start
+
+    async def ahlen(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            await aclient.hlen(small_key)
+        return time.perf_counter() - start
+
+    async def aupdate(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            await au.update(items)
+        return time.perf_counter() - start
+
+    async def alist(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            _ = [k async for k in ab]
+        return time.perf_counter() - start
+
+    def pset(i: int) -> None:
+        pd[fields[i % SMALL]] = i % SMALL
+
+    def sset(i: int) -> None:
+        sd[fields[i % SMALL]] = i % SMALL
+
+    get = Workload('get', settings.single, 'op', [
+        sync_case(POTTERY, lambda i: pd[fields[i % SMALL]]),
+        sync_case(PA_SYNC, lambda i: sd[fields[i % SMALL]]),
+        async_case(PA_ASYNC, loop, agetitem),
+        sync_case(RAW_SYNC, lambda i: raw.hget(small_key, encoded[i % SMALL])),
+        async_case(RAW_ASYNC, loop, ahget),
+        sync_case(RAW_GET, lambda i: raw.get(string_key)),
+    ])
+    set_ = Workload('set', settings.single, 'op', [
+        sync_case(POTTERY, pset),
+        sync_case(PA_SYNC, sset),
+        async_case(PA_ASYNC, loop, asetitem),
+        sync_case(RAW_SYNC, lambda i: raw.hset(small_key, encoded[i % SMALL], str(i % SMALL))),
+        async_case(RAW_ASYNC, loop, ahset),
+    ])
+    contains = Workload('contains', settings.single, 'op', [
+        sync_case(POTTERY, lambda i: fields[i % SMALL] in pd),
+        sync_case(PA_SYNC, lambda i: fields[i % SMALL] in sd),
+        async_case(PA_ASYNC, loop, acontains),
+        sync_case(RAW_SYNC, lambda i: raw.hexists(small_key, encoded[i % SMALL])),
+        async_case(RAW_ASYNC, loop, ahexists),
+    ])
+    length = Workload('len', settings.single, 'op', [
+        sync_case(POTTERY, lambda i: len(pd)),
+        sync_case(PA_SYNC, lambda i: len(sd)),
+        async_case(PA_ASYNC, loop, alen),
+        sync_case(RAW_SYNC, lambda i: raw.hlen(small_key)),
+        async_case(RAW_ASYNC, loop, ahlen),
+    ])
+    update = Workload('update', settings.updates, 'call', [
+        Case(POTTERY, lambda n: timed(lambda: pu.update(items), n)),
+        Case(PA_SYNC, lambda n: timed(lambda: su.update(items), n)),
+        async_case(PA_ASYNC, loop, aupdate),
+    ])
+    listing = Workload('list', settings.lists, 'call', [
+        Case(POTTERY, lambda n: timed(lambda: list(pb), n)),
+        Case(PA_SYNC, lambda n: timed(lambda: list(sb), n)),
+        async_case(PA_ASYNC, loop, alist),
+    ])
+    return [get, set_, contains, length, update, listing]
+
+
+LABELS = {
+    'get': 'd[k]  (HGET)',
+    'set': 'd[k] = v  (HSET)',
+    'contains': 'k in d  (HEXISTS)',
+    'len': 'len(d)  (HLEN)',
+    'update': f'd.update({UPDATE} items)',
+    'list': f'list(d), {BIG} keys',
+}
+
+
+def report(workloads: list[Workload]) -> str:
+    by_name = {w.name: w for w in workloads}
+    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC]
+    rows = []
+    for w in workloads:
+        row = [LABELS[w.name], f'per {w.unit}']
+        for name in columns:
+            try:
+                case = w.case(name)
+            except KeyError:
+                row.append('-')
+                continue
+            row.append(f'{format_time(case.median)} ±{case.spread * 50:.0f}%')
+        pottery_median = w.case(POTTERY).median
+        row.append(f'{w.case(PA_SYNC).median / pottery_median:.2f}x')
+        row.append(f'{w.case(PA_ASYNC).median / pottery_median:.2f}x')
+        rows.append(row)
+    get = by_name['get']
+    rows.append([
+        'floor: GET (string key)', 'per op', '-', '-', '-', f'{format_time(get.case(RAW_GET).median)}', '-',
+        '-', '-',
+    ])
+    out = [table(
+        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} floor', f'{RAW_ASYNC} floor',
+         'sync/Pottery', 'async/Pottery'],
+        rows,
+    )]
+    out.append('(median time; ±: half the interquartile range over repetitions, relative to the median;'
+               ' x/Pottery: ratio of medians, time)')
+
+    rows = []
+    for w in workloads:
+        if w.name in ('update', 'list'):
+            continue
+        row = [LABELS[w.name]]
+        for name in (POTTERY, PA_SYNC, PA_ASYNC):
+            floor = RAW_ASYNC if name == PA_ASYNC else RAW_SYNC
+            row.append(f'{w.case(name).median / w.case(floor).median:.2f}x')
+        rows.append(row)
+    out.append('')
+    out.append('Overhead over the raw client doing the same command (ratio of medians, time;'
+               ' async compared with redis.asyncio, the others with redis-py):')
+    out.append(table(['workload', POTTERY, PA_SYNC, PA_ASYNC], rows))
+
+    rows = []
+    for w in workloads:
+        if w.name not in ('update', 'list'):
+            continue
+        items = UPDATE if w.name == 'update' else BIG
+        row = [LABELS[w.name]]
+        for name in (POTTERY, PA_SYNC, PA_ASYNC):
+            row.append(f'{items / w.case(name).median:,.0f} items/s')
+        pottery_median = w.case(POTTERY).median
+        row.append(f'{pottery_median / w.case(PA_SYNC).median:.2f}x')
+        row.append(f'{pottery_median / w.case(PA_ASYNC).median:.2f}x')
+        rows.append(row)
+    out.append('')
+    out.append('Throughput (items per second, from the median time):')
+    out.append(table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery', 'async/Pottery'], rows))
+
+    rows = []
+    for target in TARGETS:
+        w = by_name[target.workload]
+        ours, theirs = w.case(target.ours), w.case(target.theirs)
+        if target.kind == 'time':
+            value = ours.median / theirs.median
+            paired = [a / b for a, b in zip(ours.samples, theirs.samples, strict=True)]
+            ok = value <= target.goal
+            goal = f'<= {target.goal:.2f}x'
+        else:
+            value = theirs.median / ours.median
+            paired = [b / a for a, b in zip(ours.samples, theirs.samples, strict=True)]
+            ok = value >= target.goal
+            goal = f'>= {target.goal:.2f}x'
+        q = statistics.quantiles(paired, n=4) if len(paired) >= 4 else [value, value, value]
+        rows.append([target.label, f'{value:.2f}x', f'{q[0]:.2f}-{q[2]:.2f}x', goal,
+                     'PASS' if ok else 'MISS'])
+    out.append('')
+    out.append('Targets (ratio of medians; "per-rep IQR": quartiles of the ratio within each repetition):')
+    out.append(table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], rows))
+    return '\n'.join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument('--quick', action='store_true', help='fewer repetitions and smaller batches')
+    parser.add_argument('--repetitions', type=int, help='override the number of repetitions')
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    if args.repetitions:
+        settings = Settings(args.repetitions, settings.single, settings.updates, settings.lists)
+
+    with warnings.catch_warnings(), server_url() as (url, where):
+        # Both libraries warn on every iteration and multi-item write.
+        warnings.simplefilter('ignore', pottery.exceptions.InefficientAccessWarning)
+        warnings.simplefilter('ignore', pottery_async.InefficientAccessWarning)
+        prefix = f'pottery-bench:{uuid.uuid4()}'
+        loop = asyncio.new_event_loop()
+        aclient = redis.asyncio.Redis.from_url(url)
+        raw = redis.Redis.from_url(url)
+        try:
+            print(environment())
+            print(f'server: {server_version(raw)} ({where})')
+            print(f'{settings.repetitions} interleaved repetitions; per sample: '
+                  f'{settings.single} single-field ops, {settings.updates} update() calls, '
+                  f'{settings.lists} list(d) calls')
+            workloads = build_workloads(settings, url, prefix, loop, aclient)
+            started = time.perf_counter()
+            run_interleaved(workloads, settings.repetitions)
+            print(f'measured in {time.perf_counter() - started:.0f} s\n')
+            print(report(workloads))
+        finally:
+            for key in raw.scan_iter(match=f'{prefix}:*'):
+                raw.unlink(key)
+            raw.close()
+            loop.run_until_complete(aclient.aclose())
+            loop.close()
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

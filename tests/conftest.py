@@ -1,0 +1,66 @@
+"""Fixtures: real servers started for the run, clients, per-test cleanup."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis
+import redis.asyncio
+
+from tests.servers import Server, server_version
+
+
+def pytest_report_header() -> str:
+    return f'redis-compatible server: {server_version()}'
+
+
+@pytest.fixture(scope='session')
+def server() -> Iterator[Server]:
+    'One private server for the whole run.'
+    instance = Server()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope='session')
+def five_servers() -> Iterator[list[Server]]:
+    'Five independent masters, for quorum tests.'
+    instances = [Server() for _ in range(5)]
+    yield instances
+    for instance in instances:
+        instance.stop()
+
+
+@pytest.fixture
+def url(server: Server) -> Iterator[str]:
+    'The URL of database 1 of the private server, emptied after the test.'
+    yield server.url(1)
+    client = redis.Redis.from_url(server.url(1))
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_client(url: str) -> Iterator[redis.Redis]:
+    'A sync client on the private server (what Pottery users pass).'
+    client = redis.Redis.from_url(url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+async def aredis(url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    'An async client on the private server (what async API users pass).'
+    client = redis.asyncio.Redis.from_url(url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def masters(five_servers: list[Server]) -> Iterator[list[redis.Redis]]:
+    clients = [redis.Redis.from_url(s.url(1)) for s in five_servers]
+    yield clients
+    for client in clients:
+        client.flushdb()
+        client.close()

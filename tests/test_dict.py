@@ -1,0 +1,456 @@
+"""RedisDict through both APIs, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc
+import json
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+
+import pottery_async
+import pottery_async.sync
+from pottery_async import _bridge
+from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError, WrongTypeError
+from pottery_async.sync import RedisDict
+from tests.servers import Server, free_port
+
+pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
+
+
+@pytest.fixture
+def tel(redis_client: redis.Redis) -> RedisDict:
+    return RedisDict({'jack': 4098, 'sape': 4139}, redis=redis_client, key='tel')
+
+
+def raw(client: redis.Redis, key: str) -> dict[bytes, bytes]:
+    return client.hgetall(key)  # type: ignore[return-value]
+
+
+# --- the sync API: everything dict / MutableMapping offers ----------------
+
+
+def test_is_a_mutable_mapping(tel: RedisDict) -> None:
+    assert isinstance(tel, collections.abc.MutableMapping)
+
+
+def test_stores_json_like_pottery(tel: RedisDict, redis_client: redis.Redis) -> None:
+    tel[('a', 1)] = {'z': 1, 'a': [True, None]}  # type: ignore[index]
+    assert raw(redis_client, 'tel') == {
+        b'"jack"': b'4098',
+        b'"sape"': b'4139',
+        b'["a", 1]': b'{"a": [true, null], "z": 1}',
+    }
+
+
+def test_item_access(tel: RedisDict, redis_client: redis.Redis) -> None:
+    tel['guido'] = 4127
+    assert tel['jack'] == 4098
+    assert tel['guido'] == 4127
+    with pytest.raises(KeyError, match='nobody'):
+        tel['nobody']
+    del tel['sape']
+    with pytest.raises(KeyError, match='sape'):
+        del tel['sape']
+    assert raw(redis_client, 'tel') == {b'"jack"': b'4098', b'"guido"': b'4127'}
+
+
+def test_membership_length_iteration(tel: RedisDict) -> None:
+    assert 'jack' in tel
+    assert 'nobody' not in tel
+    assert object() not in tel
+    assert len(tel) == 2
+    assert list(tel) == ['jack', 'sape']
+    assert list(tel.keys()) == ['jack', 'sape']
+    assert list(tel.values()) == [4098, 4139]
+    assert list(tel.items()) == [('jack', 4098), ('sape', 4139)]
+    assert len(tel.items()) == 2
+    assert ('jack', 4098) in tel.items()
+    assert 'sape' in tel.keys()
+
+
+def test_iteration_streams_large_hashes(redis_client: redis.Redis) -> None:
+    big = RedisDict(redis=redis_client, key='big')
+    big.update({f'k{i}': i for i in range(5000)})
+    seen = list(big)
+    assert len(seen) == len(set(seen)) == 5000
+    assert dict(big.items()) == {f'k{i}': i for i in range(5000)}
+    assert sorted(big.values()) == list(range(5000))
+
+
+def test_get_pop_popitem_setdefault(tel: RedisDict, redis_client: redis.Redis) -> None:
+    assert tel.get('jack') == 4098
+    assert tel.get('nobody') is None
+    assert tel.get('nobody', 1) == 1
+    assert tel.get(object(), 2) == 2  # type: ignore[arg-type]
+    assert tel.pop('sape') == 4139
+    assert tel.pop('sape', 'gone') == 'gone'
+    with pytest.raises(KeyError):
+        tel.pop('sape')
+    assert tel.setdefault('jack', 1) == 4098
+    assert tel.setdefault('guido', 4127) == 4127
+    assert tel.setdefault('none') is None
+    assert raw(redis_client, 'tel') == {b'"jack"': b'4098', b'"guido"': b'4127', b'"none"': b'null'}
+    popped = dict(tel.popitem() for _ in range(3))
+    assert popped == {'jack': 4098, 'guido': 4127, 'none': None}
+    with pytest.raises(KeyError):
+        tel.popitem()
+    assert not redis_client.exists('tel')
+
+
+def test_update_forms(tel: RedisDict, redis_client: redis.Redis) -> None:
+    tel.update({'a': 1})
+    tel.update([('b', 2)])
+    tel.update(c=3)
+    tel.update({'d': 4}, e=5)
+    other = RedisDict({'f': 6}, redis=redis_client, key='other')
+    tel.update(other)
+    assert tel.to_dict() == {'jack': 4098, 'sape': 4139, 'a': 1, 'b': 2, 'c': 3, 'd': 4, 'e': 5, 'f': 6}
+
+
+def test_update_is_one_command(tel: RedisDict, redis_client: redis.Redis) -> None:
+    before = int(redis_client.info('stats')['total_commands_processed'])
+    tel.update({f'k{i}': i for i in range(1000)})
+    after = int(redis_client.info('stats')['total_commands_processed'])
+    # One HSET, plus the INFO that reads the counter.
+    assert after - before == 2
+    assert redis_client.hlen('tel') == 1002
+
+
+def test_clear_and_equality(tel: RedisDict, redis_client: redis.Redis) -> None:
+    same = RedisDict(redis=redis_client, key='tel')
+    assert tel == same
+    assert tel == {'jack': 4098, 'sape': 4139}
+    assert tel != {'jack': 4098}
+    assert tel != ['jack', 'sape']
+    copy = RedisDict({'jack': 4098, 'sape': 4139}, redis=redis_client, key='copy')
+    assert tel == copy
+    copy['x'] = 1
+    assert tel != copy
+    tel.clear()
+    assert not redis_client.exists('tel')
+    assert tel == {}
+    assert len(tel) == 0
+
+
+def test_repr_and_to_dict(tel: RedisDict) -> None:
+    assert repr(tel) == "RedisDict{'jack': 4098, 'sape': 4139}"
+    assert tel.to_dict() == {'jack': 4098, 'sape': 4139}
+    assert json.dumps(tel, cls=pottery_async.sync.PotteryEncoder) == '{"jack": 4098, "sape": 4139}'
+
+
+def test_warns_where_pottery_warns(tel: RedisDict) -> None:
+    with pytest.warns(InefficientAccessWarning):
+        list(tel)
+    with pytest.warns(InefficientAccessWarning):
+        tel.to_dict()
+    with pytest.warns(InefficientAccessWarning):
+        tel.update({'a': 1, 'b': 2})
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        tel['c'] = 3
+        assert tel['c'] == 3
+        assert len(tel) == 5
+
+
+def test_existing_key_with_contents_raises(tel: RedisDict, redis_client: redis.Redis) -> None:
+    with pytest.raises(KeyExistsError) as info:
+        RedisDict({'other': 1}, redis=redis_client, key='tel')
+    assert info.value.key == 'tel'
+    assert raw(redis_client, 'tel') == {b'"jack"': b'4098', b'"sape"': b'4139'}
+    # Without contents, attaching to an existing key is fine.
+    assert RedisDict(redis=redis_client, key='tel')['jack'] == 4098
+
+
+def test_random_key_is_deleted_when_collected(redis_client: redis.Redis) -> None:
+    temp = RedisDict({'a': 1}, redis=redis_client)
+    key = temp.key
+    assert key.startswith('pottery:')
+    assert redis_client.exists(key)
+    del temp
+    # Deletion is queued (no I/O in __del__) and runs before the next call.
+    RedisDict(redis=redis_client, key='unrelated').get('x')
+    assert not redis_client.exists(key)
+
+
+def test_url_and_default_clients(url: str, redis_client: redis.Redis) -> None:
+    by_url = RedisDict({'a': 1}, redis=url, key='by-url')
+    assert by_url.redis == url
+    assert raw(redis_client, 'by-url') == {b'"a"': b'1'}
+
+
+def test_codec_per_container(redis_client: redis.Redis) -> None:
+    class Upper:
+        def encode(self, value: Any) -> str:
+            return json.dumps(value).upper()
+
+        def decode(self, data: bytes | str) -> Any:
+            text = data.decode() if isinstance(data, bytes) else data
+            return json.loads(text.lower())
+
+    d = RedisDict({'a': 'b'}, redis=redis_client, key='coded', codec=Upper())
+    assert raw(redis_client, 'coded') == {b'"A"': b'"B"'}
+    assert d['a'] == 'b'
+
+
+# --- bad input: a clear error, and nothing on the server changes ------------
+
+
+def test_unserialisable_key_or_value_writes_nothing(tel: RedisDict, redis_client: redis.Redis) -> None:
+    before = raw(redis_client, 'tel')
+    with pytest.raises(TypeError, match='not JSON serializable'):
+        tel['x'] = object()  # type: ignore[assignment]
+    with pytest.raises(TypeError):
+        tel[object()] = 1  # type: ignore[index]
+    with pytest.raises(TypeError):
+        tel.update({'ok': 1, 'bad': {1, 2}})
+    with pytest.raises(TypeError):
+        tel.update(ok=1, bad=object())  # type: ignore[arg-type]
+    assert raw(redis_client, 'tel') == before
+    with pytest.raises(TypeError):
+        RedisDict({'ok': 1, 'bad': object()}, redis=redis_client, key='new')
+    assert not redis_client.exists('new')
+
+
+@pytest.mark.parametrize('setup', [
+    lambda c: c.set('k', 'a string'),
+    lambda c: c.rpush('k', 'a', 'b'),
+    lambda c: c.sadd('k', 'a'),
+])
+def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) -> None:
+    setup(redis_client)
+    kind = redis_client.type('k')
+    dump = redis_client.dump('k')
+    d = RedisDict(redis=redis_client, key='k')
+    operations = [
+        lambda: d['a'],
+        lambda: d.__setitem__('a', 1),
+        lambda: d.__delitem__('a'),
+        lambda: 'a' in d,
+        lambda: len(d),
+        lambda: list(d),
+        lambda: d.update({'a': 1}),
+        lambda: d.to_dict(),
+        lambda: d.get('a'),
+        lambda: d.pop('a'),
+        lambda: d.popitem(),
+        lambda: d.setdefault('a', 1),
+        lambda: d == {'a': 1},
+        lambda: repr(d),
+    ]
+    for operation in operations:
+        with pytest.raises(WrongTypeError) as info:
+            operation()
+        assert info.value.key == 'k'
+        assert 'hash' in str(info.value)
+        assert isinstance(info.value, redis.ResponseError)
+    with pytest.raises(KeyExistsError):
+        RedisDict({'a': 1}, redis=redis_client, key='k')
+    assert redis_client.type('k') == kind
+    assert redis_client.dump('k') == dump
+
+
+def test_dead_server_raises_promptly() -> None:
+    nothing_there = redis.Redis(port=free_port(), socket_connect_timeout=2)
+    d = RedisDict(redis=nothing_there, key='k')
+    started = time.monotonic()
+    with pytest.raises(redis.ConnectionError):
+        d['a'] = 1
+    assert time.monotonic() - started < 30
+
+
+def test_server_dying_mid_session_raises_promptly() -> None:
+    server = Server()
+    client = redis.Redis(port=server.port, socket_connect_timeout=2)
+    d = RedisDict({'a': 1}, redis=client, key='k')
+    assert d['a'] == 1
+    server.stop()
+    started = time.monotonic()
+    with pytest.raises(redis.ConnectionError):
+        d['a']
+    assert time.monotonic() - started < 30
+
+
+def test_paused_server_times_out_instead_of_hanging() -> None:
+    server = Server()
+    try:
+        client = redis.Redis(port=server.port, socket_timeout=0.5)
+        d = RedisDict({'a': 1}, redis=client, key='k')
+        server.pause()
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            d['a']
+        assert time.monotonic() - started < 30
+        server.resume()
+        assert d['a'] == 1
+    finally:
+        server.stop()
+
+
+def test_cancelled_update_is_all_or_nothing(redis_client: redis.Redis, url: str) -> None:
+    items = {f'field-{i}': 'x' * 20 for i in range(50_000)}
+
+    async def attempt(delay: float, key: str) -> None:
+        client = redis.asyncio.Redis.from_url(url)
+        d = pottery_async.RedisDict(redis=client, key=key)
+        task = asyncio.ensure_future(d.update(items))
+        await asyncio.sleep(delay)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            cancelled.append(delay)
+        await client.aclose()
+
+    outcomes = set()
+    cancelled: list[float] = []
+    for i, delay in enumerate([0, 0.001, 0.003, 0.01, 0.03, 0.1]):
+        key = f'cancelled-{i}'
+        asyncio.run(attempt(delay, key))
+        # Let the server finish whatever reached it whole.
+        redis_client.ping()
+        length = redis_client.hlen(key)
+        assert length in (0, len(items)), (delay, length)
+        outcomes.add(length)
+    # The early cancellations really interrupted the update.
+    assert 0 in cancelled
+
+
+def test_sync_update_interrupted_by_timeout_is_all_or_nothing(redis_client: redis.Redis) -> None:
+    items = {f'field-{i}': i for i in range(50_000)}
+    d = RedisDict(redis=redis_client, key='timed')
+    for timeout in (0.0005, 0.002, 0.01):
+        try:
+            _bridge.run(d._core.update(items), timeout=timeout)
+        except TimeoutError:
+            pass
+        redis_client.ping()
+        assert redis_client.hlen('timed') in (0, len(items))
+        redis_client.delete('timed')
+
+
+# --- the async API -----------------------------------------------------------
+
+
+async def test_async_api(aredis: redis.asyncio.Redis) -> None:
+    tel = await pottery_async.RedisDict({'jack': 4098, 'sape': 4139}, redis=aredis, key='tel')
+    await tel.setitem('guido', 4127)
+    assert await tel.getitem('jack') == 4098
+    await tel.delitem('sape')
+    assert await tel.contains('guido')
+    assert not await tel.contains('sape')
+    assert await tel.len() == 2
+    assert [k async for k in tel] == ['jack', 'guido']
+    assert [kv async for kv in tel.items()] == [('jack', 4098), ('guido', 4127)]
+    assert [v async for v in tel.values()] == [4098, 4127]
+    assert await tel.eq({'jack': 4098, 'guido': 4127})
+    assert await tel.repr() == "RedisDict{'jack': 4098, 'guido': 4127}"
+    assert repr(tel) == "<RedisDict key='tel'>"
+    assert await tel.get('nobody', 0) == 0
+    await tel.update({'a': 1}, b=2)
+    assert await tel.to_dict() == {'jack': 4098, 'guido': 4127, 'a': 1, 'b': 2}
+    assert await tel.pop('a') == 1
+    assert await tel.setdefault('c', 3) == 3
+    await tel.clear()
+    assert not await aredis.exists('tel')
+
+
+async def test_async_constructor_does_no_io_and_forgotten_await_fails(aredis: redis.asyncio.Redis) -> None:
+    pending = pottery_async.RedisDict({'a': 1}, redis=aredis, key='pending')
+    assert not await aredis.exists('pending')
+    with pytest.raises(RuntimeError, match='not awaited'):
+        await pending.getitem('a')
+    assert not await aredis.exists('pending')
+    await pending
+    assert await pending.getitem('a') == 1
+    with pytest.warns(RuntimeWarning, match='never awaited'):
+        forgotten = pottery_async.RedisDict({'a': 1}, redis=aredis, key='forgotten')
+        del forgotten
+    assert not await aredis.exists('forgotten')
+
+
+async def test_async_api_refuses_sync_clients(redis_client: redis.Redis) -> None:
+    d = pottery_async.RedisDict(redis=redis_client, key='k')
+    with pytest.raises(TypeError, match='redis.asyncio'):
+        await d.len()
+
+
+async def test_async_equality_with_another_redis_dict(aredis: redis.asyncio.Redis) -> None:
+    a = await pottery_async.RedisDict({'x': 1}, redis=aredis, key='a')
+    b = await pottery_async.RedisDict({'x': 1}, redis=aredis, key='b')
+    assert await a.eq(b)
+    assert await a.eq(pottery_async.RedisDict(redis=aredis, key='a'))
+    await b.setitem('y', 2)
+    assert not await a.eq(b)
+
+
+# --- data compatibility with Pottery 3.0.1 ---------------------------------
+
+
+@pytest.fixture
+def pottery_module() -> Iterator[Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        import pottery
+    yield pottery
+
+
+def test_pottery_writes_we_read(pottery_module: Any, redis_client: redis.Redis) -> None:
+    contents = {'jack': 4098, 'list': [1, 'two', None], 'nested': {'b': 2, 'a': 1}, '1': True}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        pottery_module.RedisDict(contents, redis=redis_client, key='theirs')
+    ours = RedisDict(redis=redis_client, key='theirs')
+    assert ours.to_dict() == contents
+    assert ours['nested'] == {'a': 1, 'b': 2}
+
+
+def test_we_write_pottery_reads(pottery_module: Any, redis_client: redis.Redis) -> None:
+    contents = {'jack': 4098, 'list': [1, 'two', None], 'nested': {'b': 2, 'a': 1}, '1': True}
+    RedisDict(contents, redis=redis_client, key='ours')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        theirs = pottery_module.RedisDict(redis=redis_client, key='ours')
+        assert theirs.to_dict() == contents
+        pottery_module.RedisDict(contents, redis=redis_client, key='theirs')
+    assert raw(redis_client, 'ours') == raw(redis_client, 'theirs')
+
+
+def test_sync_namespace_is_a_drop_in(pottery_module: Any) -> None:
+    import inspect
+
+    import pottery_async.sync as ours
+
+    for name in ('RedisDict', 'ContextTimer', 'PotteryEncoder', *(
+        n for n in pottery_module.__all__ if n.endswith(('Error', 'Warning', 'Achieved', 'Impossible',
+                                                         'Extensions', 'Lock'))
+        and n not in ('AIORedlock', 'Redlock')
+    )):
+        assert hasattr(ours, name), name
+    for name in pottery_module.__all__:
+        theirs = getattr(pottery_module, name)
+        if isinstance(theirs, type) and issubclass(theirs, BaseException | Warning) and hasattr(ours, name):
+            mine = getattr(ours, name)
+            assert [b.__name__ for b in mine.__mro__] == [b.__name__ for b in theirs.__mro__], name
+    mine_sig = inspect.signature(ours.RedisDict)
+    theirs_sig = inspect.signature(pottery_module.RedisDict)
+    for parameter in theirs_sig.parameters.values():
+        assert mine_sig.parameters[parameter.name].kind == parameter.kind
+        assert mine_sig.parameters[parameter.name].default == parameter.default
+
+
+def test_all_is_accurate() -> None:
+    import pottery_async.sync
+
+    for module in (pottery_async, pottery_async.sync):
+        assert isinstance(module.__all__, tuple)
+        for name in module.__all__:
+            assert hasattr(module, name), name
+        exported = {n for n in dir(module) if not n.startswith('_') and not isinstance(getattr(module, n), type(json))}
+        assert exported <= set(module.__all__) | {'annotations'}
