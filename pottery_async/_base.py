@@ -67,7 +67,7 @@ class Paged(AsyncIterator[T]):
     bridge call brings a whole page, never a single item.
     """
 
-    __slots__ = ('pages', '_page', '_index')
+    __slots__ = ('_index', '_page', 'pages')
 
     def __init__(self, pages: AsyncIterator[list[T]]) -> None:
         self.pages = pages
@@ -126,11 +126,12 @@ def redis_type(
 class Script:
     'A Lua script run by EVALSHA, loaded on first use on each server.'
 
-    __slots__ = ('source', 'sha')
+    __slots__ = ('sha', 'source')
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
+        # SHA-1 is what EVALSHA names scripts by, not a security measure.
+        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
     async def __call__(self, client: _clients.AsyncClient, keys: list[str], args: Iterable[Any]) -> Any:
         argv = list(args)

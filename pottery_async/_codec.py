@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol, TypeAlias
 
-JSONTypes: TypeAlias = None | bool | int | float | str | list[Any] | dict[str, Any]
+JSONTypes: TypeAlias = bool | int | float | str | list[Any] | dict[str, Any] | None
 
 
 class Codec(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections.abc
 import warnings
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from . import _clients
 from ._base import Container, Paged, Script, paged, redis_type, same_server, unwrap
@@ -112,7 +112,8 @@ class RedisDict(Container):
         encoded = await self._client.hget(self._key, self._codec.encode(key))  # Redis 2.0+
         if encoded is None:
             raise KeyError(key)
-        return self._codec.decode(encoded)
+        value: JSONTypes = self._codec.decode(encoded)
+        return value
 
     @redis_type('hash')
     async def setitem(self, key: JSONTypes, value: JSONTypes) -> None:
@@ -171,11 +172,12 @@ class RedisDict(Container):
         cursor = 0
         while True:
             try:
-                cursor, page = await client.hscan(self._key, cursor, count=_PAGE)  # Redis 2.8+
+                reply = await client.hscan(self._key, cursor, count=_PAGE)  # Redis 2.8+
             except Exception as error:
                 if 'WRONGTYPE' in str(error):
                     raise await self._wrong_type('hash') from error
                 raise
+            cursor, page = cast(tuple[int, dict[Any, Any]], reply)
             if page:
                 yield page
             if not cursor:
@@ -209,7 +211,10 @@ class RedisDict(Container):
         except TypeError:
             return default
         encoded = await self._client.hget(self._key, encoded_key)
-        return default if encoded is None else self._codec.decode(encoded)
+        if encoded is None:
+            return default
+        value: JSONTypes = self._codec.decode(encoded)
+        return value
 
     @redis_type('hash')
     async def pop(self, key: JSONTypes, default: JSONTypes = _MISSING) -> JSONTypes:
@@ -220,7 +225,8 @@ class RedisDict(Container):
             pipeline.hdel(self._key, encoded_key)
             encoded, _ = await pipeline.execute()
         if encoded is not None:
-            return self._codec.decode(encoded)
+            value: JSONTypes = self._codec.decode(encoded)
+            return value
         if default is _MISSING:
             raise KeyError(key)
         return default
@@ -243,7 +249,8 @@ class RedisDict(Container):
             pipeline.hsetnx(self._key, encoded_key, encode(default))  # Redis 2.0+
             pipeline.hget(self._key, encoded_key)
             _, encoded = await pipeline.execute()
-        return self._codec.decode(encoded)
+        value: JSONTypes = self._codec.decode(encoded)
+        return value
 
     @redis_type('hash')
     async def update(self, arg: InitArg = (), /, **kwargs: JSONTypes) -> None:

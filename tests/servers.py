@@ -133,8 +133,9 @@ def make_certificates(directory: str) -> dict[str, str]:
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1',
             '-keyout', str(d / 'server.key'), '-out', str(d / 'server.csr'))
     (d / 'ext.cnf').write_text('subjectAltName=IP:127.0.0.1,DNS:localhost\n')
-    openssl('x509', '-req', '-in', str(d / 'server.csr'), '-CA', str(d / 'ca.crt'), '-CAkey', str(d / 'ca.key'),
-            '-CAcreateserial', '-days', '2', '-extfile', str(d / 'ext.cnf'), '-out', str(d / 'server.crt'))
+    openssl('x509', '-req', '-in', str(d / 'server.csr'), '-CA', str(d / 'ca.crt'),
+            '-CAkey', str(d / 'ca.key'), '-CAcreateserial', '-days', '2',
+            '-extfile', str(d / 'ext.cnf'), '-out', str(d / 'server.crt'))
     return {
         'ca': str(d / 'ca.crt'),
         'cert': str(d / 'server.crt'),

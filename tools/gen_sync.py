@@ -96,8 +96,11 @@ def _is_property(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return any(isinstance(d, ast.Name) and d.id == 'property' for d in node.decorator_list)
 
 
-def _members(cls: ast.ClassDef, bases: dict[str, ast.ClassDef]) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
-    members: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _members(cls: ast.ClassDef, bases: dict[str, ast.ClassDef]) -> dict[str, Function]:
+    members: dict[str, Function] = {}
     for base in cls.bases:
         if isinstance(base, ast.Name) and base.id in bases:
             members.update(_members(bases[base.id], bases))
@@ -155,11 +158,11 @@ def _twin_class(
     out += _doc_lines(_docstring(cls), '    ')
     out.append('')
     init = members.get('__init__')
-    assert init is not None and isinstance(init, ast.FunctionDef)
+    assert isinstance(init, ast.FunctionDef)
     from_core |= _default_names(init.args)
     out.append(f'    def __init__({ast.unparse(init.args)}) -> None:')
     out += _doc_lines(_docstring(init), '        ')
-    out.append(f'        self._core = _core.{name}({_call_args(init.args)})')
+    out.append(f'        self._core: _core.{name} = _core.{name}({_call_args(init.args)})')
     if '_initialize' in members:
         out.append('        _bridge.run(self._core._initialize())')
     out.append('')
@@ -188,13 +191,14 @@ def _twin_class(
             if member in VIEWS:
                 view = VIEWS[member]
                 element = item[len('tuple['):-1] if view == 'ItemsView' else item
-                out.append(f'    def {sync_name}(self) -> _twin.{view}[{element}]:  # type: ignore[override]')
+                out.append(f'    def {sync_name}(self) -> _twin.{view}[{element}]:')
                 out += _doc_lines(_docstring(node), '        ')
                 out.append(f'        return _twin.{view}(self, self._core.{member})')
             else:
                 out.append(f'    def {sync_name}({ast.unparse(node.args)}) -> Iterator[{item}]:')
                 out += _doc_lines(_docstring(node), '        ')
-                out.append(f'        return _bridge.iterate(self._core.{member}({_call_args(node.args)}).pages)')
+                call = f'self._core.{member}({_call_args(node.args)})'
+                out.append(f'        return _bridge.iterate({call}.pages)')
             out.append('')
         elif isinstance(node, ast.AsyncFunctionDef) and (not member.startswith('_') or member in NAME_MAP):
             sync_name = NAME_MAP.get(member, member)
@@ -214,15 +218,24 @@ def _twin_class(
     return out
 
 
-def _imports(tree: ast.Module) -> list[str]:
-    lines = []
+def _imports(tree: ast.Module, extra: list[tuple[str, int, str]]) -> list[str]:
+    'The core module\'s imports, one level deeper, merged with the twin\'s own.'
+    plain: list[str] = []
+    merged: dict[tuple[str, int], list[str]] = {}
+    names = list(extra)
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module != '__future__':
-            if node.level:
-                node = ast.ImportFrom(module=node.module, names=node.names, level=node.level + 1)
-            lines.append(ast.unparse(node))
+            level = node.level + 1 if node.level else 0
+            names += [(node.module or '', level, ast.unparse(alias)) for alias in node.names]
         elif isinstance(node, ast.Import):
-            lines.append(ast.unparse(node))
+            plain.append(ast.unparse(node))
+    for module, level, name in names:
+        bucket = merged.setdefault((module, level), [])
+        if name not in bucket:
+            bucket.append(name)
+    lines = sorted(plain)
+    for (module, level), imported in sorted(merged.items(), key=lambda item: (item[0][1], item[0][0])):
+        lines.append(f'from {"." * level}{module} import {", ".join(sorted(imported))}')
     return lines
 
 
@@ -243,12 +256,15 @@ def generate_module(module: str, used: set[str]) -> str:
         '',
         'from __future__ import annotations',
         '',
-        'from collections.abc import Iterator, MutableMapping',
-        'from typing import Any',
-        '',
-        *_imports(tree),
-        f'from .. import _bridge, _twin, {module} as _core',
-        'from .._base import SyncTwin',
+        *_imports(tree, [
+            ('collections.abc', 0, 'Iterator'),
+            ('collections.abc', 0, 'MutableMapping'),
+            ('typing', 0, 'Any'),
+            ('', 2, '_bridge'),
+            ('', 2, '_twin'),
+            ('', 2, f'{module} as _core'),
+            ('_base', 2, 'SyncTwin'),
+        ]),
     ]
     module_level = {
         target.id
@@ -275,7 +291,8 @@ def generate_init() -> str:
     lines.append('')
     for node in tree.body:
         if isinstance(node, ast.ImportFrom):
-            assert node.level == 1 and node.module
+            assert node.level == 1
+            assert node.module
             twinned = node.module in TWINS
             new = ast.ImportFrom(module=node.module, names=node.names, level=1 if twinned else 2)
             lines.append(ast.unparse(new))

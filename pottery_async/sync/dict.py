@@ -10,19 +10,14 @@ maps the protocol itself onto them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
-from typing import Any
-
 import collections.abc
 import warnings
-from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Any, TypeAlias
-from .. import _clients
-from .._base import Container, Paged, Script, paged, redis_type, same_server, unwrap
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping, MutableMapping
+from typing import Any, TypeAlias, cast
+from .. import _bridge, _clients, _twin, dict as _core
+from .._base import Container, Paged, Script, SyncTwin, paged, redis_type, same_server, unwrap
 from .._codec import Codec, JSONTypes
 from ..exceptions import InefficientAccessWarning, KeyExistsError
-from .. import _bridge, _twin, dict as _core
-from .._base import SyncTwin
 from ..dict import InitArg, _MISSING
 
 
@@ -31,7 +26,7 @@ class RedisDict(SyncTwin, MutableMapping[JSONTypes, JSONTypes]):
 
     def __init__(self, arg: InitArg=(), *, redis: _clients.RedisArg=None, key: str='', codec: Codec | None=None, **kwargs: JSONTypes) -> None:
         'Create the dict; initial contents are written when it is awaited.  O(n)'
-        self._core = _core.RedisDict(arg, redis=redis, key=key, codec=codec, **kwargs)
+        self._core: _core.RedisDict = _core.RedisDict(arg, redis=redis, key=key, codec=codec, **kwargs)
         _bridge.run(self._core._initialize())
 
     @property
@@ -72,15 +67,15 @@ class RedisDict(SyncTwin, MutableMapping[JSONTypes, JSONTypes]):
         'Iterate over the keys, a page of HSCAN at a time.  O(n)'
         return _bridge.iterate(self._core.__aiter__().pages)
 
-    def keys(self) -> _twin.KeysView[JSONTypes]:  # type: ignore[override]
+    def keys(self) -> _twin.KeysView[JSONTypes]:
         'The keys, a page of HSCAN at a time.  O(n)'
         return _twin.KeysView(self, self._core.keys)
 
-    def values(self) -> _twin.ValuesView[JSONTypes]:  # type: ignore[override]
+    def values(self) -> _twin.ValuesView[JSONTypes]:
         'The values, a page of HSCAN at a time.  O(n)'
         return _twin.ValuesView(self, self._core.values)
 
-    def items(self) -> _twin.ItemsView[JSONTypes, JSONTypes]:  # type: ignore[override]
+    def items(self) -> _twin.ItemsView[JSONTypes, JSONTypes]:
         'The (key, value) pairs, a page of HSCAN at a time.  O(n)'
         return _twin.ItemsView(self, self._core.items)
 
