@@ -11,17 +11,19 @@ import functools
 import hashlib
 import json
 import logging
+import os
+import sys
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import redis.asyncio
-from redis.exceptions import NoScriptError, ResponseError, WatchError
+from redis.exceptions import NoScriptError, ResponseError
 
 from . import _bridge, _clients
 from ._codec import JSON, Codec
-from .exceptions import WrongTypeError
+from .exceptions import InefficientAccessWarning, WrongTypeError
 
 T = TypeVar('T')
 P = ParamSpec('P')
@@ -31,6 +33,8 @@ logger = logging.getLogger('pottery_async')
 logger.addHandler(logging.NullHandler())
 
 RANDOM_KEY_PREFIX = 'pottery:'
+_PACKAGE_DIR = os.path.dirname(__file__)
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 # Keep references to cleanup tasks until they finish; the loop only keeps
 # weak ones.
 _background: set[asyncio.Task[Any]] = set()
@@ -41,6 +45,21 @@ class SyncTwin:
 
     __slots__ = ()
     _core: Any
+
+
+def warn_inefficient() -> None:
+    """Issue InefficientAccessWarning at the user's line of code.
+
+    The warning is raised deep in the core, maybe under the bridge's event
+    loop; it is attributed to the first frame outside this package and
+    asyncio, which is the line that asked for the O(n) operation.
+    """
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith((_PACKAGE_DIR, _ASYNCIO_DIR)):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(InefficientAccessWarning.__doc__ or '', InefficientAccessWarning, stacklevel=level)
 
 
 def unwrap(obj: Any) -> Any:
@@ -212,25 +231,6 @@ class Container:
         if isinstance(found, bytes):
             found = found.decode()
         return WrongTypeError(self.redis, self._key, expected, found)
-
-    async def _transaction(
-        self, body: Callable[[Any], Awaitable[T]], *keys: str,
-    ) -> T:
-        """Run ``body(pipeline)`` under WATCH ``keys`` until EXEC succeeds.
-
-        ``body`` reads through the pipeline (immediate mode), then calls
-        ``pipeline.multi()`` and queues its writes; it returns what the
-        caller gets.  A concurrent write to a watched key retries the body.
-        """
-        async with self._client.pipeline(transaction=True) as pipeline:
-            while True:
-                try:
-                    await pipeline.watch(*keys)
-                    result = await body(pipeline)
-                    await pipeline.execute()
-                    return result
-                except WatchError:
-                    continue
 
 
 def same_server(a: Container, b: Container) -> bool:

@@ -9,14 +9,13 @@ maps the protocol itself onto them.
 from __future__ import annotations
 
 import collections.abc
-import warnings
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping
 from typing import Any, TypeAlias, cast
 
 from . import _clients
-from ._base import Container, Paged, Script, paged, redis_type, same_server, unwrap
+from ._base import Container, Paged, Script, paged, redis_type, same_server, unwrap, warn_inefficient
 from ._codec import Codec, JSONTypes
-from .exceptions import InefficientAccessWarning, KeyExistsError
+from .exceptions import KeyExistsError
 
 InitArg: TypeAlias = 'Mapping[Any, Any] | Iterable[tuple[Any, Any]] | RedisDict'
 
@@ -41,10 +40,6 @@ local value = redis.call('HGET', KEYS[1], field)
 redis.call('HDEL', KEYS[1], field)
 return {field, value}
 ''')
-
-
-def _warn_inefficient() -> None:
-    warnings.warn(InefficientAccessWarning.__doc__ or '', InefficientAccessWarning, stacklevel=3)
 
 
 class RedisDict(Container):
@@ -88,7 +83,7 @@ class RedisDict(Container):
                 source, kwargs = unwritten
                 unwritten = self._encode_items(await source.to_dict(), kwargs)
             if len(unwritten) > 1:
-                _warn_inefficient()
+                warn_inefficient()
             args = [part for item in unwritten.items() for part in item]
             if not await _CREATE(self._client, [self._key], args):
                 raise KeyExistsError(self.redis, self._key)
@@ -148,7 +143,7 @@ class RedisDict(Container):
     @paged
     async def keys(self) -> AsyncIterator[list[JSONTypes]]:
         'The keys, a page of HSCAN at a time.  O(n)'
-        _warn_inefficient()
+        warn_inefficient()
         decode = self._codec.decode
         async for page in self._scan():
             yield [decode(k) for k in page]
@@ -192,10 +187,10 @@ class RedisDict(Container):
         if isinstance(other, RedisDict) and other._key == self._key and same_server(self, other):
             return True
         if isinstance(other, RedisDict):
-            _warn_inefficient()
+            warn_inefficient()
             theirs = await other._fetch()
         elif isinstance(other, collections.abc.Mapping):
-            _warn_inefficient()
+            warn_inefficient()
             theirs = dict(other.items())
         else:
             return False
@@ -260,7 +255,7 @@ class RedisDict(Container):
             source = await source._fetch()
         encoded = self._encode_items(source, kwargs)
         if len(encoded) > 1:
-            _warn_inefficient()
+            warn_inefficient()
         if encoded:
             # One HSET: the server applies all fields or, if the command never
             # arrived whole, none of them.
@@ -271,7 +266,7 @@ class RedisDict(Container):
         'A plain dict with the same items, in one round trip.  O(n)'
         result = await self._fetch()
         if result:
-            _warn_inefficient()
+            warn_inefficient()
         return result
 
     async def _fetch(self) -> dict[JSONTypes, JSONTypes]:

@@ -457,3 +457,16 @@ def test_all_is_accurate() -> None:
             if not n.startswith('_') and not isinstance(getattr(module, n), type(json))
         }
         assert exported <= set(module.__all__) | {'annotations'}
+
+
+def test_warnings_point_at_the_callers_line(tel: RedisDict) -> None:
+    with pytest.warns(InefficientAccessWarning) as record:
+        list(tel)
+    assert record[0].filename == __file__
+
+
+async def test_async_warnings_point_at_the_callers_line(aredis: redis.asyncio.Redis) -> None:
+    d = await pottery_async.RedisDict({'a': 1}, redis=aredis, key='w')
+    with pytest.warns(InefficientAccessWarning) as record:
+        await d.to_dict()
+    assert record[0].filename == __file__

@@ -11,13 +11,12 @@ maps the protocol itself onto them.
 from __future__ import annotations
 
 import collections.abc
-import warnings
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, TypeAlias, cast
 from .. import _bridge, _clients, _twin, dict as _core
-from .._base import Container, Paged, Script, SyncTwin, paged, redis_type, same_server, unwrap
+from .._base import Container, Paged, Script, SyncTwin, paged, redis_type, same_server, unwrap, warn_inefficient
 from .._codec import Codec, JSONTypes
-from ..exceptions import InefficientAccessWarning, KeyExistsError
+from ..exceptions import KeyExistsError
 from ..dict import InitArg, _MISSING
 
 

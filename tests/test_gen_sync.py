@@ -1,0 +1,78 @@
+"""tools/gen_sync.py --check catches stale twins, orphans and unused map entries."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    'A copy of the package and the generator to break.'
+    shutil.copytree(ROOT / 'pottery_async', tmp_path / 'pottery_async',
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copytree(ROOT / 'tools', tmp_path / 'tools', ignore=shutil.ignore_patterns('__pycache__'))
+    return tmp_path
+
+
+def check(tree: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(tree / 'tools' / 'gen_sync.py'), '--check'],
+        capture_output=True, text=True, check=False,
+    )
+
+
+def test_check_passes_on_the_repository() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / 'gen_sync.py'), '--check'],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hand_edited_twin_fails(tree: Path) -> None:
+    twin = tree / 'pottery_async' / 'sync' / 'dict.py'
+    twin.write_text(twin.read_text().replace('_bridge.run(self._core.len())', '0'))
+    result = check(tree)
+    assert result.returncode == 1
+    assert 'pottery_async/sync/dict.py is stale' in result.stdout
+    assert '-        return 0' in result.stdout
+
+
+def test_changed_core_makes_twin_stale(tree: Path) -> None:
+    core = tree / 'pottery_async' / 'dict.py'
+    core.write_text(core.read_text().replace("'len(d): the number of items.  O(1)'", "'How many.'"))
+    result = check(tree)
+    assert result.returncode == 1
+    assert "+        'How many.'" in result.stdout
+
+
+def test_twin_without_source_fails(tree: Path) -> None:
+    (tree / 'pottery_async' / 'sync' / 'orphan.py').write_text('x = 1\n')
+    result = check(tree)
+    assert result.returncode == 1
+    assert 'pottery_async/sync/orphan.py has no source' in result.stdout
+
+
+def test_unused_name_map_entry_fails(tree: Path) -> None:
+    generator = tree / 'tools' / 'gen_sync.py'
+    generator.write_text(generator.read_text().replace(
+        "    'repr': '__repr__',\n", "    'repr': '__repr__',\n    'anext': '__next__',\n",
+    ))
+    result = check(tree)
+    assert result.returncode != 0
+    assert 'NAME_MAP entries never used: anext' in result.stdout + result.stderr
+
+
+def test_generation_writes_what_check_expects(tree: Path) -> None:
+    twin = tree / 'pottery_async' / 'sync' / 'dict.py'
+    twin.unlink()
+    subprocess.run([sys.executable, str(tree / 'tools' / 'gen_sync.py')], check=True)
+    assert twin.read_text() == (ROOT / 'pottery_async' / 'sync' / 'dict.py').read_text()
+    assert check(tree).returncode == 0
