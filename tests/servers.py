@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,3 +142,50 @@ def make_certificates(directory: str) -> dict[str, str]:
         'cert': str(d / 'server.crt'),
         'key': str(d / 'server.key'),
     }
+
+
+class Cluster:
+    'Three cluster-enabled masters sharing the 16384 slots, no replicas.'
+
+    def __init__(self) -> None:
+        import redis
+
+        self.servers = [
+            Server('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+                   '--cluster-node-timeout', '5000')
+            for _ in range(3)
+        ]
+        clients = [redis.Redis(port=s.port) for s in self.servers]
+        try:
+            bounds = [(0, 5460), (5461, 10922), (10923, 16383)]
+            for client, (low, high) in zip(clients, bounds, strict=True):
+                client.execute_command('CLUSTER', 'ADDSLOTSRANGE', low, high)  # Redis 7.0+
+            for server in self.servers[1:]:
+                clients[0].execute_command('CLUSTER', 'MEET', server.host, server.port)
+            deadline = time.monotonic() + 30
+            while not all(
+                c.execute_command('CLUSTER', 'INFO').decode().count('cluster_state:ok')
+                and len(c.execute_command('CLUSTER', 'NODES').decode().splitlines()) == 3
+                for c in clients
+            ):
+                if time.monotonic() > deadline:
+                    raise RuntimeError('the test cluster did not converge')
+                time.sleep(0.1)
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            for client in clients:
+                client.close()
+
+    @property
+    def host(self) -> str:
+        return self.servers[0].host
+
+    @property
+    def port(self) -> int:
+        return self.servers[0].port
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
