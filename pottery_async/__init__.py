@@ -9,6 +9,7 @@ from ._codec import Codec, JSONCodec
 from .dict import RedisDict
 from .exceptions import (
     BlockingBridgeWarning,
+    CommandTimeoutError,
     ExtendUnlockedLock,
     InefficientAccessWarning,
     KeyExistsError,
@@ -28,6 +29,7 @@ from .timer import ContextTimer
 __all__ = (
     'BlockingBridgeWarning',
     'Codec',
+    'CommandTimeoutError',
     'ContextTimer',
     'ExtendUnlockedLock',
     'InefficientAccessWarning',

@@ -9,7 +9,9 @@ DESIGN.md); a background loop thread costs several times more per call.
 What the bridge guarantees:
 
 - Loops start lazily, one per thread; a loop whose thread has died is closed
-  (its connections too) when the next thread starts one, or at exit.
+  (its connections too, after its queued cleanups) when the next thread
+  starts one, or at exit.  A call made after exit has begun runs on a loop
+  of its own that is closed again before the call returns.
 - After ``os.fork()`` the child starts afresh and never reads from, writes to
   or closes a connection it inherited: those belong to the parent.
 - Interpreter exit closes every loop this process can still close; no thread
@@ -22,7 +24,8 @@ What the bridge guarantees:
   before the exception surfaces, and the loop runs once more so that closed
   sockets really close: an abandoned BLPOP must not consume the next push.
 - Finalizers never re-enter a loop: cleanup from ``__del__`` is queued with
-  ``defer()`` and runs before the thread's next call.
+  ``defer()`` and runs before the thread's next call (before the background
+  thread's next call when queued inside someone else's loop).
 """
 
 from __future__ import annotations
@@ -30,12 +33,12 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
-import concurrent.futures
 import logging
 import os
 import threading
 import types
 import warnings
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -53,14 +56,20 @@ _THIS_FILE = __file__
 class LoopState:
     'One private event loop and what lives on it.'
 
-    __slots__ = ('loop', 'thread', 'clients', 'pending')
+    __slots__ = ('clients', 'loop', 'pending', 'pid', 'thread', 'watches')
 
     def __init__(self, thread: threading.Thread) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = thread
+        self.pid = os.getpid()
         # Async clients built for this loop by _clients.resolve(), keyed by
         # what the user passed (a sync client's id, a URL, or None).
         self.clients: dict[object, Any] = {}
+        # Weak references, with callbacks, to what the clients were built
+        # from: they live and die with this state, so a long-lived sync
+        # client used by many short-lived threads does not keep their
+        # states alive.
+        self.watches: dict[object, weakref.ReferenceType[Any]] = {}
         self.pending: collections.deque[Cleanup] = collections.deque()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
@@ -71,20 +80,20 @@ class LoopState:
             coro = _deadline(coro, timeout)
         task = loop.create_task(coro)
         try:
-            loop.run_until_complete(task)
+            return loop.run_until_complete(task)
         except BaseException as exc:
-            if not task.done():
-                # Ctrl-C landed in the loop itself while the task still waits
-                # on the server: cancel it and let its cleanup run, so the
-                # connection it was reading from is closed, not abandoned.
-                task.cancel()
-                try:
-                    loop.run_until_complete(task)
-                except BaseException:  # noqa: S110 - the first error wins
-                    pass
-            self.settle()
-            raise exc.with_traceback(_user_traceback(exc.__traceback__))
-        return task.result()
+            error = exc
+        if not task.done():
+            # Ctrl-C landed in the loop itself while the task still waits on
+            # the server: cancel it and let its cleanup run, so the
+            # connection it was reading from is closed, not abandoned.
+            task.cancel()
+            try:
+                loop.run_until_complete(task)
+            except BaseException:  # noqa: S110 - the first error wins
+                pass
+        self.settle()
+        raise error.with_traceback(_user_traceback(error.__traceback__))
 
     def settle(self) -> None:
         """Run the callbacks that are ready, once.
@@ -98,36 +107,49 @@ class LoopState:
         loop.run_forever()
 
     def close(self) -> None:
-        'Close the clients, finish queued cleanups and close the loop.'
+        'Run queued cleanups, close the clients and close the loop (in any thread).'
         loop = self.loop
         if loop.is_closed() or loop.is_running():
             return
+        # The loop may belong to a thread that has died: while it runs here,
+        # it is this thread's bridge loop (so that queued cleanups can find
+        # their clients with _clients.resolve()).
+        previous = getattr(_local, 'state', None)
+        _local.state = self
         try:
             loop.run_until_complete(self._aclose())
         except Exception:
             _log.warning('error while closing a pottery_async event loop', exc_info=True)
         finally:
+            _local.state = previous
+            self.watches.clear()
             loop.close()
 
     async def _aclose(self) -> None:
         await _run_cleanups(self.pending)
-        clients = list(self.clients.values())
-        self.clients.clear()
-        for client in clients:
-            try:
-                await client.aclose()
-            except Exception:
-                _log.debug('error while closing %r', client, exc_info=True)
         current = asyncio.current_task()
         others = [task for task in asyncio.all_tasks() if task is not current]
         for task in others:
             task.cancel()
         await asyncio.gather(*others, return_exceptions=True)
         await self.loop.shutdown_asyncgens()
+        # Closing async generators may have queued more.
+        await _run_cleanups(self.pending)
+        # One by one: a collected sync client may drop its twin meanwhile.
+        while self.clients:
+            try:
+                _, client = self.clients.popitem()
+            except KeyError:
+                break
+            try:
+                await client.aclose()
+            except Exception:
+                _log.debug('error while closing %r', client, exc_info=True)
+        await self.loop.shutdown_default_executor()
 
 
-async def _deadline(coro: Coroutine[Any, Any, T], timeout: float) -> T:
-    async with asyncio.timeout(timeout):
+async def _deadline(coro: Coroutine[Any, Any, T], seconds: float) -> T:
+    async with asyncio.timeout(seconds):
         return await coro
 
 
@@ -189,31 +211,54 @@ class _Portal:
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
         state = self.state
         assert state is not None
-        if timeout is not None:
-            coro = _deadline(coro, timeout)
+        loop = state.loop
         done = threading.Event()
+        tasks: list[asyncio.Task[T]] = []
 
-        async def tracked() -> T:
-            try:
-                return await coro
-            finally:
-                done.set()
+        def start() -> None:
+            # In the portal thread.  The task is created here, so that the
+            # caller can always wait for it to finish, even when it is
+            # cancelled before it starts.
+            wrapped = coro
+            if state.pending:
+                wrapped = _after_cleanups(state.pending, wrapped)
+            if timeout is not None:
+                wrapped = _deadline(wrapped, timeout)
+            task = loop.create_task(wrapped)
+            task.add_done_callback(lambda _task: done.set())
+            tasks.append(task)
 
-        future = asyncio.run_coroutine_threadsafe(tracked(), state.loop)
+        def cancel() -> None:
+            for task in tasks:
+                task.cancel()
+
         try:
-            return future.result()
-        except concurrent.futures.CancelledError:
-            raise asyncio.CancelledError from None
+            loop.call_soon_threadsafe(start)
+        except RuntimeError:
+            coro.close()
+            raise RuntimeError('the pottery_async bridge has shut down') from None
+        try:
+            done.wait()
         except BaseException:
-            if not future.done():
-                future.cancel()
+            # Ctrl-C in the calling thread: cancel the call and let it finish
+            # (closing its connection) before the exception surfaces.
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(cancel)
                 done.wait()
             raise
+        try:
+            return tasks[0].result()
+        except BaseException as exc:
+            error = exc
+        raise error.with_traceback(_user_traceback(error.__traceback__))
 
     def stop(self) -> None:
         state = self.state
         if state is not None and not state.loop.is_closed():
-            state.loop.call_soon_threadsafe(state.loop.stop)
+            try:
+                state.loop.call_soon_threadsafe(state.loop.stop)
+            except RuntimeError:  # closed meanwhile
+                return
             self.thread.join(timeout=5)
 
 
@@ -223,6 +268,8 @@ _states_lock = threading.Lock()
 _portal: _Portal | None = None
 _portal_lock = threading.Lock()
 _warned_running_loop = False
+# Set when interpreter exit has closed the loops.
+_exiting = False
 # Whatever a child process inherited from its parent: kept referenced so that
 # it is never garbage-collected (collection would close the parent's sockets'
 # file descriptors in the child, or warn about them), and never used.
@@ -238,13 +285,12 @@ def current_state() -> LoopState | None:
 
 
 def _thread_state() -> LoopState:
-    state: LoopState | None = getattr(_local, 'state', None)
-    if state is None:
-        _reap_dead_threads()
-        state = LoopState(threading.current_thread())
-        with _states_lock:
-            _states[id(state)] = state
-        _local.state = state
+    'A new bridge state for this thread (which has none, or a closed one).'
+    _reap_dead_threads()
+    state = LoopState(threading.current_thread())
+    with _states_lock:
+        _states[id(state)] = state
+    _local.state = state
     return state
 
 
@@ -267,9 +313,23 @@ def run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     if running is not None:
         return _run_inside_loop(running, coro, timeout)
     state: LoopState | None = getattr(_local, 'state', None)
-    if state is None:
+    if state is None or state.loop.is_closed():
+        if _exiting:
+            return _run_alone(coro, timeout)
         state = _thread_state()
     return state.run(coro, timeout)
+
+
+def _run_alone(coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
+    'Run a call made after exit closed the loops, on a loop closed right after.'
+    state = LoopState(threading.current_thread())
+    previous = getattr(_local, 'state', None)
+    _local.state = state
+    try:
+        return state.run(coro, timeout)
+    finally:
+        state.close()
+        _local.state = previous
 
 
 def _run_inside_loop(
@@ -286,13 +346,18 @@ def _run_inside_loop(
         )
     if not _warned_running_loop:
         _warned_running_loop = True
-        warnings.warn(
-            'the pottery_async sync API was called from a thread that runs an event '
-            'loop; each call now blocks that loop while a background thread runs it. '
-            'Use the async API (pottery_async) inside async code.',
-            BlockingBridgeWarning,
-            stacklevel=4,
-        )
+        try:
+            warnings.warn(
+                'the pottery_async sync API was called from a thread that runs an event '
+                'loop; each call now blocks that loop while a background thread runs it. '
+                'Use the async API (pottery_async) inside async code.',
+                BlockingBridgeWarning,
+                stacklevel=4,
+            )
+        except BaseException:
+            # The warning was turned into an error: the call is not made.
+            coro.close()
+            raise
     with _portal_lock:
         if _portal is None:
             _portal = _Portal()
@@ -302,11 +367,10 @@ def _run_inside_loop(
 
 def iterate(pages: AsyncIterator[Iterable[T]]) -> Iterator[T]:
     'Iterate a core page stream from sync code, one bridge call per page.'
-    get_next = pages.__anext__
     try:
         while True:
             try:
-                page = run(get_next())
+                page = run(_next_page(pages))
             except StopAsyncIteration:
                 return
             yield from page
@@ -319,13 +383,26 @@ def iterate(pages: AsyncIterator[Iterable[T]]) -> Iterator[T]:
                 defer(aclose)
 
 
-def defer(cleanup: Cleanup) -> bool:
-    """Queue a cleanup coroutine for this thread's loop; never runs the loop.
+async def _next_page(pages: AsyncIterator[Iterable[T]]) -> Iterable[T]:
+    return await pages.__anext__()
 
-    Safe from finalizers.  Returns False when this thread has no bridge loop
-    (nothing could have been created there that needs cleaning up).
+
+def defer(cleanup: Cleanup) -> bool:
+    """Queue a cleanup coroutine for a bridge loop; never runs a loop.
+
+    Safe from finalizers.  The cleanup runs before this thread's next bridge
+    call; inside someone else's running loop, before the background thread's
+    next call.  Either way it runs at the latest when that loop is closed.
+    Returns False when there is no bridge loop to queue it on (nothing could
+    have been created there that needs cleaning up).
     """
     state: LoopState | None = getattr(_local, 'state', None)
+    running = _get_running_loop()
+    if running is not None and (state is None or state.loop is not running):
+        portal = _portal
+        if portal is not None and portal.state is not None and not portal.state.loop.is_closed():
+            portal.state.pending.append(cleanup)
+            return True
     if state is None or state.loop.is_closed():
         return False
     state.pending.append(cleanup)
@@ -333,6 +410,8 @@ def defer(cleanup: Cleanup) -> bool:
 
 
 def _shutdown() -> None:
+    global _exiting
+    _exiting = True
     if _portal is not None:
         _portal.stop()
     me = threading.current_thread()

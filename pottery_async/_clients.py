@@ -19,7 +19,8 @@ import copy
 import inspect
 import os
 import weakref
-from typing import Any, TypeAlias
+from collections.abc import Callable
+from typing import Any, TypeAlias, cast
 
 import redis
 import redis.asyncio
@@ -32,6 +33,7 @@ import redis.retry
 from redis.asyncio.connection import AbstractConnection as AsyncConnection
 
 from . import _bridge
+from .exceptions import CommandTimeoutError
 
 AsyncClient: TypeAlias = redis.asyncio.Redis | redis.asyncio.RedisCluster
 RedisArg: TypeAlias = (
@@ -85,6 +87,10 @@ _ASYNC_DEFAULT_SOCKET_TIMEOUT = inspect.signature(AsyncConnection.__init__).para
 ].default
 
 
+# redis.asyncio.Redis, as seen by a subclass that calls its untyped methods.
+_Untyped: Any = redis.asyncio.Redis
+
+
 class UnsupportedClientError(TypeError):
     'A sync client uses a feature that has no redis.asyncio equivalent.'
 
@@ -96,10 +102,17 @@ class BridgeRedis(redis.asyncio.Redis):
     This client keeps one connection for itself and talks to it directly
     (send, then parse), skipping the pool, lock and bookkeeping around each
     command; the socket timeout is applied once per command instead of once
-    per socket read and write.  When that connection is busy (a core
-    operation running commands concurrently) the command goes through the
-    pool as usual.  Pipelines, transactions and pub/sub always use the pool,
-    whose connections keep their own socket timeouts.
+    per socket read and write, and its expiry raises a ``CommandTimeoutError``
+    (both redis-py's ``TimeoutError``, as from a sync client, and the
+    built-in one).  When that
+    connection is busy (a core operation running commands concurrently) the
+    command goes through the pool as usual.  Pipelines, transactions and
+    pub/sub always use the pool, whose connections keep their own socket
+    timeouts; when the pool has no room left, the client hands its own
+    connection back after each command, so that a small ``max_connections``
+    cannot starve them.
+
+    The client owns its pool: ``aclose()`` closes every connection.
     """
 
     def __init__(self, *, connection_pool: aconn.ConnectionPool) -> None:
@@ -108,47 +121,75 @@ class BridgeRedis(redis.asyncio.Redis):
             'socket_timeout', _ASYNC_DEFAULT_SOCKET_TIMEOUT,
         )
         self._own: AsyncConnection | None = None
+        self._own_socket_timeout: float | None = None
         self._own_busy = False
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         timeout = self._command_timeout
         if timeout is None:
             return await self._execute(args, options)
-        async with asyncio.timeout(timeout):
-            return await self._execute(args, options)
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                return await self._execute(args, options)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise CommandTimeoutError(
+                f'Timeout: no reply to {args[0]!s} within socket_timeout={timeout} s',
+            ) from None
 
     async def _execute(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
         if self._own_busy:
-            return await super().execute_command(*args, **options)
+            return await _Untyped.execute_command(self, *args, **options)
         self._own_busy = True
         try:
-            conn = self._own
+            conn: Any = self._own
             if conn is None:
-                conn = await self.connection_pool.get_connection()
+                pool: Any = self.connection_pool
+                conn = await pool.get_connection()
                 # This connection is never shared; execute_command() bounds
                 # each command as a whole.
+                self._own_socket_timeout = conn.socket_timeout
                 conn.socket_timeout = None
                 self._own = conn
             try:
                 await conn.send_command(*args)
                 return await self.parse_response(conn, args[0], **options)
+            except redis.ResponseError:
+                # An error reply, read in full: the connection is in step.
+                raise
             except (redis.ConnectionError, redis.TimeoutError):
                 # The connection broke (server restart, idle timeout): retry
                 # as the client's retry policy says, on a fresh socket.
                 await conn.disconnect()
                 if conn.retry.get_retries() == 0:
                     raise
+                client: Any = self
                 return await conn.retry.call_with_retry(
-                    lambda: self._send_command_parse_response(conn, args[0], *args, **options),
+                    lambda: client._send_command_parse_response(conn, args[0], *args, **options),
                     lambda _error: conn.disconnect(),
                 )
+            except BaseException:
+                # Cancelled (a deadline, Ctrl-C) or failed half-way: a reply
+                # may still be on its way and would answer the next command.
+                # redis-py closes the socket in most of these cases; make it
+                # all of them.
+                await conn.disconnect(nowait=True)
+                raise
         finally:
             self._own_busy = False
+            if self._own is not None and not self.connection_pool.can_get_connection():
+                await self._release_own()
 
-    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+    async def _release_own(self) -> None:
         own, self._own = self._own, None
         if own is not None:
+            own.socket_timeout = self._own_socket_timeout
             await self.connection_pool.release(own)
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await self._release_own()
         # The pool was built for this client alone: close its connections.
         await super().aclose(close_connection_pool=True)
 
@@ -172,15 +213,29 @@ def resolve(redis_arg: RedisArg) -> AsyncClient:
     cache_key: object = redis_arg if isinstance(redis_arg, str) or redis_arg is None else id(redis_arg)
     client = state.clients.get(cache_key)
     if client is None:
-        client = state.clients[cache_key] = build(redis_arg)
+        client = build(redis_arg)
         if not (isinstance(redis_arg, str) or redis_arg is None):
-            weakref.finalize(redis_arg, _forget, state, cache_key)
+            # The id of a dead object can be reused: forget its twin when it
+            # dies.  The weak reference lives as long as the state does.
+            state.watches[cache_key] = weakref.ref(redis_arg, _forgetter(state, cache_key))
+        state.clients[cache_key] = client
     return client
+
+
+def _forgetter(state: _bridge.LoopState, cache_key: object) -> Callable[[object], None]:
+    def callback(_ref: object) -> None:
+        _forget(state, cache_key)
+
+    return callback
 
 
 def _forget(state: _bridge.LoopState, cache_key: object) -> None:
     # Runs when the sync client is garbage-collected, maybe inside a bridge
-    # call: close its twin on the next call instead of now.
+    # call, maybe in another thread: close its twin on the loop's next call
+    # instead of now.  Never in a forked child: the twin is the parent's.
+    if state.pid != os.getpid():
+        return
+    state.watches.pop(cache_key, None)
     client = state.clients.pop(cache_key, None)
     if client is not None:
         state.pending.append(client.aclose)
@@ -234,6 +289,11 @@ def _pool_twin(pool: sconn.ConnectionPool) -> aconn.ConnectionPool:
             'no redis.asyncio twin that pottery_async can build; pass a client with a '
             'plain ConnectionPool or BlockingConnectionPool'
         )
+    if getattr(pool, 'cache', None) is not None:
+        raise UnsupportedClientError(
+            'this redis.Redis client uses client-side caching (cache / cache_config), which '
+            'redis.asyncio does not support; pass a client without it'
+        )
     connection_class = _CONNECTION_CLASSES.get(pool.connection_class)
     if connection_class is None:
         raise UnsupportedClientError(
@@ -260,13 +320,16 @@ def _retry_twin(retry: redis.retry.Retry | redis.asyncio.retry.Retry) -> redis.a
     return redis.asyncio.retry.Retry(
         backoff=copy.deepcopy(retry._backoff),
         retries=retry.get_retries(),
-        supported_errors=tuple(retry._supported_errors),
+        supported_errors=cast(tuple[type[redis.RedisError], ...], tuple(retry._supported_errors)),
     )
 
 
 def _cluster_twin(cluster: redis.RedisCluster) -> redis.asyncio.RedisCluster:
+    # RedisCluster sets its own connect callback (READONLY for replicas);
+    # the async cluster client sets its own too.
+    own = ('host', 'port', 'redis_connect_func')
     kwargs = _async_kwargs(
-        {k: v for k, v in cluster.nodes_manager.connection_kwargs.items() if k not in ('host', 'port')},
+        {k: v for k, v in cluster.nodes_manager.connection_kwargs.items() if k not in own},
         'this redis.RedisCluster client',
     )
     startup_nodes = [

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 @dataclasses.dataclass
@@ -46,6 +47,15 @@ class WrongTypeError(PotteryError, ResponseError):
             f'Redis key {self.key!r} holds a {self.found or "different"} value,'
             f' not the {self.expected} this container needs; it was left as is'
         )
+
+
+class CommandTimeoutError(RedisTimeoutError, TimeoutError):
+    """A command got no reply within the client's ``socket_timeout``.
+
+    Both redis-py's ``TimeoutError`` (what a sync client raises on a socket
+    timeout, and a ``RedisError``) and the built-in one (what asyncio code
+    expects from a deadline).
+    """
 
 
 @dataclasses.dataclass

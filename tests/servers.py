@@ -150,18 +150,21 @@ class Cluster:
     def __init__(self) -> None:
         import redis
 
+        # The bus port defaults to port + 10000, which overflows for the high
+        # ports the OS hands out: give each bus a free port of its own.
+        bus_ports = [free_port() for _ in range(3)]
         self.servers = [
             Server('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
-                   '--cluster-node-timeout', '5000')
-            for _ in range(3)
+                   '--cluster-node-timeout', '5000', '--cluster-port', str(bus_port))
+            for bus_port in bus_ports
         ]
         clients = [redis.Redis(port=s.port) for s in self.servers]
         try:
             bounds = [(0, 5460), (5461, 10922), (10923, 16383)]
             for client, (low, high) in zip(clients, bounds, strict=True):
                 client.execute_command('CLUSTER', 'ADDSLOTSRANGE', low, high)  # Redis 7.0+
-            for server in self.servers[1:]:
-                clients[0].execute_command('CLUSTER', 'MEET', server.host, server.port)
+            for server, bus_port in zip(self.servers[1:], bus_ports[1:], strict=True):
+                clients[0].execute_command('CLUSTER', 'MEET', server.host, server.port, bus_port)
             deadline = time.monotonic() + 30
             while not all(
                 c.execute_command('CLUSTER', 'INFO').decode().count('cluster_state:ok')

@@ -5,12 +5,13 @@
 from .._base import PotteryEncoder
 from .._codec import Codec, JSONCodec
 from .dict import RedisDict
-from ..exceptions import BlockingBridgeWarning, ExtendUnlockedLock, InefficientAccessWarning, KeyExistsError, PotteryError, PotteryWarning, PrimitiveError, QueueEmptyError, QuorumIsImpossible, QuorumNotAchieved, RandomKeyError, ReleaseUnlockedLock, TooManyExtensions, WrongTypeError
+from ..exceptions import BlockingBridgeWarning, CommandTimeoutError, ExtendUnlockedLock, InefficientAccessWarning, KeyExistsError, PotteryError, PotteryWarning, PrimitiveError, QueueEmptyError, QuorumIsImpossible, QuorumNotAchieved, RandomKeyError, ReleaseUnlockedLock, TooManyExtensions, WrongTypeError
 from ..timer import ContextTimer
 
 __all__ = (
     'BlockingBridgeWarning',
     'Codec',
+    'CommandTimeoutError',
     'ContextTimer',
     'ExtendUnlockedLock',
     'InefficientAccessWarning',

@@ -1,0 +1,641 @@
+"""The bridge that runs the async core for sync callers, against a real server.
+
+Each test checks the server's side of things (keys, list lengths, the
+connections in CLIENT LIST), not only that no exception was raised.  Hazards
+that concern a whole process (fork, Ctrl-C, interpreter exit) run in a
+child process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+import pottery_async
+from pottery_async import _bridge, _clients
+from pottery_async.exceptions import BlockingBridgeWarning
+from pottery_async.sync import RedisDict
+
+ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+CORE_DIR = os.path.dirname(pottery_async.__file__)
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def unique(prefix: str) -> str:
+    return f'{prefix}-{uuid.uuid4().hex[:12]}'
+
+
+def named_connections(probe: redis.Redis, name: str) -> list[dict[str, Any]]:
+    'The connections the server has open whose CLIENT SETNAME is ``name``.'
+    return [c for c in probe.client_list() if c.get('name') == name]
+
+
+def eventually(condition: Callable[[], bool], within: float = 10.0) -> bool:
+    """Whether ``condition`` holds, polling for up to ``within`` seconds.
+
+    Only for what the server learns asynchronously (a socket closed by a
+    client); never used to let the code under test catch up.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
+def blocked_clients(probe: redis.Redis) -> int:
+    return int(probe.info('clients')['blocked_clients'])
+
+
+def in_thread(target: Callable[[], object], within: float = 30.0) -> None:
+    'Run ``target`` in a new thread; fail if it raises or does not return in time.'
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(within)
+    assert not thread.is_alive(), f'{target!r} did not return within {within} s (deadlock?)'
+    if errors:
+        raise errors[0]
+
+
+def on_twin(client: redis.Redis, command: str, *args: Any) -> Any:
+    'Run one command on the bridge twin of a sync client.'
+
+    async def go() -> Any:
+        return await _clients.resolve(client).execute_command(command, *args)
+
+    return _bridge.run(go())
+
+
+def run_script(script: str, *args: str, stdin: int | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, '-X', 'dev', '-W', 'error', '-c', script, *args],
+        stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def read_line(process: subprocess.Popen[str], within: float = 20.0) -> str:
+    'One line of a child\'s stdout, within a generous time limit.'
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], within)
+    assert ready, f'the child printed nothing within {within} s'
+    return process.stdout.readline().strip()
+
+
+# Shouldn't appear in a clean child's stderr.
+DIRT = ('Traceback', 'unclosed', 'ResourceWarning', 'Exception ignored', 'never awaited', 'Error')
+
+
+@pytest.fixture
+def client(url: str) -> Iterator[redis.Redis]:
+    'A sync client whose bridge twins name their connections (see CLIENT LIST).'
+    instance = redis.Redis.from_url(url, client_name=unique('bridge'))
+    yield instance
+    instance.close()
+
+
+def client_name(client: redis.Redis) -> str:
+    return str(client.connection_pool.connection_kwargs['client_name'])
+
+
+# --- 1. many threads at once --------------------------------------------------
+
+
+def test_many_threads_get_their_own_replies_and_dead_loops_are_reaped(
+    client: redis.Redis, redis_client: redis.Redis,
+) -> None:
+    name = client_name(client)
+    threads, rounds = 16, 300
+    baseline = int(redis_client.info('clients')['connected_clients'])
+    finished = threading.Barrier(threads + 1, timeout=60)
+    release = threading.Event()
+    states: list[_bridge.LoopState] = []
+    errors: list[BaseException] = []
+
+    async def roundtrip(key: str, value: str) -> Any:
+        twin = _clients.resolve(client)
+        await twin.set(key, value)
+        return await twin.get(key)
+
+    def worker(number: int) -> None:
+        try:
+            for i in range(rounds):
+                value = f'{number}:{i}'
+                assert _bridge.run(roundtrip(f'thread:{number}:{i % 7}', value)) == value.encode()
+            d = RedisDict(redis=client, key=f'thread-dict:{number}')
+            for i in range(rounds // 3):
+                d[number] = i
+                assert d[number] == i
+            states.append(_bridge._local.state)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            finished.wait()
+            release.wait(60)
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in workers:
+        thread.start()
+    try:
+        finished.wait()
+        assert not errors, errors
+        # Every value read back was the thread's own; what is on the server
+        # is each thread's last write.
+        last = rounds - 1
+        for number in range(threads):
+            assert redis_client.get(f'thread:{number}:{last % 7}') == f'{number}:{last}'.encode()
+            assert redis_client.hget(f'thread-dict:{number}', str(number)) == str(rounds // 3 - 1).encode()
+        # One loop, one client and one connection per thread.
+        assert len({id(state) for state in states}) == threads
+        assert len(named_connections(redis_client, name)) == threads
+    finally:
+        release.set()
+        for thread in workers:
+            thread.join(60)
+    assert not any(thread.is_alive() for thread in workers)
+
+    # The next thread that starts a loop closes the dead threads' loops.
+    in_thread(lambda: _bridge.run(asyncio.sleep(0)))
+    assert all(state.loop.is_closed() for state in states)
+    assert not any(state in _bridge._states.values() for state in states)
+    assert eventually(lambda: not named_connections(redis_client, name)), redis_client.client_list()
+    assert eventually(lambda: int(redis_client.info('clients')['connected_clients']) <= baseline)
+
+
+# --- 2. os.fork() -------------------------------------------------------------
+
+
+def _child_work(number: int, d: RedisDict, client: redis.Redis, parent_id: int) -> int:
+    if on_twin(client, 'CLIENT', 'ID') == parent_id:
+        return 10  # reused the parent's connection
+    for i in range(300):
+        d[f'child{number}'] = i
+        if d[f'child{number}'] != i:
+            return 11
+        if on_twin(client, 'ECHO', f'{number}:{i}') != f'{number}:{i}'.encode():
+            return 12
+    # Dropping what the parent built is harmless here too.
+    gc.collect()
+    return 0
+
+
+def test_fork_child_starts_afresh_and_parent_keeps_its_connection(
+    client: redis.Redis, redis_client: redis.Redis, tmp_path: Path,
+) -> None:
+    d = RedisDict(redis=client, key='forked')
+    d['parent'] = -1
+    parent_id = on_twin(client, 'CLIENT', 'ID')
+    children = []
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process that has threads.
+        warnings.simplefilter('ignore', DeprecationWarning)
+        for number in range(4):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child
+                code = 1
+                try:
+                    code = _child_work(number, d, client, parent_id)
+                except BaseException:
+                    (tmp_path / f'child{number}.txt').write_text(traceback.format_exc())
+                finally:
+                    os._exit(code)
+            children.append(pid)
+
+    try:
+        # Meanwhile the parent keeps using its own connection.
+        for i in range(300):
+            d['parent'] = i
+            assert d['parent'] == i
+            assert on_twin(client, 'ECHO', f'parent:{i}') == f'parent:{i}'.encode()
+        assert on_twin(client, 'CLIENT', 'ID') == parent_id
+    finally:
+        codes = {}
+        deadline = time.monotonic() + 60
+        while children and time.monotonic() < deadline:
+            for pid in list(children):
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    codes[pid] = os.waitstatus_to_exitcode(status)
+                    children.remove(pid)
+            time.sleep(0.02)
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    reports = {p.name: p.read_text() for p in tmp_path.glob('child*.txt')}
+    assert not children, 'a child hung'
+    assert sorted(codes.values()) == [0, 0, 0, 0], (codes, reports)
+    assert redis_client.hgetall('forked') == {
+        b'"parent"': b'299', **{f'"child{n}"'.encode(): b'299' for n in range(4)},
+    }
+    # The parent's connection survived its children.
+    assert parent_id in [int(c['id']) for c in named_connections(redis_client, client_name(client))]
+    assert on_twin(client, 'CLIENT', 'ID') == parent_id
+
+
+# --- 3. interpreter exit ------------------------------------------------------
+
+EXIT_SCRIPT = '''
+import asyncio, atexit, sys, threading, warnings
+
+def late():
+    RedisDict(redis=client, key='exit:late')['where'] = 'late'
+
+# Registered before pottery_async is imported: runs after it has shut down.
+atexit.register(late)
+
+import redis
+from pottery_async.exceptions import BlockingBridgeWarning
+from pottery_async.sync import RedisDict
+
+warnings.simplefilter('ignore', BlockingBridgeWarning)
+client = redis.Redis.from_url(sys.argv[1], client_name=sys.argv[2])
+RedisDict(redis=client, key='exit:main')['where'] = 'main'
+
+def work():
+    RedisDict(redis=client, key='exit:thread')['where'] = 'thread'
+
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+
+async def inside():
+    d = RedisDict(redis=client, key='exit:loop')
+    d['where'] = 'loop'
+    return d['where']
+
+assert asyncio.run(inside()) == 'loop'
+temporary = RedisDict({'a': 1}, redis=client)
+print(temporary.key, flush=True)
+del temporary  # its key is deleted later, at the latest at exit
+print('done', flush=True)
+'''
+
+
+def test_interpreter_exit_is_prompt_and_clean(url: str, redis_client: redis.Redis) -> None:
+    name = unique('exit')
+    child = run_script(EXIT_SCRIPT, url, name)
+    try:
+        out, err = child.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        pytest.fail('the child did not exit within 30 s')
+    assert child.returncode == 0, err
+    temporary_key, done = out.split()
+    assert done == 'done'
+    assert not any(word in err for word in DIRT), err
+    for where in ('main', 'thread', 'loop', 'late'):
+        assert redis_client.hget(f'exit:{where}', '"where"') == f'"{where}"'.encode()
+    # The cleanup queued by the finalizer ran before the loops closed.
+    assert temporary_key.startswith('pottery:')
+    assert redis_client.exists(temporary_key) == 0
+
+
+# --- 4. Ctrl-C and timeouts while a blocking command is in flight --------------
+
+SIGINT_SCRIPT = '''
+import sys
+import redis
+from pottery_async import _bridge, _clients
+
+client = redis.Redis.from_url(sys.argv[1], socket_timeout=None)
+
+async def blpop():
+    return await _clients.resolve(client).blpop(sys.argv[2], 0)
+
+async def get():
+    return await _clients.resolve(client).get(sys.argv[3])
+
+print('ready', flush=True)
+try:
+    print('popped', _bridge.run(blpop()), flush=True)
+except KeyboardInterrupt:
+    print('interrupted', flush=True)
+sys.stdin.readline()
+print(_bridge.run(get()).decode(), flush=True)
+sys.stdin.readline()
+'''
+
+
+def test_ctrl_c_during_blpop_consumes_nothing_later(url: str, redis_client: redis.Redis) -> None:
+    queue, key = unique('sigint-queue'), unique('sigint-key')
+    redis_client.set(key, 'still in step')
+    child = run_script(SIGINT_SCRIPT, url, queue, key, stdin=subprocess.PIPE)
+    assert child.stdin is not None
+    try:
+        assert read_line(child) == 'ready'
+        # Wait until the BLPOP really blocks on the server, then interrupt.
+        assert eventually(lambda: blocked_clients(redis_client) == 1, within=20)
+        child.send_signal(signal.SIGINT)
+        assert read_line(child) == 'interrupted'
+        # The cancelled BLPOP's connection is gone: nothing waits on the list.
+        assert eventually(lambda: blocked_clients(redis_client) == 0)
+        redis_client.lpush(queue, 'item')
+        assert redis_client.llen(queue) == 1
+        # The bridge still works in the child, with replies in step.
+        child.stdin.write('\n')
+        child.stdin.flush()
+        assert read_line(child) == 'still in step'
+        assert redis_client.llen(queue) == 1
+        child.stdin.write('\n')
+        child.stdin.flush()
+        _, err = child.communicate(timeout=20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == 0, err
+    assert not any(word in err for word in DIRT), err
+    assert redis_client.lrange(queue, 0, -1) == [b'item']
+
+
+def test_timeout_during_blpop_consumes_nothing_later(url: str, redis_client: redis.Redis) -> None:
+    unbounded = redis.Redis.from_url(url, socket_timeout=None)
+
+    async def blpop() -> Any:
+        return await _clients.resolve(unbounded).blpop('timeout-queue', 0)
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        _bridge.run(blpop(), timeout=0.2)
+    assert time.monotonic() - started < 10
+    assert eventually(lambda: blocked_clients(redis_client) == 0)
+    redis_client.lpush('timeout-queue', 'item')
+    assert redis_client.llen('timeout-queue') == 1
+    # The twin's next command gets its own reply, not the BLPOP's.
+    redis_client.set('after-timeout', 'mine')
+    assert on_twin(unbounded, 'GET', 'after-timeout') == b'mine'
+    assert redis_client.lrange('timeout-queue', 0, -1) == [b'item']
+
+
+def test_timeout_through_the_portal_consumes_nothing_later(
+    client: redis.Redis, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_bridge, '_warned_running_loop', True)
+
+    async def blpop() -> Any:
+        return await _clients.resolve(client).blpop('portal-queue', 0)
+
+    async def main() -> None:
+        with pytest.raises(TimeoutError):
+            _bridge.run(blpop(), timeout=0.2)
+
+    asyncio.run(main())
+    assert eventually(lambda: blocked_clients(redis_client) == 0)
+    redis_client.lpush('portal-queue', 'item')
+    assert redis_client.llen('portal-queue') == 1
+
+
+# --- 5. called from its own loop: fails fast ------------------------------------
+
+
+def test_call_from_own_loop_fails_fast_and_bridge_stays_usable(
+    client: redis.Redis, redis_client: redis.Redis,
+) -> None:
+    d = RedisDict(redis=client, key='reentrant')
+
+    async def nested_run() -> None:
+        _bridge.run(asyncio.sleep(0))
+
+    async def nested_sync_api() -> None:
+        d['a'] = 1
+
+    async def caught() -> int:
+        try:
+            d['a'] = 1
+        except RuntimeError:
+            pass
+        return int(await _clients.resolve(client).exists('reentrant'))
+
+    def check() -> None:
+        with pytest.raises(RuntimeError, match='inside its own event loop'):
+            _bridge.run(nested_run())
+        with pytest.raises(RuntimeError, match='inside its own event loop'):
+            _bridge.run(nested_sync_api())
+        assert _bridge.run(caught()) == 0
+
+    in_thread(check)  # in a thread of its own, so that a deadlock fails the test
+    check()  # and in this one
+    assert redis_client.exists('reentrant') == 0
+    d['a'] = 1
+    assert d['a'] == 1
+    assert redis_client.hgetall('reentrant') == {b'"a"': b'1'}
+
+
+def test_call_from_the_portal_loop_fails_fast(
+    client: redis.Redis, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_bridge, '_warned_running_loop', True)
+    d = RedisDict(redis=client, key='reentrant-portal')
+
+    async def nested_sync_api() -> None:
+        d['a'] = 1
+
+    async def main() -> Any:
+        with pytest.raises(RuntimeError, match='inside its own event loop'):
+            _bridge.run(nested_sync_api())
+        d['b'] = 2
+        return d['b']
+
+    def check() -> None:
+        assert asyncio.run(main()) == 2
+
+    in_thread(check)
+    assert redis_client.hgetall('reentrant-portal') == {b'"b"': b'2'}
+
+
+# --- 6. called inside someone else's running loop -------------------------------
+
+
+def test_inside_a_running_loop_works_and_warns_once(
+    client: redis.Redis, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_bridge, '_warned_running_loop', False)
+
+    async def main(value: int) -> list[Any]:
+        d = RedisDict(redis=client, key='in-loop')
+        d['a'] = value
+        return [d['a'], len(d), 'a' in d]
+
+    with pytest.warns(BlockingBridgeWarning) as record:
+        assert asyncio.run(main(1)) == [1, 1, True]
+    assert [w.category for w in record] == [BlockingBridgeWarning]
+    # It points at the line that called the sync API.
+    assert record[0].filename == __file__
+    assert redis_client.hgetall('in-loop') == {b'"a"': b'1'}
+    # Once per process: with warnings as errors, a second warning would raise.
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert asyncio.run(main(2)) == [2, 1, True]
+        in_thread(lambda: asyncio.run(main(3)))
+    assert redis_client.hgetall('in-loop') == {b'"a"': b'3'}
+    assert any(t.name == 'pottery_async-portal' and t.daemon for t in threading.enumerate())
+
+
+def test_warning_as_error_inside_a_running_loop_leaves_nothing_behind(
+    client: redis.Redis, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_bridge, '_warned_running_loop', False)
+
+    async def main() -> None:
+        with pytest.raises(BlockingBridgeWarning):
+            on_twin(client, 'SET', 'warned', '1')
+
+    # filterwarnings = error: the call is refused, and its coroutine closed
+    # (an un-awaited coroutine would fail this test as an unraisable warning).
+    asyncio.run(main())
+    gc.collect()
+    assert redis_client.exists('warned') == 0
+
+
+# --- 7. finalizers queue their cleanup instead of re-entering -------------------
+
+
+def test_finalizer_cleanup_runs_before_the_next_call(client: redis.Redis, redis_client: redis.Redis) -> None:
+    d = RedisDict({'a': 1}, redis=client)
+    key = d.key
+    assert key.startswith('pottery:')
+    assert redis_client.exists(key) == 1
+    del d
+    gc.collect()
+    assert redis_client.exists(key) == 1  # no I/O in the finalizer
+    assert RedisDict(redis=client, key='other').get('x') is None  # the next call
+    assert redis_client.exists(key) == 0
+
+
+def test_finalizer_during_a_bridge_call_does_not_reenter(
+    client: redis.Redis, redis_client: redis.Redis,
+) -> None:
+    holder = [RedisDict({'a': 1}, redis=client)]
+    key = holder[0].key
+
+    async def drop_then_look() -> int:
+        holder.clear()
+        gc.collect()  # the finalizer runs inside this loop
+        return int(await _clients.resolve(client).exists(key))
+
+    assert _bridge.run(drop_then_look()) == 1
+    assert on_twin(client, 'EXISTS', key) == 0
+    assert redis_client.exists(key) == 0
+
+
+def test_cleanup_queued_by_a_dead_thread_runs_when_its_loop_is_reaped(
+    client: redis.Redis, redis_client: redis.Redis,
+) -> None:
+    keys: list[str] = []
+
+    def short_lived() -> None:
+        d = RedisDict({'a': 1}, redis=client)
+        keys.append(d.key)
+        del d
+        gc.collect()
+
+    in_thread(short_lived)
+    assert redis_client.exists(keys[0]) == 1
+    in_thread(lambda: _bridge.run(asyncio.sleep(0)))  # reaps the dead thread's loop
+    assert redis_client.exists(keys[0]) == 0
+
+
+def test_finalizer_inside_a_running_loop_is_queued_for_the_portal(
+    client: redis.Redis, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_bridge, '_warned_running_loop', True)
+
+    async def main() -> tuple[str, int]:
+        d = RedisDict({'a': 1}, redis=client)
+        key = d.key
+        del d
+        gc.collect()
+        before = int(redis_client.exists(key))
+        RedisDict(redis=client, key='other').get('x')  # the portal's next call
+        return key, before
+
+    key, before = asyncio.run(main())
+    assert before == 1
+    assert redis_client.exists(key) == 0
+
+
+# --- 8. short tracebacks ------------------------------------------------------------
+
+
+def _frames(error: BaseException) -> list[traceback.FrameSummary]:
+    return traceback.extract_tb(error.__traceback__)
+
+
+def test_exceptions_surface_with_a_short_traceback(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_bridge, '_warned_running_loop', True)
+    d = RedisDict(redis=client, key='traceback')
+    with pytest.raises(KeyError) as excinfo:
+        d['missing']
+    frames = _frames(excinfo.value)
+    assert not [f for f in frames if f.filename.startswith(ASYNCIO_DIR)], frames
+    assert frames[0].filename == __file__
+    assert frames[-1].filename == os.path.join(CORE_DIR, 'dict.py')
+    assert frames[-1].name == 'getitem'
+    assert len(frames) <= 8, frames
+
+    # The same through the portal.
+    async def main() -> BaseException:
+        try:
+            d['missing']
+        except KeyError as error:
+            return error
+        raise AssertionError('no KeyError')
+
+    error = asyncio.run(main())
+    frames = _frames(error)
+    assert not [f for f in frames if f.filename.startswith(ASYNCIO_DIR)], frames
+    assert frames[-1].name == 'getitem'
+
+
+# --- iterate(): one call per page, closed when abandoned ----------------------------
+
+
+def test_iterate_pulls_pages_and_closes_an_abandoned_stream() -> None:
+    log: list[str] = []
+
+    async def pages() -> AsyncIterator[list[int]]:
+        try:
+            for start in range(0, 30, 10):
+                log.append(f'page {start}')
+                yield list(range(start, start + 10))
+        finally:
+            log.append('closed')
+
+    assert list(_bridge.iterate(pages())) == list(range(30))
+    assert log == ['page 0', 'page 10', 'page 20', 'closed']
+    log.clear()
+    for item in _bridge.iterate(pages()):
+        if item == 12:
+            break
+    gc.collect()
+    assert log == ['page 0', 'page 10', 'closed']
