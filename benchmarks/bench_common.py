@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import os
 import platform
 import shutil
@@ -25,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import redis
 
@@ -39,11 +41,16 @@ class Case:
 
     name: str
     run: Runner
-    samples: list[float] = field(default_factory=list)
+    samples: list[float] = field(default_factory=list)  # wall-clock seconds per operation
+    cpu: list[float] = field(default_factory=list)  # this process's CPU seconds per operation
 
     @property
     def median(self) -> float:
         return statistics.median(self.samples)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
 
     @property
     def spread(self) -> float:
@@ -77,6 +84,10 @@ def run_interleaved(workloads: Sequence[Workload], repetitions: int, warmup: int
     cases within a workload rotates with the repetition.  The garbage
     collector stays on (it is part of what users pay) but is run before each
     sample so that no case inherits another one's garbage.
+
+    Besides wall-clock time, the CPU time this process spends (user + system,
+    so it excludes the server) is recorded: on a machine where the round trip
+    to the server is slow, wall-clock ratios understate client overhead.
     """
     for _ in range(warmup):
         for workload in workloads:
@@ -88,8 +99,11 @@ def run_interleaved(workloads: Sequence[Workload], repetitions: int, warmup: int
             for i in range(count):
                 case = workload.cases[(i + rep) % count]
                 gc.collect()
+                cpu_start = time.process_time()
                 elapsed = case.run(workload.batch)
+                cpu = time.process_time() - cpu_start
                 case.samples.append(elapsed / workload.batch)
+                case.cpu.append(cpu / workload.batch)
 
 
 def timed(function: Callable[[], object], n: int) -> float:
@@ -189,8 +203,20 @@ def environment() -> str:
     return (
         f'CPython {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; '
         f'redis-py {version("redis")}, hiredis {version("hiredis")}, pottery {version("pottery")}, '
-        f'pottery_async {version("pottery_async")}'
+        f'pottery_async {version("pottery_async")} (source sha1 {source_fingerprint()})'
     )
+
+
+def source_fingerprint() -> str:
+    'A short hash of the pottery_async sources measured, to tell runs of different code apart.'
+    import pottery_async
+
+    root = Path(pottery_async.__file__).parent
+    digest = hashlib.sha1(usedforsecurity=False)
+    for path in sorted(root.rglob('*.py')):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 # Formatting.

@@ -321,6 +321,24 @@ def report(workloads: list[Workload]) -> str:
     out.append(table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery', 'async/Pottery'], rows))
 
     rows = []
+    for w in workloads:
+        row = [LABELS[w.name]]
+        for name in (POTTERY, PA_SYNC, PA_ASYNC):
+            row.append(format_time(w.case(name).cpu_median))
+        pottery_cpu = w.case(POTTERY).cpu_median
+        row.append(f'{w.case(PA_SYNC).cpu_median / pottery_cpu:.2f}x')
+        try:
+            row.append(f'{w.case(PA_ASYNC).cpu_median / w.case(RAW_ASYNC).cpu_median:.2f}x')
+        except KeyError:
+            row.append('-')
+        rows.append(row)
+    out.append('')
+    out.append('Client CPU time per op/call (this process, user+system; the server excluded).  Informative:'
+               ' the targets are')
+    out.append('wall-clock, but where the round trip is slow, wall-clock ratios dilute client overhead:')
+    out.append(table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery', f'async/{RAW_ASYNC}'], rows))
+
+    rows = []
     for target in TARGETS:
         w = by_name[target.workload]
         ours, theirs = w.case(target.ours), w.case(target.theirs)

@@ -31,6 +31,10 @@ import redis.cluster
 import redis.connection as sconn
 import redis.retry
 from redis.asyncio.connection import AbstractConnection as AsyncConnection
+from redis.utils import HIREDIS_AVAILABLE
+
+if HIREDIS_AVAILABLE:
+    import hiredis
 
 from . import _bridge
 from .exceptions import CommandTimeoutError
@@ -95,6 +99,37 @@ class UnsupportedClientError(TypeError):
     'A sync client uses a feature that has no redis.asyncio equivalent.'
 
 
+_python_pack = sconn.HiredisRespSerializer().pack if HIREDIS_AVAILABLE else None
+
+
+def _hiredis_pack(*args: Any) -> list[bytes]:
+    """Pack a command with hiredis, as sync redis-py does when hiredis is installed.
+
+    redis.asyncio packs in pure Python: ~1.8 us for an HGET, ~1.1 ms for
+    an HSET of 1000 fields, against 0.5 us and 0.14 ms here; same bytes.
+    """
+    command = args[0]
+    if isinstance(command, str):
+        args = (*command.encode().split(), *args[1:])
+    elif b' ' in command:
+        args = (*command.split(), *args[1:])
+    try:
+        return [hiredis.pack_command(args)]
+    except TypeError:
+        # bytearray / memoryview arguments, or a value redis-py refuses
+        # (raised as redis-py's DataError).
+        assert _python_pack is not None
+        return _python_pack(*args)  # type: ignore[no-any-return]
+
+
+def _pack_fast(conn: Any) -> None:
+    'Let a connection pack commands with hiredis when that gives the same bytes.'
+    encoder = conn.encoder
+    utf8 = encoder.encoding.lower().replace('_', '-') in ('utf-8', 'utf8')
+    if HIREDIS_AVAILABLE and utf8 and encoder.encoding_errors == 'strict':
+        conn.pack_command = _hiredis_pack
+
+
 class BridgeRedis(redis.asyncio.Redis):
     """An async client for one bridge loop, tuned for one caller at a time.
 
@@ -152,6 +187,7 @@ class BridgeRedis(redis.asyncio.Redis):
                 # each command as a whole.
                 self._own_socket_timeout = conn.socket_timeout
                 conn.socket_timeout = None
+                _pack_fast(conn)
                 self._own = conn
             try:
                 await conn.send_command(*args)
@@ -186,6 +222,7 @@ class BridgeRedis(redis.asyncio.Redis):
         own, self._own = self._own, None
         if own is not None:
             own.socket_timeout = self._own_socket_timeout
+            vars(own).pop('pack_command', None)
             await self.connection_pool.release(own)
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
@@ -201,9 +238,17 @@ def resolve(redis_arg: RedisArg) -> AsyncClient:
     a bridge loop (the sync API), where the async twin is built once and
     cached for as long as the object passed lives.
     """
+    # The sync API's case first: a dict lookup, where isinstance() against
+    # redis.asyncio's classes (typing._ProtocolMeta) costs ~1 us per call.
+    state = _bridge.current_state()
+    if state is not None:
+        cached = state.clients.get(
+            redis_arg if redis_arg is None or type(redis_arg) is str else id(redis_arg)
+        )
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
     if isinstance(redis_arg, (redis.asyncio.Redis, redis.asyncio.RedisCluster)):
         return redis_arg
-    state = _bridge.current_state()
     if state is None:
         raise TypeError(
             'the async API needs a redis.asyncio client (redis.asyncio.Redis or '

@@ -8,6 +8,7 @@ library reads back identically through the other.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii
 from typing import Any, Protocol, TypeAlias
 
 JSONTypes: TypeAlias = bool | int | float | str | list[Any] | dict[str, Any] | None
@@ -38,6 +39,13 @@ class JSONCodec:
 
     def encode(self, value: Any, /) -> str:
         'Encode a value as JSON; TypeError if it is not JSON-serialisable.'
+        # Exact str and int (the usual keys and values) skip the encoder
+        # object; the output is what JSONEncoder.encode() returns for them.
+        kind = type(value)
+        if kind is str:
+            return encode_basestring_ascii(value)
+        if kind is int:
+            return int.__repr__(value)
         return self._dumps(value)
 
     def decode(self, data: bytes | str, /) -> Any:
