@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from . import _bridge
-from ._base import Paged
+from ._base import Paged, SyncTwin
 
 K = TypeVar('K')
 V = TypeVar('V')
@@ -48,3 +48,19 @@ class ItemsView(collections.abc.ItemsView[K, V]):
 
     def __iter__(self) -> Iterator[tuple[K, V]]:
         return _bridge.iterate(self._source().pages)
+
+
+S = TypeVar('S', bound=SyncTwin)
+
+
+def wrap(owner: SyncTwin, cls: type[S], core: Any) -> S:
+    """The sync twin for a core container a core method returned.
+
+    In-place operators return the container itself: the caller gets its own
+    sync object back.  Anything else is a new container, given a new twin.
+    """
+    if core is owner._core:
+        return owner  # type: ignore[return-value]
+    twin = cls.__new__(cls)
+    twin._core = core
+    return twin

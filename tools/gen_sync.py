@@ -59,6 +59,13 @@ TWINS: dict[str, dict[str, list[str]]] = {
     'dict': {'RedisDict': ['MutableMapping[JSONTypes, JSONTypes]']},
 }
 
+# Where the sync bases named in TWINS come from.
+BASE_IMPORTS: dict[str, str] = {
+    'MutableMapping': 'collections.abc',
+    'MutableSet': 'collections.abc',
+    'MutableSequence': 'collections.abc',
+}
+
 # Paged methods that return dict views in the sync API.
 VIEWS: dict[str, str] = {'keys': 'KeysView', 'values': 'ValuesView', 'items': 'ItemsView'}
 
@@ -153,6 +160,7 @@ def _twin_class(
     module: str, name: str, sync_bases: list[str], cls: ast.ClassDef,
     base_classes: dict[str, ast.ClassDef], used: set[str], from_core: set[str],
 ) -> list[str]:
+    twinned = set(TWINS[module])
     members = _members(cls, base_classes)
     out = [f'class {name}(SyncTwin, {", ".join(sync_bases)}):']
     out += _doc_lines(_docstring(cls), '    ')
@@ -212,6 +220,10 @@ def _twin_class(
             call = f'self._core.{member}({_call_args(node.args)})'
             if returns == 'None':
                 out.append(f'        _bridge.run({call})')
+            elif returns in twinned:
+                # A container comes back: this one (in-place operators) or a
+                # new one, which the sync caller gets as a sync twin.
+                out.append(f'        return _twin.wrap(self, {returns}, _bridge.run({call}))')
             else:
                 out.append(f'        return _bridge.run({call})')
             out.append('')
@@ -245,9 +257,14 @@ def generate_module(module: str, used: set[str]) -> str:
     base_classes = _classes(_module_ast('_base'))
     body: list[str] = []
     from_core: set[str] = set()
+    base_imports = []
     for name, sync_bases in TWINS[module].items():
         body += _twin_class(module, name, sync_bases, classes[name], base_classes, used, from_core)
         body.append('')
+        for base in sync_bases:
+            base_name = base.split('[')[0]
+            if base_name in BASE_IMPORTS:
+                base_imports.append((BASE_IMPORTS[base_name], 0, base_name))
     doc = _docstring(tree)
     lines = [HEADER.format(source=f'{module}.py').rstrip('\n')]
     if doc:
@@ -258,8 +275,8 @@ def generate_module(module: str, used: set[str]) -> str:
         '',
         *_imports(tree, [
             ('collections.abc', 0, 'Iterator'),
-            ('collections.abc', 0, 'MutableMapping'),
             ('typing', 0, 'Any'),
+            *base_imports,
             ('', 2, '_bridge'),
             ('', 2, '_twin'),
             ('', 2, f'{module} as _core'),
