@@ -6,6 +6,8 @@ and a drop-in replacement for ``pottery`` 3.x.
 
 from ._base import PotteryEncoder
 from ._codec import Codec, JSONCodec
+from .counter import RedisCounter
+from .deque import RedisDeque
 from .dict import RedisDict
 from .exceptions import (
     BlockingBridgeWarning,
@@ -24,6 +26,9 @@ from .exceptions import (
     TooManyExtensions,
     WrongTypeError,
 )
+from .list import RedisList
+from .queue import RedisSimpleQueue
+from .set import RedisSet
 from .timer import ContextTimer
 
 __all__ = (
@@ -43,7 +48,12 @@ __all__ = (
     'QuorumIsImpossible',
     'QuorumNotAchieved',
     'RandomKeyError',
+    'RedisCounter',
+    'RedisDeque',
     'RedisDict',
+    'RedisList',
+    'RedisSet',
+    'RedisSimpleQueue',
     'ReleaseUnlockedLock',
     'TooManyExtensions',
     'WrongTypeError',

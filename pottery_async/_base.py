@@ -75,7 +75,9 @@ class PotteryEncoder(json.JSONEncoder):
             for name in ('to_dict', 'to_list', 'to_set', 'to_counter'):
                 convert = getattr(o, name, None)
                 if convert is not None:
-                    return convert()
+                    contents = convert()
+                    # JSON has no sets: a RedisSet becomes an array.
+                    return list(contents) if isinstance(contents, set) else contents
         return super().default(o)
 
 

@@ -45,3 +45,22 @@ async def async_api(client: redis.asyncio.Redis) -> None:
     async for key, value in d.items():
         assert_type(key, JSONTypes)
         assert_type(value, JSONTypes)
+
+
+def sync_queue(client: redis.Redis) -> None:
+    q = pottery_async.sync.RedisSimpleQueue(redis=client, key='q')
+    assert_type(q.put('a'), None)
+    assert_type(q.get(), JSONTypes)
+    assert_type(q.get(block=False, timeout=0.5), JSONTypes)
+    assert_type(q.get_nowait(), JSONTypes)
+    assert_type(q.qsize(), int)
+    assert_type(q.empty(), bool)
+
+
+async def async_queue(client: redis.asyncio.Redis) -> None:
+    q = pottery_async.RedisSimpleQueue(redis=client, key='q')
+    assert_type(await q.put('a'), None)
+    assert_type(await q.get(timeout=0.5), JSONTypes)
+    assert_type(await q.get_nowait(), JSONTypes)
+    assert_type(await q.qsize(), int)
+    assert_type(await q.empty(), bool)

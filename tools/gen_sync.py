@@ -22,8 +22,8 @@ The rules, all of them:
   a dict view) that pulls one page per bridge call; ``__aiter__`` becomes
   ``__iter__`` the same way.
 - ``__init__`` builds the core object with the same arguments; if the core
-  class has ``_initialize`` (what ``await Cls(...)`` runs), the sync
-  constructor runs it too.
+  class has ``_initialize`` (what ``await Cls(...)`` runs), its own or its
+  twinned base's, the sync constructor runs it too.
 - Public properties become read-only properties reading the core's.
 - pottery_async/sync/__init__.py mirrors pottery_async/__init__.py, taking
   twinned names from the twin modules and everything else from the core.
@@ -52,11 +52,43 @@ NAME_MAP: dict[str, str] = {
     'eq': '__eq__',
     'repr': '__repr__',
     '__aiter__': '__iter__',
+    # Operators: operator-module names; i* in place, r* reflected.
+    'or_': '__or__',
+    'and_': '__and__',
+    'sub': '__sub__',
+    'xor': '__xor__',
+    'ror': '__ror__',
+    'rand': '__rand__',
+    'rsub': '__rsub__',
+    'rxor': '__rxor__',
+    'ior': '__ior__',
+    'iand': '__iand__',
+    'isub': '__isub__',
+    'ixor': '__ixor__',
+    'le': '__le__',
+    'lt': '__lt__',
+    'ge': '__ge__',
+    'gt': '__gt__',
+    'plus': '__add__',
+    'rplus': '__radd__',
+    'iplus': '__iadd__',
+    'pos': '__pos__',
+    'neg': '__neg__',
+    'mul': '__mul__',
+    'rmul': '__rmul__',
+    'imul': '__imul__',
+    'reversed': '__reversed__',
 }
 
 # Core module -> {class: sync base classes}.
 TWINS: dict[str, dict[str, list[str]]] = {
     'dict': {'RedisDict': ['MutableMapping[JSONTypes, JSONTypes]']},
+    'queue': {'RedisSimpleQueue': []},
+    # A twin class may subclass another twin: it inherits that twin's methods.
+    'counter': {'RedisCounter': ['RedisDict']},
+    'set': {'RedisSet': ['MutableSet[JSONTypes]']},
+    'list': {'RedisList': ['MutableSequence[JSONTypes]']},
+    'deque': {'RedisDeque': ['RedisList']},
 }
 
 # Where the sync bases named in TWINS come from.
@@ -64,6 +96,8 @@ BASE_IMPORTS: dict[str, str] = {
     'MutableMapping': 'collections.abc',
     'MutableSet': 'collections.abc',
     'MutableSequence': 'collections.abc',
+    'RedisDict': 'pottery_async.sync.dict',
+    'RedisList': 'pottery_async.sync.list',
 }
 
 # Paged methods that return dict views in the sync API.
@@ -71,6 +105,8 @@ VIEWS: dict[str, str] = {'keys': 'KeysView', 'values': 'ValuesView', 'items': 'I
 
 # Sync methods whose signature deliberately differs from the ABC's overloads.
 OVERRIDE_IGNORES = frozenset({'update', 'get', 'pop', 'setdefault'})
+# Classes none of whose methods need those ignores (mypy rejects unused ones).
+EXACT_OVERRIDES = frozenset({'RedisSet', 'RedisList'})
 
 HEADER = (
     '# Generated from pottery_async/{source} by tools/gen_sync.py.\n'
@@ -156,13 +192,24 @@ def _paged_of(returns: ast.expr | None) -> str:
     return ast.unparse(returns.slice)
 
 
+def _initializes(twin: str, base_classes: dict[str, ast.ClassDef]) -> bool:
+    'Whether the core class of a twinned class (a sync base) has _initialize.'
+    module = next((m for m, classes in TWINS.items() if twin in classes), None)
+    if module is None:
+        return False
+    return '_initialize' in _members(_classes(_module_ast(module))[twin], base_classes)
+
+
 def _twin_class(
     module: str, name: str, sync_bases: list[str], cls: ast.ClassDef,
     base_classes: dict[str, ast.ClassDef], used: set[str], from_core: set[str],
 ) -> list[str]:
     twinned = set(TWINS[module])
     members = _members(cls, base_classes)
-    out = [f'class {name}(SyncTwin, {", ".join(sync_bases)}):']
+    twins = {cls for classes in TWINS.values() for cls in classes}
+    # A twin base already derives from SyncTwin (listing it again breaks the MRO).
+    marker = [] if any(b.split('[')[0] in twins for b in sync_bases) else ['SyncTwin']
+    out = [f'class {name}({", ".join([*marker, *sync_bases])}):']
     out += _doc_lines(_docstring(cls), '    ')
     out.append('')
     init = members.get('__init__')
@@ -171,7 +218,7 @@ def _twin_class(
     out.append(f'    def __init__({ast.unparse(init.args)}) -> None:')
     out += _doc_lines(_docstring(init), '        ')
     out.append(f'        self._core: _core.{name} = _core.{name}({_call_args(init.args)})')
-    if '_initialize' in members:
+    if '_initialize' in members or any(_initializes(base.split('[')[0], base_classes) for base in sync_bases):
         out.append('        _bridge.run(self._core._initialize())')
     out.append('')
     for member, node in members.items():
@@ -214,7 +261,8 @@ def _twin_class(
                 used.add(member)
             from_core |= _default_names(node.args)
             returns = ast.unparse(node.returns) if node.returns else 'None'
-            ignore = '  # type: ignore[override]' if sync_name in OVERRIDE_IGNORES else ''
+            overrides = sync_name in OVERRIDE_IGNORES and sync_bases and name not in EXACT_OVERRIDES
+            ignore = '  # type: ignore[override]' if overrides else ''
             out.append(f'    def {sync_name}({ast.unparse(node.args)}) -> {returns}:{ignore}')
             out += _doc_lines(_docstring(node), '        ')
             call = f'self._core.{member}({_call_args(node.args)})'
@@ -224,6 +272,9 @@ def _twin_class(
                 # A container comes back: this one (in-place operators) or a
                 # new one, which the sync caller gets as a sync twin.
                 out.append(f'        return _twin.wrap(self, {returns}, _bridge.run({call}))')
+            elif returns == 'Self':
+                # The same, of the caller's own class (a subclass's twin too).
+                out.append(f'        return _twin.wrap(self, type(self), _bridge.run({call}))')
             else:
                 out.append(f'        return _bridge.run({call})')
             out.append('')

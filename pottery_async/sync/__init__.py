@@ -4,8 +4,13 @@
 
 from .._base import PotteryEncoder
 from .._codec import Codec, JSONCodec
+from .counter import RedisCounter
+from .deque import RedisDeque
 from .dict import RedisDict
 from ..exceptions import BlockingBridgeWarning, CommandTimeoutError, ExtendUnlockedLock, InefficientAccessWarning, KeyExistsError, PotteryError, PotteryWarning, PrimitiveError, QueueEmptyError, QuorumIsImpossible, QuorumNotAchieved, RandomKeyError, ReleaseUnlockedLock, TooManyExtensions, WrongTypeError
+from .list import RedisList
+from .queue import RedisSimpleQueue
+from .set import RedisSet
 from ..timer import ContextTimer
 
 __all__ = (
@@ -25,7 +30,12 @@ __all__ = (
     'QuorumIsImpossible',
     'QuorumNotAchieved',
     'RandomKeyError',
+    'RedisCounter',
+    'RedisDeque',
     'RedisDict',
+    'RedisList',
+    'RedisSet',
+    'RedisSimpleQueue',
     'ReleaseUnlockedLock',
     'TooManyExtensions',
     'WrongTypeError',

@@ -1,0 +1,308 @@
+"""RedisList and RedisDeque: Pottery 3.0.1 vs pottery_async (sync and async APIs), on one server.
+
+Run ``python benchmarks/bench_list.py [--quick]``.  Uses ``$REDIS_URL`` if
+set, else starts a private server and stops it afterwards.  See
+benchmarks/README.md for how the timing is done and how to read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import pottery
+import pottery.exceptions
+import redis
+import redis.asyncio
+from bench_common import (
+    Case,
+    Workload,
+    environment,
+    format_time,
+    run_interleaved,
+    server_url,
+    server_version,
+    table,
+    timed,
+)
+
+import pottery_async
+import pottery_async.sync
+
+DEQUE = 100  # elements in the deques that appendleft + popleft work on
+MAXLEN = 100  # the bounded deque's maxlen (it is kept full)
+ITERATED = 1000  # elements in the list that list(l) reads
+
+POTTERY = 'Pottery 3.0.1'
+PA_SYNC = 'pottery_async.sync'
+PA_ASYNC = 'pottery_async'
+RAW_SYNC = 'redis-py'
+RAW_ASYNC = 'redis.asyncio'
+
+AsyncBatch = Callable[[int], Coroutine[Any, Any, float]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    repetitions: int
+    single: int  # operations per sample
+    lists: int  # list(l) calls per sample
+
+
+FULL = Settings(repetitions=25, single=1000, lists=2)
+QUICK = Settings(repetitions=5, single=200, lists=1)
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    workload: str
+    kind: str  # 'time' (ours/theirs, lower is better) or 'throughput' (theirs/ours, higher)
+    goal: float
+
+
+TARGETS = (
+    Target('sync l.append(v): time vs Pottery', 'append', 'time', 1.3),
+    Target('sync d.appendleft(v) + d.popleft(): throughput vs Pottery', 'deque', 'throughput', 3.0),
+    Target('same, maxlen deque: throughput vs Pottery', 'bounded', 'throughput', 3.0),
+)
+
+LABELS = {
+    'append': 'l.append(v)  (RPUSH)',
+    'deque': 'd.appendleft(v); d.popleft()',
+    'bounded': f'same, maxlen={MAXLEN}, full',
+    'index': 'l[0]  (LINDEX)',
+    'list': f'list(l), {ITERATED} elements',
+}
+
+
+def sync_case(name: str, operation: Callable[[], object]) -> Case:
+    return Case(name, lambda n: timed(operation, n))
+
+
+def async_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBatch) -> Case:
+    'A case timed inside the running loop (the loop start-up is not counted).'
+    return Case(name, lambda n: loop.run_until_complete(batch(n)))
+
+
+def async_batch(operation: Callable[[], Awaitable[object]]) -> AsyncBatch:
+    async def batch(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            await operation()
+        return time.perf_counter() - start
+
+    return batch
+
+
+def build_workloads(
+    settings: Settings,
+    url: str,
+    prefix: str,
+    loop: asyncio.AbstractEventLoop,
+    aclient: redis.asyncio.Redis,
+) -> list[Workload]:
+    append_key, deque_key, bounded_key, iterated_key = (
+        f'{prefix}:append', f'{prefix}:deque', f'{prefix}:bounded', f'{prefix}:iterated',
+    )
+    # Each library gets its own sync client (same URL, default settings), as
+    # an application would create it.
+    pottery_client = redis.Redis.from_url(url)
+    pa_client = redis.Redis.from_url(url)
+    raw = redis.Redis.from_url(url)
+    raw.rpush(deque_key, *[str(i) for i in range(DEQUE)])
+    raw.rpush(bounded_key, *[str(i) for i in range(MAXLEN)])
+    raw.rpush(iterated_key, *[str(i) for i in range(ITERATED)])
+
+    # All implementations work on the same Redis lists: the server does the
+    # same work for each.
+    pl = pottery.RedisList(redis=pottery_client, key=append_key)
+    sl = pottery_async.sync.RedisList(redis=pa_client, key=append_key)
+    al = pottery_async.RedisList(redis=aclient, key=append_key)
+    pd = pottery.RedisDeque(redis=pottery_client, key=deque_key)
+    sd = pottery_async.sync.RedisDeque(redis=pa_client, key=deque_key)
+    ad = pottery_async.RedisDeque(redis=aclient, key=deque_key)
+    pb = pottery.RedisDeque(maxlen=MAXLEN, redis=pottery_client, key=bounded_key)
+    sb = pottery_async.sync.RedisDeque(maxlen=MAXLEN, redis=pa_client, key=bounded_key)
+    ab = pottery_async.RedisDeque(maxlen=MAXLEN, redis=aclient, key=bounded_key)
+    pi = pottery.RedisList(redis=pottery_client, key=iterated_key)
+    si = pottery_async.sync.RedisList(redis=pa_client, key=iterated_key)
+    ai = pottery_async.RedisList(redis=aclient, key=iterated_key)
+
+    # The implementations must agree before their speed means anything.
+    assert list(pi) == list(si) == loop.run_until_complete(ai.to_list()) == list(range(ITERATED))
+    assert pb.maxlen == sb.maxlen == ab.maxlen == MAXLEN
+
+    def pair(d: Any) -> Callable[[], object]:
+        def operation() -> object:
+            d.appendleft(7)
+            return d.popleft()
+
+        return operation
+
+    def apair(d: pottery_async.RedisDeque) -> AsyncBatch:
+        async def operation() -> object:
+            await d.appendleft(7)
+            return await d.popleft()
+
+        return async_batch(operation)
+
+    def raw_pair() -> object:
+        raw.lpush(deque_key, '7')
+        return raw.lpop(deque_key)
+
+    async def araw_pair() -> object:
+        await aclient.lpush(deque_key, '7')
+        return await aclient.lpop(deque_key)
+
+    async def alist(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            _ = [v async for v in ai]
+        return time.perf_counter() - start
+
+    append = Workload('append', settings.single, 'op', [
+        sync_case(POTTERY, lambda: pl.append(1)),
+        sync_case(PA_SYNC, lambda: sl.append(1)),
+        async_case(PA_ASYNC, loop, async_batch(lambda: al.append(1))),
+        sync_case(RAW_SYNC, lambda: raw.rpush(append_key, '1')),
+        async_case(RAW_ASYNC, loop, async_batch(lambda: aclient.rpush(append_key, '1'))),
+    ])
+    deque = Workload('deque', settings.single, 'pair', [
+        sync_case(POTTERY, pair(pd)),
+        sync_case(PA_SYNC, pair(sd)),
+        async_case(PA_ASYNC, loop, apair(ad)),
+        sync_case(RAW_SYNC, raw_pair),
+        async_case(RAW_ASYNC, loop, async_batch(araw_pair)),
+    ])
+    bounded = Workload('bounded', settings.single, 'pair', [
+        sync_case(POTTERY, pair(pb)),
+        sync_case(PA_SYNC, pair(sb)),
+        async_case(PA_ASYNC, loop, apair(ab)),
+    ])
+    index = Workload('index', settings.single, 'op', [
+        sync_case(POTTERY, lambda: pi[0]),
+        sync_case(PA_SYNC, lambda: si[0]),
+        async_case(PA_ASYNC, loop, async_batch(lambda: ai.getitem(0))),
+        sync_case(RAW_SYNC, lambda: raw.lindex(iterated_key, 0)),
+        async_case(RAW_ASYNC, loop, async_batch(lambda: aclient.lindex(iterated_key, 0))),
+    ])
+    listing = Workload('list', settings.lists, 'call', [
+        Case(POTTERY, lambda n: timed(lambda: list(pi), n)),
+        Case(PA_SYNC, lambda n: timed(lambda: list(si), n)),
+        async_case(PA_ASYNC, loop, alist),
+    ])
+    return [append, deque, bounded, index, listing]
+
+
+def report(workloads: list[Workload]) -> str:
+    by_name = {w.name: w for w in workloads}
+    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC]
+    rows = []
+    for w in workloads:
+        row = [LABELS[w.name], f'per {w.unit}']
+        for name in columns:
+            try:
+                case = w.case(name)
+            except KeyError:
+                row.append('-')
+                continue
+            row.append(f'{format_time(case.median)} ±{case.spread * 50:.0f}%')
+        pottery_median = w.case(POTTERY).median
+        row.append(f'{w.case(PA_SYNC).median / pottery_median:.2f}x')
+        row.append(f'{w.case(PA_ASYNC).median / pottery_median:.2f}x')
+        rows.append(row)
+    out = [table(
+        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} floor', f'{RAW_ASYNC} floor',
+         'sync/Pottery', 'async/Pottery'],
+        rows,
+    )]
+    out.append('(median time; ±: half the interquartile range over repetitions, relative to the median;'
+               ' x/Pottery: ratio of medians, time)')
+
+    rows = []
+    for w in workloads:
+        pottery_median = w.case(POTTERY).median
+        rows.append([
+            LABELS[w.name],
+            f'{pottery_median / w.case(PA_SYNC).median:.2f}x',
+            f'{pottery_median / w.case(PA_ASYNC).median:.2f}x',
+            format_time(w.case(POTTERY).cpu_median),
+            format_time(w.case(PA_SYNC).cpu_median),
+        ])
+    out.append('')
+    out.append('Throughput relative to Pottery (Pottery time / ours, higher is faster), and client CPU per'
+               ' unit (this process):')
+    out.append(table(['workload', 'sync', 'async', f'{POTTERY} CPU', f'{PA_SYNC} CPU'], rows))
+
+    rows = []
+    for target in TARGETS:
+        w = by_name[target.workload]
+        ours, theirs = w.case(PA_SYNC), w.case(POTTERY)
+        if target.kind == 'time':
+            value = ours.median / theirs.median
+            paired = [a / b for a, b in zip(ours.samples, theirs.samples, strict=True)]
+            ok = value <= target.goal
+            goal = f'<= {target.goal:.2f}x'
+        else:
+            value = theirs.median / ours.median
+            paired = [b / a for a, b in zip(ours.samples, theirs.samples, strict=True)]
+            ok = value >= target.goal
+            goal = f'>= {target.goal:.2f}x'
+        q = statistics.quantiles(paired, n=4) if len(paired) >= 4 else [value, value, value]
+        rows.append([target.label, f'{value:.2f}x', f'{q[0]:.2f}-{q[2]:.2f}x', goal,
+                     'PASS' if ok else 'MISS'])
+    out.append('')
+    out.append('Targets (ratio of medians; "per-rep IQR": quartiles of the ratio within each repetition):')
+    out.append(table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], rows))
+    return '\n'.join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument('--quick', action='store_true', help='fewer repetitions and smaller batches')
+    parser.add_argument('--repetitions', type=int, help='override the number of repetitions')
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    if args.repetitions:
+        settings = Settings(args.repetitions, settings.single, settings.lists)
+
+    with warnings.catch_warnings(), server_url() as (url, where):
+        # Both libraries warn on iteration.
+        warnings.simplefilter('ignore', pottery.exceptions.InefficientAccessWarning)
+        warnings.simplefilter('ignore', pottery_async.InefficientAccessWarning)
+        prefix = f'pottery-bench:{uuid.uuid4()}'
+        loop = asyncio.new_event_loop()
+        aclient = redis.asyncio.Redis.from_url(url)
+        raw = redis.Redis.from_url(url)
+        try:
+            print(environment())
+            print(f'server: {server_version(raw)} ({where})')
+            print(f'{settings.repetitions} interleaved repetitions; per sample: '
+                  f'{settings.single} single operations (or appendleft + popleft pairs), '
+                  f'{settings.lists} list(l) calls')
+            workloads = build_workloads(settings, url, prefix, loop, aclient)
+            started = time.perf_counter()
+            run_interleaved(workloads, settings.repetitions)
+            print(f'measured in {time.perf_counter() - started:.0f} s\n')
+            print(report(workloads))
+        finally:
+            for key in raw.scan_iter(match=f'{prefix}:*'):
+                raw.unlink(key)
+            raw.close()
+            loop.run_until_complete(aclient.aclose())
+            loop.close()
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,399 @@
+"""RedisSimpleQueue: Pottery 3.0.1 vs pottery_async (sync and async APIs), on one server.
+
+Run ``python benchmarks/bench_queue.py [--quick]``.  Uses ``$REDIS_URL`` if
+set, else starts a private server and stops it afterwards.
+
+Two kinds of measurement:
+
+- put, and get when an item waits: interleaved repetitions as in
+  bench_dict.py (see benchmarks/README.md), ratios of medians to Pottery's;
+- handoff: a consumer process is already waiting in get() when the item is
+  put; the latency is the time from the put (a plain XADD, the same for
+  every consumer) to that get() returning in the consumer, measured with
+  CLOCK_MONOTONIC, which all processes share.  Consumers of every kind wait
+  at once, on their own keys, and the rounds rotate between them.  Each put
+  comes a random 20-120 ms after the previous item was taken, so a polling
+  consumer is caught at every phase of its poll.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import pottery
+import redis
+import redis.asyncio
+from bench_common import (
+    Case,
+    Workload,
+    environment,
+    format_time,
+    run_interleaved,
+    server_url,
+    server_version,
+    table,
+)
+
+import pottery_async
+import pottery_async.sync
+from pottery_async import _bridge, _clients
+
+POTTERY = 'Pottery 3.0.1'
+PA_SYNC = 'pottery_async.sync'
+PA_ASYNC = 'pottery_async'
+RAW_SYNC = 'redis-py'
+RAW_ASYNC = 'redis.asyncio'
+# One XADD through the sync layer's bridge, with no container code: the
+# floor of any one-command operation of pottery_async.sync.
+BRIDGE = 'bridge'
+
+AsyncBatch = Callable[[int], Coroutine[Any, Any, float]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    repetitions: int
+    ops: int  # puts or gets per sample
+    handoffs: int  # handoffs per consumer
+
+
+FULL = Settings(repetitions=25, ops=500, handoffs=300)
+QUICK = Settings(repetitions=5, ops=100, handoffs=40)
+
+GOAL = 1.3  # put and get: at most this multiple of Pottery's time
+
+
+def async_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBatch) -> Case:
+    'A case timed inside the running loop (the loop start-up is not counted).'
+    return Case(name, lambda n: loop.run_until_complete(batch(n)))
+
+
+def build_workloads(
+    settings: Settings,
+    url: str,
+    prefix: str,
+    loop: asyncio.AbstractEventLoop,
+    aclient: redis.asyncio.Redis,
+) -> list[Workload]:
+    # Each library gets its own sync client (same URL, default settings).
+    pottery_client = redis.Redis.from_url(url)
+    pa_client = redis.Redis.from_url(url)
+    raw = redis.Redis.from_url(url)
+    keys = {name: f'{prefix}:{name}' for name in (POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC, BRIDGE)}
+    pq = pottery.RedisSimpleQueue(redis=pottery_client, key=keys[POTTERY])
+    sq = pottery_async.sync.RedisSimpleQueue(redis=pa_client, key=keys[PA_SYNC])
+    aq = pottery_async.RedisSimpleQueue(redis=aclient, key=keys[PA_ASYNC])
+    item = {'car': 'Jeep', 'doors': 4}
+    encoded = json.dumps(item, sort_keys=True)
+
+    # The implementations must agree before their speed means anything.
+    pq.put(item)
+    sq.put(item)
+    loop.run_until_complete(aq.put(item))
+    assert pq.get() == sq.get() == loop.run_until_complete(aq.get()) == item
+
+    def fill(key: str, n: int) -> None:
+        raw.unlink(key)
+        with raw.pipeline(transaction=False) as pipe:
+            for _ in range(n):
+                pipe.xadd(key, {'item': encoded})
+            pipe.execute()
+
+    def sync_puts(name: str, put: Callable[[], object]) -> Case:
+        def run(n: int) -> float:
+            raw.unlink(keys[name])
+            start = time.perf_counter()
+            for _ in range(n):
+                put()
+            return time.perf_counter() - start
+
+        return Case(name, run)
+
+    def sync_gets(name: str, get: Callable[[], object]) -> Case:
+        def run(n: int) -> float:
+            fill(keys[name], n)
+            start = time.perf_counter()
+            for _ in range(n):
+                get()
+            elapsed = time.perf_counter() - start
+            assert raw.xlen(keys[name]) == 0
+            return elapsed
+
+        return Case(name, run)
+
+    async def aputs(n: int) -> float:
+        await aclient.unlink(keys[PA_ASYNC])
+        start = time.perf_counter()
+        for _ in range(n):
+            await aq.put(item)
+        return time.perf_counter() - start
+
+    async def araw_puts(n: int) -> float:
+        await aclient.unlink(keys[RAW_ASYNC])
+        start = time.perf_counter()
+        for _ in range(n):
+            await aclient.xadd(keys[RAW_ASYNC], {'item': encoded})
+        return time.perf_counter() - start
+
+    async def bridge_xadd() -> Any:
+        twin = _clients.resolve(pa_client)
+        return await twin.execute_command('XADD', keys[BRIDGE], '*', 'item', encoded)
+
+    async def agets(n: int) -> float:
+        fill(keys[PA_ASYNC], n)
+        start = time.perf_counter()
+        for _ in range(n):
+            await aq.get()
+        elapsed = time.perf_counter() - start
+        assert raw.xlen(keys[PA_ASYNC]) == 0
+        return elapsed
+
+    put = Workload('put', settings.ops, 'op', [
+        sync_puts(POTTERY, lambda: pq.put(item)),
+        sync_puts(PA_SYNC, lambda: sq.put(item)),
+        async_case(PA_ASYNC, loop, aputs),
+        sync_puts(RAW_SYNC, lambda: raw.xadd(keys[RAW_SYNC], {'item': json.dumps(item, sort_keys=True)})),
+        sync_puts(BRIDGE, lambda: _bridge.run(bridge_xadd())),
+        async_case(RAW_ASYNC, loop, araw_puts),
+    ])
+    get = Workload('get', settings.ops, 'op', [
+        sync_gets(POTTERY, pq.get),
+        sync_gets(PA_SYNC, sq.get),
+        async_case(PA_ASYNC, loop, agets),
+    ])
+    return [put, get]
+
+
+# --- handoff -----------------------------------------------------------------
+
+# A consumer process: waits in get(), and for each item records (in a Redis
+# list, after the clock is read) how long ago the producer started its put.
+CONSUMER = '''
+import asyncio, json, sys, time, warnings
+import redis, redis.asyncio
+url, key, kind = sys.argv[1], sys.argv[2], sys.argv[3]
+raw = redis.Redis.from_url(url)
+done = key + ':latency'
+
+def record(item):
+    now = time.perf_counter()
+    if item == 'stop':
+        return False
+    raw.rpush(done, now - item)
+    return True
+
+if kind == 'pottery_async':
+    import pottery_async
+    async def main():
+        client = redis.asyncio.Redis.from_url(url)
+        q = pottery_async.RedisSimpleQueue(redis=client, key=key)
+        while record(await q.get()):
+            pass
+        await client.aclose()
+    asyncio.run(main())
+elif kind == 'pottery_async.sync':
+    import pottery_async.sync
+    q = pottery_async.sync.RedisSimpleQueue(redis=redis.Redis.from_url(url), key=key)
+    while record(q.get()):
+        pass
+elif kind == 'raw':
+    # The floor: one XREAD BLOCK that returns the new entry (nothing removed).
+    last = '0'
+    while True:
+        [[_, [(last, fields)]]] = raw.xread({key: last}, count=1, block=0)
+        if not record(json.loads(fields[b'item'])):
+            break
+else:
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        import pottery
+    q = pottery.RedisSimpleQueue(redis=redis.Redis.from_url(url), key=key)
+    while True:
+        if kind == 'pottery-timeout':
+            # The bounded wait Pottery offers: it polls (XREAD BLOCK of
+            # floor(timeout) ms inside WATCH, then sleeps up to 200 ms).
+            item = q.get(timeout=60)
+        else:
+            # get() with no timeout raises QueueEmptyError when an item
+            # arrives (the XADD breaks its WATCH); retry at once.
+            try:
+                item = q.get()
+            except pottery.QueueEmptyError:
+                continue
+        if not record(item):
+            break
+'''
+
+HANDOFF_KINDS = {
+    f'{RAW_SYNC} XREAD BLOCK (floor: wake-up, no removal)': 'raw',
+    PA_ASYNC: 'pottery_async',
+    PA_SYNC: 'pottery_async.sync',
+    f'{POTTERY} get(timeout=60)': 'pottery-timeout',
+    f'{POTTERY} get(), retried on QueueEmptyError': 'pottery-retry',
+}
+
+
+def measure_handoffs(settings: Settings, url: str, prefix: str) -> dict[str, list[float]]:
+    raw = redis.Redis.from_url(url)
+    keys = {name: f'{prefix}:handoff:{i}' for i, name in enumerate(HANDOFF_KINDS)}
+    consumers = {
+        name: subprocess.Popen([sys.executable, '-c', CONSUMER, url, keys[name], kind])
+        for name, kind in HANDOFF_KINDS.items()
+    }
+    rng = random.Random(1)
+    try:
+        time.sleep(2)  # the consumers start and begin to wait
+        names = list(HANDOFF_KINDS)
+        for round_ in range(settings.handoffs):
+            for i in range(len(names)):
+                name = names[(i + round_) % len(names)]
+                key = keys[name]
+                time.sleep(rng.uniform(0.02, 0.12))
+                # A plain XADD, what every library's put sends; the clock is
+                # read just before it.
+                started = time.perf_counter()
+                raw.xadd(key, {'item': json.dumps(started)})
+                deadline = time.monotonic() + 30
+                while raw.llen(f'{key}:latency') <= round_:
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f'{name}: the consumer took no item within 30 s')
+                    time.sleep(0.001)
+        for name in names:
+            raw.xadd(keys[name], {'item': json.dumps('stop')})
+        for consumer in consumers.values():
+            consumer.wait(timeout=30)
+        return {
+            name: [float(x) for x in raw.lrange(f'{keys[name]}:latency', 0, -1)]
+            for name in names
+        }
+    finally:
+        for consumer in consumers.values():
+            if consumer.poll() is None:
+                consumer.kill()
+                consumer.wait()
+        raw.close()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+# --- report ----------------------------------------------------------------
+
+
+LABELS = {'put': 'put(item)  (XADD)', 'get': 'get() when an item waits'}
+
+
+def report(workloads: list[Workload], handoffs: dict[str, list[float]]) -> str:
+    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, BRIDGE, RAW_ASYNC]
+    rows = []
+    for w in workloads:
+        row = [LABELS[w.name], f'per {w.unit}']
+        for name in columns:
+            try:
+                case = w.case(name)
+            except KeyError:
+                row.append('-')
+                continue
+            row.append(f'{format_time(case.median)} ±{case.spread * 50:.0f}%')
+        pottery_median = w.case(POTTERY).median
+        row.append(f'{w.case(PA_SYNC).median / pottery_median:.2f}x')
+        row.append(f'{w.case(PA_ASYNC).median / pottery_median:.2f}x')
+        rows.append(row)
+    header = ['workload', 'unit', *columns[:3], f'{RAW_SYNC} floor', f'{BRIDGE} floor', f'{RAW_ASYNC} floor',
+              'sync/Pottery', 'async/Pottery']
+    out = [table(header, rows)]
+    out.append('(median time; ±: half the interquartile range over repetitions, relative to the median;'
+               ' x/Pottery: ratio of medians, time)')
+
+    rows = []
+    for w in workloads:
+        for name in (PA_SYNC, PA_ASYNC):
+            ours, theirs = w.case(name), w.case(POTTERY)
+            value = ours.median / theirs.median
+            paired = [a / b for a, b in zip(ours.samples, theirs.samples, strict=True)]
+            q = statistics.quantiles(paired, n=4) if len(paired) >= 4 else [value, value, value]
+            rows.append([f'{name} {LABELS[w.name]}: time vs Pottery', f'{value:.2f}x',
+                         f'{q[0]:.2f}-{q[2]:.2f}x', f'<= {GOAL:.2f}x', 'PASS' if value <= GOAL else 'MISS'])
+    put = workloads[0]
+    out.append('')
+    out.append('put over its floors (ratio of medians, time): the sync API over one bare XADD through'
+               ' the bridge,')
+    out.append('the async API over one XADD on the same redis.asyncio client, Pottery over redis-py:')
+    out.append(table(['', 'ratio'], [
+        [f'{PA_SYNC} / {BRIDGE} floor', f'{put.case(PA_SYNC).median / put.case(BRIDGE).median:.2f}x'],
+        [f'{BRIDGE} floor / {RAW_SYNC}', f'{put.case(BRIDGE).median / put.case(RAW_SYNC).median:.2f}x'],
+        [f'{PA_ASYNC} / {RAW_ASYNC} floor', f'{put.case(PA_ASYNC).median / put.case(RAW_ASYNC).median:.2f}x'],
+        [f'{POTTERY} / {RAW_SYNC}', f'{put.case(POTTERY).median / put.case(RAW_SYNC).median:.2f}x'],
+    ]))
+    out.append('')
+    out.append('Targets (ratio of medians; "per-rep IQR": quartiles of the ratio within each repetition):')
+    out.append(table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], rows))
+
+    if not handoffs:
+        return '\n'.join(out)
+    rows = []
+    for name, latencies in handoffs.items():
+        rows.append([
+            name, str(len(latencies)), format_time(percentile(latencies, 50)),
+            format_time(percentile(latencies, 99)), format_time(max(latencies)),
+        ])
+    out.append('')
+    out.append('Handoff: a consumer process already waits in get(); time from the put (XADD) to that get()'
+               ' returning:')
+    out.append(table(['consumer', 'items', 'p50', 'p99', 'max'], rows))
+    return '\n'.join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument('--quick', action='store_true', help='fewer repetitions and smaller batches')
+    parser.add_argument('--repetitions', type=int, help='override the number of repetitions')
+    parser.add_argument('--no-handoff', action='store_true', help='skip the handoff latency measurement')
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    if args.repetitions:
+        settings = Settings(args.repetitions, settings.ops, settings.handoffs)
+
+    with warnings.catch_warnings(), server_url() as (url, where):
+        prefix = f'pottery-bench:{uuid.uuid4()}'
+        loop = asyncio.new_event_loop()
+        aclient = redis.asyncio.Redis.from_url(url)
+        raw = redis.Redis.from_url(url)
+        try:
+            print(environment())
+            print(f'server: {server_version(raw)} ({where})')
+            print(f'{settings.repetitions} interleaved repetitions of {settings.ops} puts / gets per sample;'
+                  f' {settings.handoffs} handoffs per consumer')
+            workloads = build_workloads(settings, url, prefix, loop, aclient)
+            started = time.perf_counter()
+            run_interleaved(workloads, settings.repetitions)
+            handoffs = {} if args.no_handoff else measure_handoffs(settings, url, prefix)
+            print(f'measured in {time.perf_counter() - started:.0f} s\n')
+            print(report(workloads, handoffs))
+        finally:
+            for key in raw.scan_iter(match=f'{prefix}:*'):
+                raw.unlink(key)
+            raw.close()
+            loop.run_until_complete(aclient.aclose())
+            loop.close()
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

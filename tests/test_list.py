@@ -1,0 +1,766 @@
+"""RedisList through both APIs, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc
+import gc
+import itertools
+import json
+import operator
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+
+import pottery_async
+import pottery_async.sync
+from pottery_async import _bridge
+from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError, WrongTypeError
+from pottery_async.sync import RedisList
+from tests.server_checks import sent_commands, temporaries_deleted
+from tests.servers import Cluster
+
+pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
+
+
+@pytest.fixture
+def squares(redis_client: redis.Redis) -> RedisList:
+    return RedisList([1, 4, 9, 16, 25], redis=redis_client, key='squares')
+
+
+def raw(client: redis.Redis, key: str) -> list[bytes]:
+    return client.lrange(key, 0, -1)  # type: ignore[return-value]
+
+
+def stored(client: redis.Redis, key: str) -> list[Any]:
+    return [json.loads(item) for item in raw(client, key)]
+
+
+def outcome(operation: Any) -> tuple[str, Any]:
+    'What an operation returned, or the type and message of what it raised.'
+    try:
+        return 'returned', operation()
+    except Exception as error:
+        return type(error).__name__, str(error)
+
+
+# --- the sync API: everything list / MutableSequence offers -----------------
+
+
+def test_is_a_mutable_sequence(squares: RedisList) -> None:
+    assert isinstance(squares, collections.abc.MutableSequence)
+    assert isinstance(squares, collections.abc.Sequence)
+    assert not isinstance(squares, collections.abc.Hashable)
+
+
+def test_seed_example(squares: RedisList) -> None:
+    assert repr(squares) == 'RedisList[1, 4, 9, 16, 25]'
+    assert squares[0] == 1
+    assert squares[-1] == 25
+    assert squares[-3:] == [9, 16, 25]
+    assert squares[:] == [1, 4, 9, 16, 25]
+    total = squares + [36, 49, 64, 81, 100]  # noqa: RUF005
+    assert repr(total) == 'RedisList[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]'
+
+
+def test_stores_json_like_pottery(redis_client: redis.Redis) -> None:
+    values = RedisList(redis=redis_client, key='l')
+    values.extend([{'z': 1, 'a': [True, None]}, 'é', 1.5, 'x'])
+    values.append([1, 'two'])
+    assert raw(redis_client, 'l') == [
+        b'{"a": [true, null], "z": 1}', b'"\\u00e9"', b'1.5', b'"x"', b'[1, "two"]',
+    ]
+    assert redis_client.type('l') == b'list'
+
+
+def test_indexing_like_python(squares: RedisList, redis_client: redis.Redis) -> None:
+    python = [1, 4, 9, 16, 25]
+    for index in range(-7, 7):
+        assert outcome(lambda i=index: squares[i]) == outcome(lambda i=index: python[i]), index
+    with pytest.raises(IndexError, match='list index out of range'):
+        squares[5]
+    with pytest.raises(IndexError, match='list index out of range'):
+        squares[2**70]
+    with pytest.raises(TypeError, match='list indices must be integers or slices, not str'):
+        squares['a']  # type: ignore[call-overload]
+    assert squares[True] == 4
+    assert RedisList(redis=redis_client, key='empty')[0:3] == []
+    with pytest.raises(IndexError):
+        RedisList(redis=redis_client, key='empty')[0]
+
+
+def test_every_slice_like_python(squares: RedisList) -> None:
+    python = [1, 4, 9, 16, 25]
+    bounds = [None, -7, -5, -2, -1, 0, 1, 3, 5, 8]
+    for start, stop, step in itertools.product(bounds, bounds, [None, 1, 2, 3, -1, -2, -4, 9]):
+        s = slice(start, stop, step)
+        assert squares[s] == python[s], s
+    with pytest.raises(ValueError, match='slice step cannot be zero'):
+        squares[::0]
+    assert squares[-(2**80):2**80:2**70] == [1]
+
+
+def test_slice_assignment_and_deletion_like_python(redis_client: redis.Redis) -> None:
+    original = list(range(8))
+    bounds = [None, -9, -3, 0, 2, 5, 9]
+    cases = 0
+    for start, stop, step in itertools.product(bounds, bounds, [None, 2, -1, -3]):
+        s = slice(start, stop, step)
+        for new in ([], ['a'], ['a', 'b', 'c']):
+            redis_client.delete('l')
+            ours = RedisList(original, redis=redis_client, key='l')
+            python = list(original)
+            ours_now, python_now = ours.__setitem__, python.__setitem__
+            assert outcome(lambda: ours_now(s, new)) == outcome(lambda: python_now(s, new)), s  # noqa: B023
+            assert stored(redis_client, 'l') == python, (s, new)
+            cases += 1
+        redis_client.delete('l')
+        ours = RedisList(original, redis=redis_client, key='l')
+        python = list(original)
+        del ours[s]
+        del python[s]
+        assert stored(redis_client, 'l') == python, s
+    assert cases == 7 * 7 * 4 * 3
+
+
+def test_slice_assignment_errors_change_nothing(squares: RedisList, redis_client: redis.Redis) -> None:
+    before = raw(redis_client, 'squares')
+    with pytest.raises(ValueError, match='attempt to assign sequence of size 1 to extended slice of size 3'):
+        squares[::2] = [0]
+    with pytest.raises(TypeError, match='can only assign an iterable'):
+        squares[1:2] = 5
+    with pytest.raises(TypeError):
+        squares[1:2] = [1, object()]
+    assert raw(redis_client, 'squares') == before
+    squares[1:3] = RedisList(['a', 'b', 'c'], redis=redis_client, key='abc')
+    assert squares.to_list() == [1, 'a', 'b', 'c', 16, 25]
+
+
+def test_item_assignment_and_deletion(squares: RedisList, redis_client: redis.Redis) -> None:
+    squares[0] = 'first'
+    squares[-1] = 'last'
+    squares[2] = {'b': 1, 'a': 2}
+    assert raw(redis_client, 'squares') == [b'"first"', b'4', b'{"a": 2, "b": 1}', b'16', b'"last"']
+    with pytest.raises(IndexError, match='list assignment index out of range'):
+        squares[5] = 1
+    with pytest.raises(IndexError, match='list assignment index out of range'):
+        squares[-6] = 1
+    del squares[1]
+    del squares[-1]
+    del squares[0]
+    assert stored(redis_client, 'squares') == [{'a': 2, 'b': 1}, 16]
+    with pytest.raises(IndexError, match='list assignment index out of range'):
+        del squares[2]
+    with pytest.raises(IndexError):
+        RedisList(redis=redis_client, key='missing')[0] = 1
+    assert not redis_client.exists('missing')
+
+
+def test_delete_in_the_middle_keeps_equal_neighbours(redis_client: redis.Redis) -> None:
+    values = RedisList(['a', 'x', 'x', 'x', 'b', 'x', 'x'], redis=redis_client, key='l')
+    del values[3]
+    del values[4]
+    assert values.to_list() == ['a', 'x', 'x', 'b', 'x']
+
+
+def test_insert_append_extend_pop_like_python(redis_client: redis.Redis) -> None:
+    for index in range(-8, 9):
+        redis_client.delete('l')
+        ours = RedisList([0, 1, 2, 3, 4], redis=redis_client, key='l')
+        python = [0, 1, 2, 3, 4]
+        ours.insert(index, 'new')
+        python.insert(index, 'new')
+        assert stored(redis_client, 'l') == python, index
+        assert outcome(lambda: ours.pop(index)) == outcome(lambda: python.pop(index)), index  # noqa: B023
+        assert stored(redis_client, 'l') == python, index
+    ours = RedisList(redis=redis_client, key='grow')
+    ours.append(1)
+    ours.extend([2, 3])
+    ours.extend(x for x in [4])
+    ours.extend([])
+    ours += [5]
+    assert stored(redis_client, 'grow') == [1, 2, 3, 4, 5]
+    assert ours.pop() == 5
+    assert ours.pop(0) == 1
+    assert ours.pop(-1) == 4
+    assert ours.pop(None) == 3
+    with pytest.raises(IndexError, match='pop index out of range'):
+        ours.pop(3)
+    assert ours.pop() == 2
+    with pytest.raises(IndexError, match='pop from an empty RedisList'):
+        ours.pop()
+    with pytest.raises(IndexError, match='pop from an empty RedisList'):
+        ours.pop(3)
+    assert not redis_client.exists('grow')
+
+
+def test_extend_with_itself_and_other_lists(squares: RedisList, redis_client: redis.Redis) -> None:
+    squares.extend(squares)
+    assert squares.to_list() == [1, 4, 9, 16, 25] * 2
+    other = RedisList(['x'], redis=redis_client, key='other')
+    squares.extend(other)
+    assert squares[-1] == 'x'
+
+
+def test_index_count_remove_contains(redis_client: redis.Redis) -> None:
+    python = ['a', 'b', 'a', 'c', 'a', {'k': 1}]
+    ours = RedisList(python, redis=redis_client, key='l')
+    assert 'a' in ours
+    assert {'k': 1} in ours
+    assert 'z' not in ours
+    assert object() not in ours
+    assert ours.count('a') == 3
+    assert ours.count('z') == 0
+    assert ours.count(object()) == 0
+    for start, stop in itertools.product([0, 1, 3, -2, -10, 10], [None, 0, 2, 5, -1, -10, 10]):
+        args = (start,) if stop is None else (start, stop)
+        expected = outcome(lambda a=args: python.index('a', *a))
+        got = outcome(lambda a=args: ours.index('a', *a))
+        assert got[0] == expected[0], args
+        if got[0] == 'returned':
+            assert got == expected, args
+    with pytest.raises(ValueError, match="'z' is not in RedisList"):
+        ours.index('z')
+    with pytest.raises(ValueError, match='is not in RedisList'):
+        ours.index(object())
+    ours.remove('a')
+    assert stored(redis_client, 'l') == ['b', 'a', 'c', 'a', {'k': 1}]
+    with pytest.raises(ValueError, match=r'RedisList.remove\(x\): x not in RedisList'):
+        ours.remove('z')
+    assert stored(redis_client, 'l') == ['b', 'a', 'c', 'a', {'k': 1}]
+
+
+def test_reverse(squares: RedisList, redis_client: redis.Redis) -> None:
+    squares.reverse()
+    assert stored(redis_client, 'squares') == [25, 16, 9, 4, 1]
+    big = RedisList(range(20_000), redis=redis_client, key='big')
+    big.reverse()
+    assert stored(redis_client, 'big') == list(range(19_999, -1, -1))
+    RedisList(redis=redis_client, key='none').reverse()
+    assert not redis_client.exists('none')
+
+
+def test_sort_numbers_on_the_server(redis_client: redis.Redis, url: str) -> None:
+    numbers = RedisList([3, -1.5, 10, 2, 0], redis=redis_client, key='n')
+    RedisList(redis=redis_client, key='other').sort()  # the script is loaded
+    with sent_commands(url) as sent:
+        numbers.sort()
+    assert [command.split()[0] for command in sent] == ['EVALSHA']
+    assert raw(redis_client, 'n') == [b'-1.5', b'0', b'2', b'3', b'10']
+    numbers.sort(reverse=True)
+    assert stored(redis_client, 'n') == [10, 3, 2, 0, -1.5]
+
+
+def test_sort_anything_else_like_python(redis_client: redis.Redis) -> None:
+    words = RedisList(['pear', 'Apple', 'fig', 'apple'], redis=redis_client, key='w')
+    words.sort()
+    assert stored(redis_client, 'w') == ['Apple', 'apple', 'fig', 'pear']
+    words.sort(key=str.lower, reverse=True)
+    assert stored(redis_client, 'w') == ['pear', 'fig', 'Apple', 'apple']
+    words.sort(key=len)
+    assert stored(redis_client, 'w') == ['fig', 'pear', 'Apple', 'apple']
+    mixed = RedisList([True, 2, 0.5, None], redis=redis_client, key='m')
+    before = raw(redis_client, 'm')
+    with pytest.raises(TypeError):
+        mixed.sort()
+    assert raw(redis_client, 'm') == before
+    nested = RedisList([[2, 'b'], [1, 'z'], [2, 'a']], redis=redis_client, key='x')
+    nested.sort()
+    assert stored(redis_client, 'x') == [[1, 'z'], [2, 'a'], [2, 'b']]
+    RedisList(redis=redis_client, key='none').sort()
+    assert not redis_client.exists('none')
+
+
+def test_sort_keeps_the_stored_bytes(redis_client: redis.Redis) -> None:
+    redis_client.rpush('l', '{"b":1,  "a":2}', '{"a": 1}')
+    RedisList(redis=redis_client, key='l').sort(key=lambda d: d['a'])
+    assert raw(redis_client, 'l') == [b'{"a": 1}', b'{"b":1,  "a":2}']
+
+
+def test_operators(squares: RedisList, redis_client: redis.Redis) -> None:
+    total = squares + [36]  # noqa: RUF005
+    assert isinstance(total, RedisList)
+    assert total.key.startswith('pottery:')
+    assert total.redis is redis_client
+    assert stored(redis_client, total.key) == [1, 4, 9, 16, 25, 36]
+    assert stored(redis_client, 'squares') == [1, 4, 9, 16, 25]
+    assert (squares + squares).to_list() == [1, 4, 9, 16, 25] * 2
+    doubled = squares * 2
+    assert isinstance(doubled, RedisList)
+    assert doubled.to_list() == [1, 4, 9, 16, 25] * 2
+    assert (3 * squares).to_list() == [1, 4, 9, 16, 25] * 3
+    assert (squares * 0).to_list() == []
+    assert (squares * -1).to_list() == []
+    with pytest.raises(TypeError, match="can't multiply sequence by non-int of type 'float'"):
+        squares * 1.5  # type: ignore[operator]
+    copy = squares.copy()
+    assert copy.to_list() == squares.to_list()
+    assert copy.key != squares.key
+    same = squares
+    squares += [36]
+    assert squares is same
+    squares *= 2
+    assert squares is same
+    assert stored(redis_client, 'squares') == [1, 4, 9, 16, 25, 36] * 2
+    squares *= 0
+    assert not redis_client.exists('squares')
+
+
+def test_new_containers_from_operators_are_temporary(squares: RedisList, redis_client: redis.Redis) -> None:
+    total = squares + [36]  # noqa: RUF005
+    key = total.key
+    assert redis_client.exists(key)
+    del total
+    # The bridge's task for that call returned the container; if anything
+    # in it got into a reference cycle (a caught exception, say), the
+    # container is freed at the next collection rather than at once.
+    gc.collect()
+    # Deletion is queued (no I/O in __del__) and runs before the next call.
+    len(squares)
+    assert not redis_client.exists(key)
+
+
+def test_equality_and_ordering(squares: RedisList, redis_client: redis.Redis) -> None:
+    assert squares == [1, 4, 9, 16, 25]
+    assert squares != [1, 4, 9, 16]
+    assert squares != [1, 4, 9, 16, 26]
+    assert squares != (1, 4, 9, 16, 25)
+    assert squares != 'squares'
+    assert squares == RedisList(redis=redis_client, key='squares')
+    assert squares == RedisList([1, 4, 9, 16, 25], redis=redis_client, key='copy')
+    assert squares != RedisList([1], redis=redis_client, key='other')
+    assert squares != pottery_async.sync.RedisDeque([1, 4, 9, 16, 25], redis=redis_client, key='deque')
+    assert squares < [1, 4, 10]
+    assert squares <= [1, 4, 9, 16, 25]
+    assert squares > [1, 4]
+    assert squares >= RedisList([1, 4, 9, 16, 25], redis=redis_client, key='copy2')
+    assert [1, 4, 10] > squares
+    with pytest.raises(TypeError, match="'<' not supported between instances of 'RedisList' and 'int'"):
+        operator.lt(squares, 5)
+    empty = RedisList(redis=redis_client, key='empty')
+    assert empty == []
+    assert not empty
+    assert squares
+
+
+def test_iteration_streams_in_pages(redis_client: redis.Redis, url: str) -> None:
+    values = list(range(5000))
+    big = RedisList(redis=redis_client, key='big')
+    big.extend(values)
+    with sent_commands(url) as sent:
+        assert [value for value in big] == values
+    assert sent == [f'LRANGE big {start} {start + 999}' for start in range(0, 6000, 1000)]
+    pages = big._core.__aiter__().pages
+    sizes = _bridge.run(_page_sizes(pages))
+    assert sizes == [1000] * 5
+    with sent_commands(url) as sent:
+        assert [value for value in reversed(big)] == values[::-1]
+    assert len(sent) == 6
+    assert all(command.startswith('LRANGE big -') for command in sent)
+    assert list(RedisList(redis=redis_client, key='none')) == []
+    assert list(reversed(RedisList(['a'], redis=redis_client, key='one'))) == ['a']
+
+
+async def _page_sizes(pages: Any) -> list[int]:
+    return [len(page) async for page in pages]
+
+
+def test_single_commands(squares: RedisList, url: str) -> None:
+    # The bridge client is connected and the scripts are loaded.
+    squares.insert(2, 'middle')
+    squares[3] = 'three'
+    del squares[4]
+    with sent_commands(url) as sent:
+        squares.append(36)
+        squares.extend(range(1000))
+        squares.pop()
+        squares.pop(0)
+        assert squares[0] == 4
+        assert len(squares) > 0
+        assert 36 in squares
+        squares.remove(36)
+        squares.insert(2, 'middle')
+        squares[3] = 'three'
+        del squares[4]
+    assert [command.split()[0] for command in sent] == [
+        'RPUSH', 'RPUSH', 'RPOP', 'LPOP', 'LINDEX', 'LLEN', 'LPOS', 'LREM', 'EVALSHA', 'EVALSHA', 'EVALSHA',
+    ]
+    assert len(sent[1].split()) == 1002
+
+
+def test_repr_to_list_and_json(squares: RedisList, redis_client: redis.Redis) -> None:
+    assert squares.to_list() == [1, 4, 9, 16, 25]
+    assert json.dumps(squares, cls=pottery_async.sync.PotteryEncoder) == '[1, 4, 9, 16, 25]'
+    assert repr(RedisList(redis=redis_client, key='none')) == 'RedisList[]'
+    assert RedisList(redis=redis_client, key='none').to_list() == []
+
+
+def test_clear(squares: RedisList, redis_client: redis.Redis) -> None:
+    squares.clear()
+    assert not redis_client.exists('squares')
+    assert len(squares) == 0
+    squares.clear()
+
+
+def test_warns_where_pottery_warns(squares: RedisList) -> None:
+    for operation in (
+        lambda: squares[1:3],
+        lambda: squares[2],
+        lambda: list(squares),
+        lambda: squares.to_list(),
+        lambda: repr(squares),
+        lambda: squares == [1, 4, 9, 16, 25],
+        lambda: squares + [1],  # noqa: RUF005
+        lambda: squares.insert(2, 0),
+        lambda: squares.remove(0),
+        lambda: squares.sort(),
+        lambda: squares.__delitem__(2),
+        lambda: squares.pop(2),
+    ):
+        with pytest.warns(InefficientAccessWarning):
+            operation()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        squares.append(36)
+        squares.extend([49, 64])
+        assert squares[0] == 1
+        assert squares[-1] == 64
+        squares[0] = 0
+        squares[-1] = 64
+        squares.insert(0, -1)
+        squares.insert(100, 100)
+        assert squares.pop() == 100
+        assert squares.pop(0) == -1
+        del squares[0]
+        assert len(squares) == 5
+
+
+def test_warnings_point_at_the_callers_line(squares: RedisList) -> None:
+    with pytest.warns(InefficientAccessWarning) as record:
+        squares.to_list()
+    assert record[0].filename == __file__
+
+
+def test_existing_key_with_contents_raises(squares: RedisList, redis_client: redis.Redis) -> None:
+    with pytest.raises(KeyExistsError) as info:
+        RedisList([1], redis=redis_client, key='squares')
+    assert info.value.key == 'squares'
+    assert stored(redis_client, 'squares') == [1, 4, 9, 16, 25]
+    # Without contents, attaching to an existing key is fine.
+    assert RedisList(redis=redis_client, key='squares')[1] == 4
+    assert RedisList((x for x in [1, 2]), redis=redis_client, key='gen').to_list() == [1, 2]
+
+
+def test_random_key_is_deleted_when_collected(redis_client: redis.Redis) -> None:
+    temp = RedisList([1, 2], redis=redis_client)
+    key = temp.key
+    assert key.startswith('pottery:')
+    assert redis_client.exists(key)
+    del temp
+    len(RedisList(redis=redis_client, key='unrelated'))
+    assert not redis_client.exists(key)
+
+
+def test_url_client(url: str, redis_client: redis.Redis) -> None:
+    by_url = RedisList([1], redis=url, key='by-url')
+    by_url.append(2)
+    assert by_url.redis == url
+    assert stored(redis_client, 'by-url') == [1, 2]
+
+
+# --- bad input: a clear error, and nothing on the server changes ------------
+
+
+def test_unserialisable_elements_write_nothing(squares: RedisList, redis_client: redis.Redis) -> None:
+    before = raw(redis_client, 'squares')
+    for operation in (
+        lambda: squares.append(object()),
+        lambda: squares.extend([1, 2, object()]),
+        lambda: squares.insert(1, {1, 2}),
+        lambda: squares.__setitem__(1, object()),
+        lambda: squares.__setitem__(slice(0, 2), [1, object()]),
+        lambda: squares.__iadd__([1, object()]),
+        lambda: squares + [1, object()],  # noqa: RUF005
+        lambda: squares.remove(object()),
+    ):
+        with pytest.raises(TypeError):
+            operation()
+    assert raw(redis_client, 'squares') == before
+    assert redis_client.keys('pottery:*') == []
+    with pytest.raises(TypeError):
+        RedisList([1, object()], redis=redis_client, key='new')
+    assert not redis_client.exists('new')
+
+
+@pytest.mark.parametrize('setup', [
+    lambda c: c.set('k', 'a string'),
+    lambda c: c.hset('k', 'a', '1'),
+    lambda c: c.sadd('k', '3', '1', '2'),
+    lambda c: c.zadd('k', {'3': 1, '1': 2}),
+])
+def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) -> None:
+    setup(redis_client)
+    kind = redis_client.type('k')
+    dump = redis_client.dump('k')
+    values = RedisList(redis=redis_client, key='k')
+    other = RedisList(redis=redis_client, key='k')
+    operations = [
+        lambda: values[0], lambda: values[-1], lambda: values[3], lambda: values[1:3],
+        lambda: values.__setitem__(0, 1), lambda: values.__setitem__(slice(0, 1), [1]),
+        lambda: values.__delitem__(0), lambda: values.__delitem__(2), lambda: values.__delitem__(slice(0, 1)),
+        lambda: 1 in values, lambda: len(values), lambda: list(values), lambda: list(reversed(values)),
+        lambda: values.append(1), lambda: values.extend([1, 2]), lambda: values.insert(1, 1),
+        lambda: values.pop(), lambda: values.pop(0), lambda: values.pop(2), lambda: values.remove(1),
+        lambda: values.index(1), lambda: values.index(1, 1), lambda: values.count(1),
+        lambda: values.reverse(), lambda: values.sort(), lambda: values.sort(key=str),
+        lambda: values.clear(), lambda: values.to_list(), lambda: repr(values), lambda: values == [1],
+        lambda: values < [1], lambda: values + [1], lambda: values * 2, lambda: values.copy(),  # noqa: RUF005
+        lambda: values.__iadd__([1]), lambda: values.__imul__(2),
+        lambda: RedisList(redis=redis_client, key='ok').extend(other),
+    ]
+    for operation in operations:
+        with pytest.raises(WrongTypeError) as info:
+            operation()
+        assert info.value.key == 'k'
+        assert 'list' in str(info.value)
+        assert isinstance(info.value, redis.ResponseError)
+    with pytest.raises(KeyExistsError):
+        RedisList([1], redis=redis_client, key='k')
+    assert redis_client.type('k') == kind
+    assert redis_client.dump('k') == dump
+    assert not redis_client.exists('ok')
+
+
+def test_sync_extend_interrupted_by_timeout_is_all_or_nothing(redis_client: redis.Redis) -> None:
+    values = RedisList(redis=redis_client, key='timed')
+    items = ['x' * 20] * 50_000
+    for timeout in (0.0005, 0.002, 0.01):
+        try:
+            _bridge.run(values._core.extend(items), timeout=timeout)
+        except TimeoutError:
+            pass
+        redis_client.ping()
+        assert redis_client.llen('timed') in (0, len(items))
+        redis_client.delete('timed')
+
+
+# --- the async API -----------------------------------------------------------
+
+
+async def test_async_api(aredis: redis.asyncio.Redis) -> None:
+    squares = await pottery_async.RedisList([1, 4, 9, 16, 25], redis=aredis, key='squares')
+    assert await squares.repr() == 'RedisList[1, 4, 9, 16, 25]'
+    assert repr(squares) == "<RedisList key='squares'>"
+    assert await squares.getitem(0) == 1
+    assert await squares.getitem(-1) == 25
+    assert await squares.getitem(slice(-3, None)) == [9, 16, 25]
+    total = await squares.plus([36, 49, 64, 81, 100])
+    assert isinstance(total, pottery_async.RedisList)
+    assert await total.repr() == 'RedisList[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]'
+    assert await (await squares.mul(2)).to_list() == [1, 4, 9, 16, 25] * 2
+    assert await (await squares.rmul(2)).len() == 10
+    assert await (await squares.copy()).eq(squares)
+    await squares.setitem(0, 0)
+    await squares.setitem(slice(1, 3), ['a', 'b', 'c'])
+    await squares.delitem(-1)
+    await squares.append(36)
+    await squares.extend([49])
+    await squares.insert(1, 'x')
+    assert await squares.to_list() == [0, 'x', 'a', 'b', 'c', 16, 36, 49]
+    assert await squares.contains('x')
+    assert await squares.index('b') == 3
+    assert await squares.count('a') == 1
+    assert await squares.pop() == 49
+    assert await squares.pop(1) == 'x'
+    await squares.remove('a')
+    assert [v async for v in squares] == [0, 'b', 'c', 16, 36]
+    assert [v async for v in squares.reversed()] == [36, 16, 'c', 'b', 0]
+    await squares.reverse()
+    assert await squares.eq([36, 16, 'c', 'b', 0])
+    await squares.delitem(slice(2, 4))
+    await squares.sort()
+    assert await squares.to_list() == [0, 16, 36]
+    assert await squares.lt([1])
+    assert await squares.ge([0, 16, 36])
+    assert await squares.iplus([1]) is squares
+    assert await squares.imul(2) is squares
+    assert await squares.len() == 8
+    await squares.clear()
+    assert not await aredis.exists('squares')
+    del total
+    await temporaries_deleted(aredis)
+
+
+async def test_async_contents_from_async_iterables(aredis: redis.asyncio.Redis) -> None:
+    source = await pottery_async.RedisList(['a', 'b'], redis=aredis, key='source')
+    copy = await pottery_async.RedisList(source, redis=aredis, key='copy')
+    backwards = await pottery_async.RedisList(source.reversed(), redis=aredis, key='back')
+    assert await copy.to_list() == ['a', 'b']
+    assert await backwards.to_list() == ['b', 'a']
+    await copy.extend(source.reversed())
+    assert await copy.to_list() == ['a', 'b', 'b', 'a']
+    await copy.setitem(slice(0, 4), source)
+    assert await copy.to_list() == ['a', 'b']
+
+
+async def test_async_constructor_does_no_io_and_forgotten_await_fails(aredis: redis.asyncio.Redis) -> None:
+    pending = pottery_async.RedisList([1], redis=aredis, key='pending')
+    assert not await aredis.exists('pending')
+    with pytest.raises(RuntimeError, match='not awaited'):
+        await pending.append(2)
+    assert not await aredis.exists('pending')
+    await pending
+    assert await pending.to_list() == [1]
+    forgotten = pottery_async.RedisList([1], redis=aredis, key='forgotten')
+    with pytest.warns(RuntimeWarning, match='never awaited'):
+        del forgotten
+    assert not await aredis.exists('forgotten')
+
+
+async def test_async_cancelled_extend_is_all_or_nothing(url: str, redis_client: redis.Redis) -> None:
+    items = ['x' * 20] * 50_000
+    cancelled = []
+    for i, delay in enumerate([0, 0.001, 0.003, 0.01, 0.03]):
+        client = redis.asyncio.Redis.from_url(url)
+        values = pottery_async.RedisList(redis=client, key=f'cancelled-{i}')
+        task = asyncio.ensure_future(values.extend(items))
+        await asyncio.sleep(delay)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            cancelled.append(delay)
+        await client.aclose()
+        redis_client.ping()
+        assert redis_client.llen(f'cancelled-{i}') in (0, len(items))
+    assert 0 in cancelled
+
+
+async def test_async_warnings_point_at_the_callers_line(aredis: redis.asyncio.Redis) -> None:
+    values = await pottery_async.RedisList([1, 2], redis=aredis, key='w')
+    with pytest.warns(InefficientAccessWarning) as record:
+        await values.to_list()
+    assert record[0].filename == __file__
+
+
+# --- data compatibility with Pottery 3.0.1 ---------------------------------
+
+
+@pytest.fixture
+def pottery_module() -> Any:
+    # Pottery patches json.dumps and warns at import; keep that out of the run.
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        import pottery
+    return pottery
+
+
+CONTENTS = [1, 'two', None, True, 2.5, [1, 'x'], {'b': 2, 'a': 1}, 'é']
+
+
+def test_pottery_writes_we_read(pottery_module: Any, redis_client: redis.Redis) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        theirs = pottery_module.RedisList(CONTENTS, redis=redis_client, key='theirs')
+        theirs.append('appended')
+        theirs.insert(2, 'inserted')
+        theirs[0] = 'first'
+    ours = RedisList(redis=redis_client, key='theirs')
+    assert ours.to_list() == ['first', 'two', 'inserted', None, True, 2.5, [1, 'x'], {'a': 1, 'b': 2}, 'é',
+                              'appended']
+    assert ours[-1] == 'appended'
+    assert {'a': 1, 'b': 2} in ours
+
+
+def test_we_write_pottery_reads(pottery_module: Any, redis_client: redis.Redis) -> None:
+    ours = RedisList(CONTENTS, redis=redis_client, key='ours')
+    ours.append('appended')
+    ours.insert(2, 'inserted')
+    ours[0] = 'first'
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        theirs = pottery_module.RedisList(CONTENTS, redis=redis_client, key='theirs')
+        theirs.append('appended')
+        theirs.insert(2, 'inserted')
+        theirs[0] = 'first'
+        assert pottery_module.RedisList(redis=redis_client, key='ours').to_list() == ours.to_list()
+        assert pottery_module.RedisList(redis=redis_client, key='ours') == theirs
+    assert raw(redis_client, 'ours') == raw(redis_client, 'theirs')
+
+
+def test_sorted_numbers_match_pottery(pottery_module: Any, redis_client: redis.Redis) -> None:
+    numbers = [5, -2, 3.5, 0, 10]
+    RedisList(numbers, redis=redis_client, key='ours').sort(reverse=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        pottery_module.RedisList(numbers, redis=redis_client, key='theirs').sort(reverse=True)
+    assert raw(redis_client, 'ours') == raw(redis_client, 'theirs')
+
+
+def test_drop_in_signature(pottery_module: Any) -> None:
+    import inspect
+
+    ours = inspect.signature(RedisList)
+    theirs = inspect.signature(pottery_module.RedisList)
+    for parameter in theirs.parameters.values():
+        assert ours.parameters[parameter.name].kind == parameter.kind
+        assert ours.parameters[parameter.name].default == parameter.default
+    names = ('append', 'extend', 'insert', 'pop', 'remove', 'index', 'count', 'reverse', 'sort', 'to_list')
+    for name in names:
+        assert callable(getattr(RedisList, name)), name
+
+
+# --- Redis Cluster: every operation touches one key ------------------------
+
+
+@pytest.fixture(scope='module')
+def cluster() -> Iterator[Cluster]:
+    instance = Cluster()
+    yield instance
+    instance.stop()
+
+
+def test_lists_and_deques_on_a_cluster(cluster: Cluster) -> None:
+    client = redis.RedisCluster(host=cluster.host, port=cluster.port)
+    try:
+        keys = [f'list-{i}' for i in range(9)]
+        for key in keys:
+            values = RedisList(['b', 'a', 'c'], redis=client, key=key)
+            values.sort()
+            values.sort(key=str.upper, reverse=True)
+            values.insert(1, 'x')
+            values[0:1] = ['q', 'r']
+            del values[1]
+            assert values.to_list() == ['q', 'x', 'b', 'a']
+            assert (values + ['z']).to_list() == ['q', 'x', 'b', 'a', 'z']  # noqa: RUF005
+            assert list(reversed(values)) == ['a', 'b', 'x', 'q']
+            assert values.index('b') == 2
+            d = pottery_async.sync.RedisDeque([1, 2, 3], maxlen=3, redis=client, key=f'{key}:deque')
+            d.appendleft(0)
+            d.rotate(2)
+            assert d.to_list() == [1, 2, 0]
+        # The keys really live on different masters.
+        assert len({client.get_node_from_key(key).name for key in keys}) == 3
+    finally:
+        client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
+        client.close()
+
+
+async def test_async_list_on_a_cluster(cluster: Cluster) -> None:
+    client = redis.asyncio.RedisCluster(host=cluster.host, port=cluster.port)
+    try:
+        values = await pottery_async.RedisList(['b', 'a'], redis=client, key='async-list')
+        await values.sort(key=str)
+        await values.extend(['c'])
+        assert [v async for v in values] == ['a', 'b', 'c']
+        more = await values.plus(['d'])
+        assert await more.to_list() == ['a', 'b', 'c', 'd']
+        del more
+        await temporaries_deleted(client)
+    finally:
+        await client.flushall(target_nodes=redis.asyncio.RedisCluster.PRIMARIES)
+        await client.aclose()
