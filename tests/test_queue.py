@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import doctest
 import inspect
 import json
 import queue
@@ -24,7 +23,6 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,9 +35,6 @@ from pottery_async import _bridge
 from pottery_async.exceptions import PotteryError, QueueEmptyError, WrongTypeError
 from pottery_async.sync import RedisSimpleQueue
 from tests.servers import Cluster
-
-DOCS = Path(__file__).resolve().parent.parent / 'docs' / 'queue.md'
-
 
 # --- helpers ----------------------------------------------------------------
 
@@ -742,20 +737,3 @@ def test_sync_queue_is_a_drop_in(pottery_module: Any) -> None:
         assert list(inspect.signature(getattr(queue.SimpleQueue, method)).parameters)[1:] == list(
             inspect.signature(getattr(mine, method)).parameters
         )[1:]
-
-
-# --- the README section --------------------------------------------------------
-
-
-def test_docs_examples(url: str) -> None:
-    text = DOCS.read_text().replace('redis://localhost:6379/1', url)
-    parser = doctest.DocTestParser()
-    # The README sets up ``redis`` before its first section.
-    client = redis.Redis.from_url(url)
-    test = parser.get_doctest(text, {'redis': client}, 'queue.md', str(DOCS), 0)
-    assert len(test.examples) == sum(line.startswith('>>> ') for line in text.splitlines())
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    runner.run(test)
-    result = runner.summarize(verbose=False)
-    client.close()
-    assert result.failed == 0, f'{result.failed} example(s) in docs/queue.md failed; see the output above'

@@ -615,24 +615,3 @@ def test_sync_signature_matches_pottery(pottery_module: Any) -> None:
     for name in dir(pottery_module.RedisSet):
         if not name.startswith('_') and name not in ('redis', 'key'):
             assert hasattr(RedisSet, name), name
-
-
-# --- the README section (docs/set.md until it is merged into README.md) -----
-
-
-@pytest.mark.parametrize('name', ['set.md', 'counter.md'])
-def test_docs_examples(url: str, name: str) -> None:
-    import doctest
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / 'docs' / name
-    if not path.exists():
-        pytest.skip(f'docs/{name} was merged into README.md')
-    text = path.read_text().replace('redis://localhost:6379/1', url)
-    test = doctest.DocTestParser().get_doctest(text, {'redis': redis.Redis.from_url(url)}, name, str(path), 0)
-    assert len(test.examples) == sum(line.startswith('>>> ') for line in text.splitlines())
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', InefficientAccessWarning)
-        runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0
