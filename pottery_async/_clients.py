@@ -130,6 +130,17 @@ def _pack_fast(conn: Any) -> None:
         conn.pack_command = _hiredis_pack
 
 
+class _Deadline:
+    'When one command in flight must have its reply, and the task to cancel then.'
+
+    __slots__ = ('expired', 'task', 'when')
+
+    def __init__(self, task: asyncio.Task[Any], when: float) -> None:
+        self.task = task
+        self.when = when
+        self.expired = False
+
+
 class BridgeRedis(redis.asyncio.Redis):
     """An async client for one bridge loop, tuned for one caller at a time.
 
@@ -158,21 +169,51 @@ class BridgeRedis(redis.asyncio.Redis):
         self._own: AsyncConnection | None = None
         self._own_socket_timeout: float | None = None
         self._own_busy = False
+        # Commands in flight with their deadlines, and the one timer that
+        # enforces them (see execute_command).
+        self._deadlines: set[_Deadline] = set()
+        self._watchdog: asyncio.TimerHandle | None = None
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         timeout = self._command_timeout
         if timeout is None:
             return await self._execute(args, options)
-        deadline = asyncio.timeout(timeout)
+        # One timer per client instead of one per command: asyncio.timeout()
+        # schedules and cancels a timer for every command, a measurable part
+        # of a single HGET's cost.  Each command records its deadline; the
+        # watchdog cancels the tasks whose deadline has passed.
+        task = asyncio.current_task()
+        assert task is not None
+        loop = task.get_loop()
+        deadline = _Deadline(task, loop.time() + timeout)
+        self._deadlines.add(deadline)
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(deadline.when, self._expire, loop)
+        cancelling = task.cancelling()
         try:
-            async with deadline:
-                return await self._execute(args, options)
-        except TimeoutError:
-            if not deadline.expired():
-                raise
-            raise CommandTimeoutError(
-                f'Timeout: no reply to {args[0]!s} within socket_timeout={timeout} s',
-            ) from None
+            return await self._execute(args, options)
+        except asyncio.CancelledError:
+            if deadline.expired and task.uncancel() <= cancelling:
+                raise CommandTimeoutError(
+                    f'Timeout: no reply to {args[0]!s} within socket_timeout={timeout} s',
+                ) from None
+            raise
+        finally:
+            self._deadlines.discard(deadline)
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._watchdog = None
+        now = loop.time()
+        nearest: float | None = None
+        for deadline in self._deadlines:
+            if deadline.when <= now:
+                if not deadline.expired:
+                    deadline.expired = True
+                    deadline.task.cancel()
+            elif nearest is None or deadline.when < nearest:
+                nearest = deadline.when
+        if nearest is not None:
+            self._watchdog = loop.call_at(nearest, self._expire, loop)
 
     async def _execute(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
         if self._own_busy:
@@ -226,6 +267,10 @@ class BridgeRedis(redis.asyncio.Redis):
             await self.connection_pool.release(own)
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        if self._watchdog is not None:
+            # A pending timer would keep this client alive until it fires.
+            self._watchdog.cancel()
+            self._watchdog = None
         await self._release_own()
         # The pool was built for this client alone: close its connections.
         await super().aclose(close_connection_pool=True)
