@@ -160,14 +160,17 @@ class LoopState:
 # is used, with the same results.
 _CAN_DRIVE = all(
     hasattr(asyncio.BaseEventLoop, name)
-    for name in ('_run_once', '_asyncgen_firstiter_hook', '_asyncgen_finalizer_hook', '_thread_id')
+    for name in ('_run_once', '_asyncgen_firstiter_hook', '_asyncgen_finalizer_hook')
 )
 
 
 def _drive(loop: asyncio.AbstractEventLoop, task: asyncio.Task[T]) -> T:
     'loop.run_until_complete(task), for a loop that is not running and not in debug mode.'
     base: Any = loop
-    if not isinstance(loop, asyncio.BaseEventLoop) or loop.is_running() or loop.is_closed():
+    if (
+        not isinstance(loop, asyncio.BaseEventLoop) or not hasattr(loop, '_thread_id')
+        or loop.is_running() or loop.is_closed()
+    ):
         return loop.run_until_complete(task)
     old_hooks = sys.get_asyncgen_hooks()
     # As run_forever() does: async generators started here are finalized on

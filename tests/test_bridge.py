@@ -639,3 +639,13 @@ def test_iterate_pulls_pages_and_closes_an_abandoned_stream() -> None:
             break
     gc.collect()
     assert log == ['page 0', 'page 10', 'closed']
+
+
+@pytest.mark.skipif(
+    sys.implementation.name != 'cpython' or sys.version_info >= (3, 14),
+    reason='the lean loop driver is checked on the CPython versions it was written for',
+)
+def test_lean_loop_driver_is_in_use() -> None:
+    # Every other test here runs through it; this one makes sure it did not
+    # silently fall back to run_until_complete().
+    assert _bridge._CAN_DRIVE
