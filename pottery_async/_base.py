@@ -15,8 +15,8 @@ import os
 import sys
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterable
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import redis.asyncio
 from redis.exceptions import NoScriptError, ResponseError
@@ -206,6 +206,16 @@ class Container:
                 f'write "await {type(self).__name__}(...)" so they are stored'
             )
         return _clients.resolve(self._redis)
+
+    def __await__(self) -> Generator[Any, None, Self]:
+        'await Container(...): write the initial contents, if any, and return the container.'
+        # The container is returned here, not by _initialize(): a finished
+        # task can sit in a reference cycle until the next collection, and
+        # must not keep the container (and its temporary key) alive.
+        initialize = getattr(self, '_initialize', None)
+        if initialize is not None:
+            yield from initialize().__await__()
+        return self
 
     def __del__(self) -> None:
         if getattr(self, '_unwritten', None) is not None:

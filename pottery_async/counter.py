@@ -16,7 +16,7 @@ import collections
 import collections.abc
 import itertools
 import operator
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any, TypeAlias, cast
 
 from redis.exceptions import ResponseError, WatchError
@@ -96,11 +96,6 @@ class RedisCounter(_dict.RedisDict):
             # Count now: an element that cannot be stored fails here, and
             # nothing is written.
             self._unwritten = self._counts(arg, kwargs, 1)
-
-    def __await__(self) -> Generator[Any, None, RedisCounter]:
-        # The counter is returned here, not by _initialize(): see RedisDict.
-        yield from self._initialize().__await__()
-        return self
 
     @redis_type('hash')
     async def _initialize(self) -> None:

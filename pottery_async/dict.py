@@ -9,7 +9,7 @@ maps the protocol itself onto them.
 from __future__ import annotations
 
 import collections.abc
-from collections.abc import AsyncIterator, Generator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, TypeAlias, cast
 
 from . import _clients
@@ -65,13 +65,6 @@ class RedisDict(Container):
                 # Encode now: a value that cannot be stored fails here, and
                 # nothing is written.
                 self._unwritten = self._encode_items(source, kwargs)
-
-    def __await__(self) -> Generator[Any, None, RedisDict]:
-        # The container is returned here, not by _initialize(): a finished
-        # task can sit in a reference cycle until the next collection, and
-        # must not keep the container (and its temporary key) alive.
-        yield from self._initialize().__await__()
-        return self
 
     @redis_type('hash')
     async def _initialize(self) -> None:

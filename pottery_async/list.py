@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import operator
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Generator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import Any, Self
 
 from redis.exceptions import WatchError
@@ -383,13 +383,6 @@ class RedisList(Container):
             # nothing is written.
             encode = self._codec.encode
             self._unwritten = [encode(value) for value in source]
-
-    def __await__(self) -> Generator[Any, None, Self]:
-        # The container is returned here, not by _initialize(): a finished
-        # task can sit in a reference cycle until the next collection, and
-        # must not keep the container (and its temporary key) alive.
-        yield from self._initialize().__await__()
-        return self
 
     @redis_type('list')
     async def _initialize(self) -> None:

@@ -14,7 +14,7 @@ in one atomic step and return the RedisSet itself.
 from __future__ import annotations
 
 import collections.abc
-from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any, TypeAlias, TypeVar, cast
 
 import redis.asyncio
@@ -138,11 +138,6 @@ class RedisSet(Container):
             # Encode now: an element that cannot be stored fails here, and
             # nothing is written.
             self._unwritten = self._encode_all(cast('Iterable[Any]', iterable))
-
-    def __await__(self) -> Generator[Any, None, RedisSet]:
-        # The set is returned here, not by _initialize(): see RedisDict.
-        yield from self._initialize().__await__()
-        return self
 
     @redis_type('set')
     async def _initialize(self) -> None:
@@ -348,45 +343,33 @@ class RedisSet(Container):
         mine, theirs, common = await self._relate(other)
         return mine == theirs == common
 
-    @redis_type('set')
-    async def le(self, other: Any) -> bool:
-        's <= other: every element of s is in the set other.  O(n)'
+    async def _compare(self, other: Any, holds: Callable[[int, int, int], bool]) -> bool:
+        'holds(|s|, |other|, |s & other|) for a set other; NotImplemented for anything else.'
         other = _operand(other)
         if not _is_set(other):
             return cast(bool, NotImplemented)
         warn_inefficient()
-        mine, _, common = await self._relate(other)
-        return common == mine
+        return holds(*await self._relate(other))
+
+    @redis_type('set')
+    async def le(self, other: Any) -> bool:
+        's <= other: every element of s is in the set other.  O(n)'
+        return await self._compare(other, lambda mine, theirs, common: common == mine)
 
     @redis_type('set')
     async def lt(self, other: Any) -> bool:
         's < other: s <= other and s != other.  O(n)'
-        other = _operand(other)
-        if not _is_set(other):
-            return cast(bool, NotImplemented)
-        warn_inefficient()
-        mine, theirs, common = await self._relate(other)
-        return common == mine < theirs
+        return await self._compare(other, lambda mine, theirs, common: common == mine < theirs)
 
     @redis_type('set')
     async def ge(self, other: Any) -> bool:
         's >= other: every element of the set other is in s.  O(n)'
-        other = _operand(other)
-        if not _is_set(other):
-            return cast(bool, NotImplemented)
-        warn_inefficient()
-        _, theirs, common = await self._relate(other)
-        return common == theirs
+        return await self._compare(other, lambda mine, theirs, common: common == theirs)
 
     @redis_type('set')
     async def gt(self, other: Any) -> bool:
         's > other: s >= other and s != other.  O(n)'
-        other = _operand(other)
-        if not _is_set(other):
-            return cast(bool, NotImplemented)
-        warn_inefficient()
-        mine, theirs, common = await self._relate(other)
-        return common == theirs < mine
+        return await self._compare(other, lambda mine, theirs, common: common == theirs < mine)
 
     @redis_type('set')
     async def isdisjoint(self, other: Operand) -> bool:

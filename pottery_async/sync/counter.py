@@ -18,7 +18,7 @@ import collections
 import collections.abc
 import itertools
 import operator
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from pottery_async.sync.dict import RedisDict
 from redis.exceptions import ResponseError, WatchError
 from typing import Any, TypeAlias, cast

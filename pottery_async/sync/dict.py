@@ -11,7 +11,7 @@ maps the protocol itself onto them.
 from __future__ import annotations
 
 import collections.abc
-from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, TypeAlias, cast
 from .. import _bridge, _clients, _twin, dict as _core
 from .._base import Container, Paged, Script, SyncTwin, paged, redis_type, same_server, unwrap, warn_inefficient

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import operator
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Generator, Iterable, Iterator, MutableSequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, MutableSequence
 from redis.exceptions import WatchError
 from typing import Any, Self
 from .. import _bridge, _clients, _twin, list as _core

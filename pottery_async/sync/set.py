@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import collections.abc
 import redis.asyncio
-from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, MutableSet
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableSet
 from redis.crc import key_slot
 from redis.exceptions import ResponseError
 from typing import Any, TypeAlias, TypeVar, cast
