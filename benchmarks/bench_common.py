@@ -13,7 +13,10 @@ Timing rules (the machine is small and noisy):
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import os
@@ -22,17 +25,30 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+import warnings
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import redis
+import redis.asyncio
 
 # A case runs its operation ``n`` times and returns the elapsed seconds,
 # measured around the operations only (no setup, no loop start-up).
 Runner = Callable[[int], float]
+AsyncBatch = Callable[[int], Coroutine[Any, Any, float]]
+
+# The implementations the benchmarks compare, as named in the tables.
+POTTERY = 'Pottery 3.0.1'
+PA_SYNC = 'pottery_async.sync'
+PA_ASYNC = 'pottery_async'
+RAW_SYNC = 'redis-py'
+RAW_ASYNC = 'redis.asyncio'
 
 
 @dataclass
@@ -112,6 +128,104 @@ def timed(function: Callable[[], object], n: int) -> float:
     for _ in range(n):
         function()
     return time.perf_counter() - start
+
+
+def sync_case(name: str, operation: Callable[[int], object]) -> Case:
+    'A case whose operation takes the iteration index.'
+
+    def run(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            operation(i)
+        return time.perf_counter() - start
+
+    return Case(name, run)
+
+
+def async_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBatch) -> Case:
+    'A case timed inside the running loop (the loop start-up is not counted).'
+    return Case(name, lambda n: loop.run_until_complete(batch(n)))
+
+
+# Running a benchmark script.
+
+
+class _Dataclass(Protocol):
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+# A script's Settings: a dataclass with a ``repetitions`` field.
+SettingsT = TypeVar('SettingsT', bound=_Dataclass)
+
+# Builds the workloads from (url, key prefix, event loop, async client).
+Builder = Callable[[str, str, asyncio.AbstractEventLoop, redis.asyncio.Redis], list[Workload]]
+
+
+def parse_args(
+    doc: str | None,
+    argv: list[str] | None,
+    configure: Callable[[argparse.ArgumentParser], object] | None = None,
+) -> argparse.Namespace:
+    'The options every benchmark takes (--quick, --repetitions), plus what ``configure`` adds.'
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument('--quick', action='store_true', help='fewer repetitions and smaller batches')
+    parser.add_argument('--repetitions', type=int, help='override the number of repetitions')
+    if configure is not None:
+        configure(parser)
+    return parser.parse_args(argv)
+
+
+def choose_settings(args: argparse.Namespace, full: SettingsT, quick: SettingsT) -> SettingsT:
+    'The settings --quick and --repetitions ask for.'
+    settings = quick if args.quick else full
+    if args.repetitions:
+        settings = dataclasses.replace(settings, repetitions=args.repetitions)
+    return settings
+
+
+def run_benchmark(
+    describe: str,
+    repetitions: int,
+    build: Builder,
+    report: Callable[[list[Workload]], str],
+    *,
+    ignore: Sequence[type[Warning]] = (),
+    after: Callable[[str, str], object] | None = None,
+) -> int:
+    """Set up a server and clients, measure, print the tables, clean up.
+
+    Prints the environment, the server and ``describe``; builds the workloads
+    and runs them interleaved ``repetitions`` times; runs ``after(url,
+    prefix)`` (further measurements) if given; prints the time taken and
+    ``report(workloads)``.  Warnings of the ``ignore`` categories are silenced
+    meanwhile.  Every key under the run's prefix is deleted at the end.
+    """
+    with warnings.catch_warnings(), server_url() as (url, where):
+        for category in ignore:
+            warnings.simplefilter('ignore', category)
+        prefix = f'pottery-bench:{uuid.uuid4()}'
+        loop = asyncio.new_event_loop()
+        aclient = redis.asyncio.Redis.from_url(url)
+        raw = redis.Redis.from_url(url)
+        try:
+            print(environment())
+            print(f'server: {server_version(raw)} ({where})')
+            print(describe)
+            workloads = build(url, prefix, loop, aclient)
+            started = time.perf_counter()
+            run_interleaved(workloads, repetitions)
+            if after is not None:
+                after(url, prefix)
+            print(f'measured in {time.perf_counter() - started:.0f} s\n')
+            print(report(workloads))
+        finally:
+            for key in raw.scan_iter(match=f'{prefix}:*'):
+                raw.unlink(key)
+            raw.close()
+            loop.run_until_complete(aclient.aclose())
+            loop.close()
+    sys.stdout.flush()
+    return 0
 
 
 # Servers.
@@ -220,6 +334,75 @@ def source_fingerprint() -> str:
 
 
 # Formatting.
+
+
+@dataclass(frozen=True)
+class Target:
+    'A goal for the ratio of two cases of a workload.'
+
+    label: str
+    workload: str
+    ours: str
+    theirs: str
+    kind: str  # 'time' (ours/theirs, lower is better) or 'throughput' (theirs/ours, higher)
+    goal: float
+
+
+def target_rows(targets: Sequence[Target], by_name: Mapping[str, Workload]) -> list[list[str]]:
+    'Rows of the targets table: measured ratio, its per-repetition quartiles, goal, result.'
+    rows = []
+    for target in targets:
+        w = by_name[target.workload]
+        ours, theirs = w.case(target.ours), w.case(target.theirs)
+        if target.kind == 'time':
+            value = ours.median / theirs.median
+            paired = [a / b for a, b in zip(ours.samples, theirs.samples, strict=True)]
+            ok = value <= target.goal
+            goal = f'<= {target.goal:.2f}x'
+        else:
+            value = theirs.median / ours.median
+            paired = [b / a for a, b in zip(ours.samples, theirs.samples, strict=True)]
+            ok = value >= target.goal
+            goal = f'>= {target.goal:.2f}x'
+        q = statistics.quantiles(paired, n=4) if len(paired) >= 4 else [value, value, value]
+        rows.append([target.label, f'{value:.2f}x', f'{q[0]:.2f}-{q[2]:.2f}x', goal,
+                     'PASS' if ok else 'MISS'])
+    return rows
+
+
+def targets_table(targets: Sequence[Target], by_name: Mapping[str, Workload]) -> list[str]:
+    'The targets section of a report (a blank line, a title, the table), as lines.'
+    return [
+        '',
+        'Targets (ratio of medians; "per-rep IQR": quartiles of the ratio within each repetition):',
+        table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], target_rows(targets, by_name)),
+    ]
+
+
+def median_rows(
+    workloads: Sequence[Workload], labels: Mapping[str, str], columns: Sequence[str],
+) -> list[list[str]]:
+    """Rows of the main table: label, unit, each column's median time and spread
+    ('-' where the workload has no such case), then sync and async over Pottery."""
+    rows = []
+    for w in workloads:
+        row = [labels[w.name], f'per {w.unit}']
+        for name in columns:
+            try:
+                case = w.case(name)
+            except KeyError:
+                row.append('-')
+                continue
+            row.append(f'{format_time(case.median)} ±{case.spread * 50:.0f}%')
+        pottery_median = w.case(POTTERY).median
+        row.append(f'{w.case(PA_SYNC).median / pottery_median:.2f}x')
+        row.append(f'{w.case(PA_ASYNC).median / pottery_median:.2f}x')
+        rows.append(row)
+    return rows
+
+
+MEDIAN_NOTE = ('(median time; ±: half the interquartile range over repetitions, relative to the median;'
+               ' x/Pottery: ratio of medians, time)')
 
 
 def format_time(seconds: float) -> str:

@@ -7,14 +7,10 @@ benchmarks/README.md for how the timing is done and how to read the ratios.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import statistics
 import sys
 import time
-import uuid
-import warnings
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,14 +19,24 @@ import pottery.exceptions
 import redis
 import redis.asyncio
 from bench_common import (
+    MEDIAN_NOTE,
+    PA_ASYNC,
+    PA_SYNC,
+    POTTERY,
+    RAW_ASYNC,
+    RAW_SYNC,
+    AsyncBatch,
     Case,
+    Target,
     Workload,
-    environment,
+    async_case,
+    choose_settings,
     format_time,
-    run_interleaved,
-    server_url,
-    server_version,
+    median_rows,
+    parse_args,
+    run_benchmark,
     table,
+    targets_table,
     timed,
 )
 
@@ -40,15 +46,6 @@ import pottery_async.sync
 DEQUE = 100  # elements in the deques that appendleft + popleft work on
 MAXLEN = 100  # the bounded deque's maxlen (it is kept full)
 ITERATED = 1000  # elements in the list that list(l) reads
-
-POTTERY = 'Pottery 3.0.1'
-PA_SYNC = 'pottery_async.sync'
-PA_ASYNC = 'pottery_async'
-RAW_SYNC = 'redis-py'
-RAW_ASYNC = 'redis.asyncio'
-
-AsyncBatch = Callable[[int], Coroutine[Any, Any, float]]
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -61,18 +58,11 @@ FULL = Settings(repetitions=25, single=1000, lists=2)
 QUICK = Settings(repetitions=5, single=200, lists=1)
 
 
-@dataclass(frozen=True)
-class Target:
-    label: str
-    workload: str
-    kind: str  # 'time' (ours/theirs, lower is better) or 'throughput' (theirs/ours, higher)
-    goal: float
-
-
 TARGETS = (
-    Target('sync l.append(v): time vs Pottery', 'append', 'time', 1.3),
-    Target('sync d.appendleft(v) + d.popleft(): throughput vs Pottery', 'deque', 'throughput', 3.0),
-    Target('same, maxlen deque: throughput vs Pottery', 'bounded', 'throughput', 3.0),
+    Target('sync l.append(v): time vs Pottery', 'append', PA_SYNC, POTTERY, 'time', 1.3),
+    Target('sync d.appendleft(v) + d.popleft(): throughput vs Pottery', 'deque', PA_SYNC, POTTERY,
+           'throughput', 3.0),
+    Target('same, maxlen deque: throughput vs Pottery', 'bounded', PA_SYNC, POTTERY, 'throughput', 3.0),
 )
 
 LABELS = {
@@ -86,11 +76,6 @@ LABELS = {
 
 def sync_case(name: str, operation: Callable[[], object]) -> Case:
     return Case(name, lambda n: timed(operation, n))
-
-
-def async_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBatch) -> Case:
-    'A case timed inside the running loop (the loop start-up is not counted).'
-    return Case(name, lambda n: loop.run_until_complete(batch(n)))
 
 
 def async_batch(operation: Callable[[], Awaitable[object]]) -> AsyncBatch:
@@ -206,27 +191,13 @@ def build_workloads(
 def report(workloads: list[Workload]) -> str:
     by_name = {w.name: w for w in workloads}
     columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC]
-    rows = []
-    for w in workloads:
-        row = [LABELS[w.name], f'per {w.unit}']
-        for name in columns:
-            try:
-                case = w.case(name)
-            except KeyError:
-                row.append('-')
-                continue
-            row.append(f'{format_time(case.median)} ±{case.spread * 50:.0f}%')
-        pottery_median = w.case(POTTERY).median
-        row.append(f'{w.case(PA_SYNC).median / pottery_median:.2f}x')
-        row.append(f'{w.case(PA_ASYNC).median / pottery_median:.2f}x')
-        rows.append(row)
+    rows = median_rows(workloads, LABELS, columns)
     out = [table(
         ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} floor', f'{RAW_ASYNC} floor',
          'sync/Pottery', 'async/Pottery'],
         rows,
     )]
-    out.append('(median time; ±: half the interquartile range over repetitions, relative to the median;'
-               ' x/Pottery: ratio of medians, time)')
+    out.append(MEDIAN_NOTE)
 
     rows = []
     for w in workloads:
@@ -243,65 +214,22 @@ def report(workloads: list[Workload]) -> str:
                ' unit (this process):')
     out.append(table(['workload', 'sync', 'async', f'{POTTERY} CPU', f'{PA_SYNC} CPU'], rows))
 
-    rows = []
-    for target in TARGETS:
-        w = by_name[target.workload]
-        ours, theirs = w.case(PA_SYNC), w.case(POTTERY)
-        if target.kind == 'time':
-            value = ours.median / theirs.median
-            paired = [a / b for a, b in zip(ours.samples, theirs.samples, strict=True)]
-            ok = value <= target.goal
-            goal = f'<= {target.goal:.2f}x'
-        else:
-            value = theirs.median / ours.median
-            paired = [b / a for a, b in zip(ours.samples, theirs.samples, strict=True)]
-            ok = value >= target.goal
-            goal = f'>= {target.goal:.2f}x'
-        q = statistics.quantiles(paired, n=4) if len(paired) >= 4 else [value, value, value]
-        rows.append([target.label, f'{value:.2f}x', f'{q[0]:.2f}-{q[2]:.2f}x', goal,
-                     'PASS' if ok else 'MISS'])
-    out.append('')
-    out.append('Targets (ratio of medians; "per-rep IQR": quartiles of the ratio within each repetition):')
-    out.append(table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], rows))
+    out.extend(targets_table(TARGETS, by_name))
     return '\n'.join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument('--quick', action='store_true', help='fewer repetitions and smaller batches')
-    parser.add_argument('--repetitions', type=int, help='override the number of repetitions')
-    args = parser.parse_args(argv)
-    settings = QUICK if args.quick else FULL
-    if args.repetitions:
-        settings = Settings(args.repetitions, settings.single, settings.lists)
-
-    with warnings.catch_warnings(), server_url() as (url, where):
+    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
+    return run_benchmark(
+        f'{settings.repetitions} interleaved repetitions; per sample: '
+        f'{settings.single} single operations (or appendleft + popleft pairs), '
+        f'{settings.lists} list(l) calls',
+        settings.repetitions,
+        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
+        report,
         # Both libraries warn on iteration.
-        warnings.simplefilter('ignore', pottery.exceptions.InefficientAccessWarning)
-        warnings.simplefilter('ignore', pottery_async.InefficientAccessWarning)
-        prefix = f'pottery-bench:{uuid.uuid4()}'
-        loop = asyncio.new_event_loop()
-        aclient = redis.asyncio.Redis.from_url(url)
-        raw = redis.Redis.from_url(url)
-        try:
-            print(environment())
-            print(f'server: {server_version(raw)} ({where})')
-            print(f'{settings.repetitions} interleaved repetitions; per sample: '
-                  f'{settings.single} single operations (or appendleft + popleft pairs), '
-                  f'{settings.lists} list(l) calls')
-            workloads = build_workloads(settings, url, prefix, loop, aclient)
-            started = time.perf_counter()
-            run_interleaved(workloads, settings.repetitions)
-            print(f'measured in {time.perf_counter() - started:.0f} s\n')
-            print(report(workloads))
-        finally:
-            for key in raw.scan_iter(match=f'{prefix}:*'):
-                raw.unlink(key)
-            raw.close()
-            loop.run_until_complete(aclient.aclose())
-            loop.close()
-    sys.stdout.flush()
-    return 0
+        ignore=(pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning),
+    )
 
 
 if __name__ == '__main__':

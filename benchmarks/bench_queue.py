@@ -26,9 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
-import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +34,20 @@ import pottery
 import redis
 import redis.asyncio
 from bench_common import (
+    MEDIAN_NOTE,
+    PA_ASYNC,
+    PA_SYNC,
+    POTTERY,
+    RAW_ASYNC,
+    RAW_SYNC,
     Case,
     Workload,
-    environment,
+    async_case,
+    choose_settings,
     format_time,
-    run_interleaved,
-    server_url,
-    server_version,
+    median_rows,
+    parse_args,
+    run_benchmark,
     table,
 )
 
@@ -50,16 +55,9 @@ import pottery_async
 import pottery_async.sync
 from pottery_async import _bridge, _clients
 
-POTTERY = 'Pottery 3.0.1'
-PA_SYNC = 'pottery_async.sync'
-PA_ASYNC = 'pottery_async'
-RAW_SYNC = 'redis-py'
-RAW_ASYNC = 'redis.asyncio'
 # One XADD through the sync layer's bridge, with no container code: the
 # floor of any one-command operation of pottery_async.sync.
 BRIDGE = 'bridge'
-
-AsyncBatch = Callable[[int], Coroutine[Any, Any, float]]
 
 
 @dataclass(frozen=True)
@@ -73,11 +71,6 @@ FULL = Settings(repetitions=25, ops=500, handoffs=300)
 QUICK = Settings(repetitions=5, ops=100, handoffs=40)
 
 GOAL = 1.3  # put and get: at most this multiple of Pottery's time
-
-
-def async_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBatch) -> Case:
-    'A case timed inside the running loop (the loop start-up is not counted).'
-    return Case(name, lambda n: loop.run_until_complete(batch(n)))
 
 
 def build_workloads(
@@ -300,25 +293,11 @@ LABELS = {'put': 'put(item)  (XADD)', 'get': 'get() when an item waits'}
 
 def report(workloads: list[Workload], handoffs: dict[str, list[float]]) -> str:
     columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, BRIDGE, RAW_ASYNC]
-    rows = []
-    for w in workloads:
-        row = [LABELS[w.name], f'per {w.unit}']
-        for name in columns:
-            try:
-                case = w.case(name)
-            except KeyError:
-                row.append('-')
-                continue
-            row.append(f'{format_time(case.median)} ±{case.spread * 50:.0f}%')
-        pottery_median = w.case(POTTERY).median
-        row.append(f'{w.case(PA_SYNC).median / pottery_median:.2f}x')
-        row.append(f'{w.case(PA_ASYNC).median / pottery_median:.2f}x')
-        rows.append(row)
+    rows = median_rows(workloads, LABELS, columns)
     header = ['workload', 'unit', *columns[:3], f'{RAW_SYNC} floor', f'{BRIDGE} floor', f'{RAW_ASYNC} floor',
               'sync/Pottery', 'async/Pottery']
     out = [table(header, rows)]
-    out.append('(median time; ±: half the interquartile range over repetitions, relative to the median;'
-               ' x/Pottery: ratio of medians, time)')
+    out.append(MEDIAN_NOTE)
 
     rows = []
     for w in workloads:
@@ -360,39 +339,25 @@ def report(workloads: list[Workload], handoffs: dict[str, list[float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument('--quick', action='store_true', help='fewer repetitions and smaller batches')
-    parser.add_argument('--repetitions', type=int, help='override the number of repetitions')
-    parser.add_argument('--no-handoff', action='store_true', help='skip the handoff latency measurement')
-    args = parser.parse_args(argv)
-    settings = QUICK if args.quick else FULL
-    if args.repetitions:
-        settings = Settings(args.repetitions, settings.ops, settings.handoffs)
+    def configure(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument('--no-handoff', action='store_true', help='skip the handoff latency measurement')
 
-    with warnings.catch_warnings(), server_url() as (url, where):
-        prefix = f'pottery-bench:{uuid.uuid4()}'
-        loop = asyncio.new_event_loop()
-        aclient = redis.asyncio.Redis.from_url(url)
-        raw = redis.Redis.from_url(url)
-        try:
-            print(environment())
-            print(f'server: {server_version(raw)} ({where})')
-            print(f'{settings.repetitions} interleaved repetitions of {settings.ops} puts / gets per sample;'
-                  f' {settings.handoffs} handoffs per consumer')
-            workloads = build_workloads(settings, url, prefix, loop, aclient)
-            started = time.perf_counter()
-            run_interleaved(workloads, settings.repetitions)
-            handoffs = {} if args.no_handoff else measure_handoffs(settings, url, prefix)
-            print(f'measured in {time.perf_counter() - started:.0f} s\n')
-            print(report(workloads, handoffs))
-        finally:
-            for key in raw.scan_iter(match=f'{prefix}:*'):
-                raw.unlink(key)
-            raw.close()
-            loop.run_until_complete(aclient.aclose())
-            loop.close()
-    sys.stdout.flush()
-    return 0
+    args = parse_args(__doc__, argv, configure)
+    settings = choose_settings(args, FULL, QUICK)
+    handoffs: dict[str, list[float]] = {}
+
+    def measure_more(url: str, prefix: str) -> None:
+        if not args.no_handoff:
+            handoffs.update(measure_handoffs(settings, url, prefix))
+
+    return run_benchmark(
+        f'{settings.repetitions} interleaved repetitions of {settings.ops} puts / gets per sample;'
+        f' {settings.handoffs} handoffs per consumer',
+        settings.repetitions,
+        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
+        lambda workloads: report(workloads, handoffs),
+        after=measure_more,
+    )
 
 
 if __name__ == '__main__':

@@ -7,15 +7,11 @@ benchmarks/README.md for how the timing works and how to read the ratios.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import statistics
 import sys
 import time
-import uuid
-import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,14 +20,22 @@ import pottery.exceptions
 import redis
 import redis.asyncio
 from bench_common import (
+    MEDIAN_NOTE,
+    PA_ASYNC,
+    PA_SYNC,
+    POTTERY,
+    RAW_SYNC,
     Case,
+    Target,
     Workload,
-    environment,
+    choose_settings,
     format_time,
-    run_interleaved,
-    server_url,
-    server_version,
+    median_rows,
+    parse_args,
+    run_benchmark,
+    sync_case,
     table,
+    targets_table,
     timed,
 )
 
@@ -41,14 +45,6 @@ import pottery_async.sync
 ELEMENTS = 1000  # distinct elements that add / contains cycle through; contains_many asks for all
 BIG = 10_000  # elements in the set that list(s) reads
 WORDS = 'to be or not to be'.split()  # what Counter.update() counts
-
-POTTERY = 'Pottery 3.0.1'
-PA_SYNC = 'pottery_async.sync'
-PA_ASYNC = 'pottery_async'
-RAW_SYNC = 'redis-py'
-
-AsyncBatch = Callable[[int], Coroutine[Any, Any, float]]
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -63,16 +59,6 @@ FULL = Settings(repetitions=25, single=1000, many=20, updates=300, lists=2)
 QUICK = Settings(repetitions=5, single=200, many=5, updates=100, lists=1)
 
 
-@dataclass(frozen=True)
-class Target:
-    label: str
-    workload: str
-    ours: str
-    theirs: str
-    kind: str  # 'time' (ours/theirs, lower is better) or 'throughput' (theirs/ours, higher)
-    goal: float
-
-
 TARGETS = (
     Target('sync s.add(x): time vs Pottery', 'add', PA_SYNC, POTTERY, 'time', 1.3),
     Target('sync x in s: time vs Pottery', 'contains', PA_SYNC, POTTERY, 'time', 1.3),
@@ -85,18 +71,6 @@ TARGETS = (
     Target(f'sync list(s), {BIG} elements: throughput vs Pottery', 'list', PA_SYNC, POTTERY, 'throughput',
            1.0),
 )
-
-
-def sync_case(name: str, operation: Callable[[int], object]) -> Case:
-    'A case whose operation takes the iteration index.'
-
-    def run(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            operation(i)
-        return time.perf_counter() - start
-
-    return Case(name, run)
 
 
 def async_case(name: str, loop: asyncio.AbstractEventLoop, operation: Callable[[int], Any]) -> Case:
@@ -209,27 +183,13 @@ LABELS = {
 def report(workloads: list[Workload]) -> str:
     by_name = {w.name: w for w in workloads}
     columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC]
-    rows = []
-    for w in workloads:
-        row = [LABELS[w.name], f'per {w.unit}']
-        for name in columns:
-            try:
-                case = w.case(name)
-            except KeyError:
-                row.append('-')
-                continue
-            row.append(f'{format_time(case.median)} ±{case.spread * 50:.0f}%')
-        pottery_median = w.case(POTTERY).median
-        row.append(f'{w.case(PA_SYNC).median / pottery_median:.2f}x')
-        row.append(f'{w.case(PA_ASYNC).median / pottery_median:.2f}x')
-        rows.append(row)
+    rows = median_rows(workloads, LABELS, columns)
     out = [table(
         ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} floor', 'sync/Pottery',
          'async/Pottery'],
         rows,
     )]
-    out.append('(median time; ±: half the interquartile range over repetitions, relative to the median;'
-               ' x/Pottery: ratio of medians, time)')
+    out.append(MEDIAN_NOTE)
 
     rows = []
     for w in workloads:
@@ -242,67 +202,22 @@ def report(workloads: list[Workload]) -> str:
     out.append('Client CPU time per op/call (this process, user+system; the server excluded):')
     out.append(table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery'], rows))
 
-    rows = []
-    for target in TARGETS:
-        w = by_name[target.workload]
-        ours, theirs = w.case(target.ours), w.case(target.theirs)
-        if target.kind == 'time':
-            value = ours.median / theirs.median
-            paired = [a / b for a, b in zip(ours.samples, theirs.samples, strict=True)]
-            ok = value <= target.goal
-            goal = f'<= {target.goal:.2f}x'
-        else:
-            value = theirs.median / ours.median
-            paired = [b / a for a, b in zip(ours.samples, theirs.samples, strict=True)]
-            ok = value >= target.goal
-            goal = f'>= {target.goal:.2f}x'
-        q = statistics.quantiles(paired, n=4) if len(paired) >= 4 else [value, value, value]
-        rows.append([target.label, f'{value:.2f}x', f'{q[0]:.2f}-{q[2]:.2f}x', goal,
-                     'PASS' if ok else 'MISS'])
-    out.append('')
-    out.append('Targets (ratio of medians; "per-rep IQR": quartiles of the ratio within each repetition):')
-    out.append(table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], rows))
+    out.extend(targets_table(TARGETS, by_name))
     return '\n'.join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument('--quick', action='store_true', help='fewer repetitions and smaller batches')
-    parser.add_argument('--repetitions', type=int, help='override the number of repetitions')
-    args = parser.parse_args(argv)
-    settings = QUICK if args.quick else FULL
-    if args.repetitions:
-        settings = Settings(
-            args.repetitions, settings.single, settings.many, settings.updates, settings.lists,
-        )
-
-    with warnings.catch_warnings(), server_url() as (url, where):
+    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
+    return run_benchmark(
+        f'{settings.repetitions} interleaved repetitions; per sample: '
+        f'{settings.single} single-element ops, {settings.many} contains_many() calls, '
+        f'{settings.updates} update() calls, {settings.lists} list(s) calls',
+        settings.repetitions,
+        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
+        report,
         # Both libraries warn on every iteration and contains_many().
-        warnings.simplefilter('ignore', pottery.exceptions.InefficientAccessWarning)
-        warnings.simplefilter('ignore', pottery_async.InefficientAccessWarning)
-        prefix = f'pottery-bench:{uuid.uuid4()}'
-        loop = asyncio.new_event_loop()
-        aclient = redis.asyncio.Redis.from_url(url)
-        raw = redis.Redis.from_url(url)
-        try:
-            print(environment())
-            print(f'server: {server_version(raw)} ({where})')
-            print(f'{settings.repetitions} interleaved repetitions; per sample: '
-                  f'{settings.single} single-element ops, {settings.many} contains_many() calls, '
-                  f'{settings.updates} update() calls, {settings.lists} list(s) calls')
-            workloads = build_workloads(settings, url, prefix, loop, aclient)
-            started = time.perf_counter()
-            run_interleaved(workloads, settings.repetitions)
-            print(f'measured in {time.perf_counter() - started:.0f} s\n')
-            print(report(workloads))
-        finally:
-            for key in raw.scan_iter(match=f'{prefix}:*'):
-                raw.unlink(key)
-            raw.close()
-            loop.run_until_complete(aclient.aclose())
-            loop.close()
-    sys.stdout.flush()
-    return 0
+        ignore=(pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning),
+    )
 
 
 if __name__ == '__main__':

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import redis
 import redis.asyncio
 
-from tests.servers import Server, server_version
+from tests.servers import Cluster, Server, server_version
 
 
 def pytest_report_header() -> str:
@@ -64,3 +66,30 @@ def masters(five_servers: list[Server]) -> Iterator[list[redis.Redis]]:
     for client in clients:
         client.flushdb()
         client.close()
+
+
+@pytest.fixture
+def pottery_module() -> Any:
+    'Pottery 3.0.1, for compatibility tests.'
+    # Pottery patches json.dumps and warns at import; keep that out of the run.
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        import pottery
+    return pottery
+
+
+@pytest.fixture(scope='module')
+def cluster() -> Iterator[Cluster]:
+    'A private three-master Redis Cluster, one per test module that asks for it.'
+    instance = Cluster()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def sync_cluster(cluster: Cluster) -> Iterator[redis.RedisCluster]:
+    'A sync client on the cluster; every master is emptied after the test.'
+    client = redis.RedisCluster(host=cluster.host, port=cluster.port)
+    yield client
+    client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
+    client.close()

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import select
 import signal
 import subprocess
 import sys
 import threading
 import time
 import traceback
-import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -31,40 +29,13 @@ import pottery_async
 from pottery_async import _bridge, _clients
 from pottery_async.exceptions import BlockingBridgeWarning
 from pottery_async.sync import RedisDict
+from tests.helpers import blocked_clients, eventually, named_connections, read_line, run_script, unique
 
 ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 CORE_DIR = os.path.dirname(pottery_async.__file__)
 
 
 # --- helpers ----------------------------------------------------------------
-
-
-def unique(prefix: str) -> str:
-    return f'{prefix}-{uuid.uuid4().hex[:12]}'
-
-
-def named_connections(probe: redis.Redis, name: str) -> list[dict[str, Any]]:
-    'The connections the server has open whose CLIENT SETNAME is ``name``.'
-    return [c for c in probe.client_list() if c.get('name') == name]
-
-
-def eventually(condition: Callable[[], bool], within: float = 10.0) -> bool:
-    """Whether ``condition`` holds, polling for up to ``within`` seconds.
-
-    Only for what the server learns asynchronously (a socket closed by a
-    client); never used to let the code under test catch up.
-    """
-    deadline = time.monotonic() + within
-    while True:
-        if condition():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-
-
-def blocked_clients(probe: redis.Redis) -> int:
-    return int(probe.info('clients')['blocked_clients'])
 
 
 def in_thread(target: Callable[[], object], within: float = 30.0) -> None:
@@ -92,21 +63,6 @@ def on_twin(client: redis.Redis, command: str, *args: Any) -> Any:
         return await _clients.resolve(client).execute_command(command, *args)
 
     return _bridge.run(go())
-
-
-def run_script(script: str, *args: str, stdin: int | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, '-X', 'dev', '-W', 'error', '-c', script, *args],
-        stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def read_line(process: subprocess.Popen[str], within: float = 20.0) -> str:
-    'One line of a child\'s stdout, within a generous time limit.'
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], within)
-    assert ready, f'the child printed nothing within {within} s'
-    return process.stdout.readline().strip()
 
 
 # Shouldn't appear in a clean child's stderr.

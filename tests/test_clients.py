@@ -33,15 +33,12 @@ from pottery_async import _bridge, _clients
 from pottery_async._clients import BridgeRedis, UnsupportedClientError
 from pottery_async.sync import RedisDict
 from tests import servers
+from tests.helpers import eventually, named_connections, unique
 from tests.servers import Server
 
 # --- helpers ----------------------------------------------------------------------
 
 PASSWORD = uuid.uuid4().hex
-
-
-def unique(prefix: str) -> str:
-    return f'{prefix}-{uuid.uuid4().hex[:12]}'
 
 
 def twin_of(client: redis.Redis | str) -> Any:
@@ -60,20 +57,6 @@ def on_twin(client: redis.Redis, use: Callable[[Any], Awaitable[Any]]) -> Any:
         return await use(_clients.resolve(client))
 
     return _bridge.run(go())
-
-
-def named_connections(probe: redis.Redis, name: str) -> list[dict[str, Any]]:
-    return [c for c in probe.client_list() if c.get('name') == name]
-
-
-def eventually(condition: Callable[[], bool], within: float = 10.0) -> bool:
-    'Poll for what the server learns asynchronously (a closed socket).'
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 @pytest.fixture

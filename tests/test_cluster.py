@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import redis
 import redis.asyncio
@@ -13,21 +11,6 @@ from pottery_async.sync import RedisDict
 from tests.servers import Cluster
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
-
-
-@pytest.fixture(scope='module')
-def cluster() -> Iterator[Cluster]:
-    instance = Cluster()
-    yield instance
-    instance.stop()
-
-
-@pytest.fixture
-def sync_cluster(cluster: Cluster) -> Iterator[redis.RedisCluster]:
-    client = redis.RedisCluster(host=cluster.host, port=cluster.port)
-    yield client
-    client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
-    client.close()
 
 
 def test_sync_dicts_spread_over_the_cluster(sync_cluster: redis.RedisCluster) -> None:

@@ -8,7 +8,6 @@ import json
 import multiprocessing
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,8 +16,9 @@ import redis.asyncio
 
 import pottery_async
 import pottery_async.sync
-from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError, WrongTypeError
+from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisCounter, RedisDict
+from tests.helpers import NOT_A_HASH, assert_wrong_type
 from tests.servers import Cluster
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -341,11 +341,7 @@ def test_non_numeric_count_on_the_server_changes_nothing(redis_client: redis.Red
     assert counter['a'] == 2
 
 
-@pytest.mark.parametrize('setup', [
-    lambda c: c.set('k', 'a string'),
-    lambda c: c.rpush('k', 'a', 'b'),
-    lambda c: c.sadd('k', 'a'),
-])
+@pytest.mark.parametrize('setup', NOT_A_HASH)
 def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) -> None:
     setup(redis_client)
     kind = redis_client.type('k')
@@ -365,11 +361,7 @@ def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) ->
         lambda: counter.__iadd__(Counter(a=1)), lambda: counter.__iand__(Counter(a=1)),
         lambda: RedisCounter(counter, redis=redis_client, key='copy'),
     ]
-    for operation in operations:
-        with pytest.raises(WrongTypeError) as info:
-            operation()
-        assert info.value.key == 'k'
-        assert 'hash' in str(info.value)
+    assert_wrong_type(operations, 'hash', response_error=False)
     with pytest.raises(KeyExistsError):
         RedisCounter('a', redis=redis_client, key='k')
     assert redis_client.type('k') == kind
@@ -452,13 +444,6 @@ async def test_async_warnings_point_at_the_callers_line(aredis: redis.asyncio.Re
 # --- Redis Cluster -------------------------------------------------------------
 
 
-@pytest.fixture(scope='module')
-def cluster() -> Iterator[Cluster]:
-    instance = Cluster()
-    yield instance
-    instance.stop()
-
-
 def test_counters_on_a_cluster(cluster: Cluster) -> None:
     client = redis.RedisCluster(host=cluster.host, port=cluster.port)
     try:
@@ -476,14 +461,6 @@ def test_counters_on_a_cluster(cluster: Cluster) -> None:
 
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
-
-
-@pytest.fixture
-def pottery_module() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        import pottery
-    return pottery
 
 
 def test_pottery_writes_we_read_and_update(pottery_module: Any, redis_client: redis.Redis) -> None:

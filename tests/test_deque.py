@@ -21,6 +21,7 @@ import redis.asyncio
 import pottery_async
 from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError, WrongTypeError
 from pottery_async.sync import RedisDeque, RedisList
+from tests.helpers import assert_wrong_type
 from tests.server_checks import sent_commands, temporaries_deleted
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -389,11 +390,7 @@ def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any, ma
         lambda: d == collections.deque(), lambda: d.remove(1), lambda: d.reverse(), lambda: d.clear(),
         lambda: d + [1], lambda: d.__iadd__([1]), lambda: d.__imul__(2),  # noqa: RUF005
     ]
-    for operation in operations:
-        with pytest.raises(WrongTypeError) as info:
-            operation()
-        assert info.value.key == 'k'
-        assert 'list' in str(info.value)
+    assert_wrong_type(operations, 'list', response_error=False)
     if maxlen is not None:
         with pytest.raises(WrongTypeError):
             RedisDeque(maxlen=maxlen, redis=redis_client, key='k')
@@ -469,14 +466,6 @@ async def test_async_concurrent_tasks_never_exceed_maxlen(aredis: redis.asyncio.
 
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
-
-
-@pytest.fixture
-def pottery_module() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        import pottery
-    return pottery
 
 
 def run_steps(d: Any) -> None:

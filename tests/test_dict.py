@@ -16,8 +16,9 @@ import redis.asyncio
 import pottery_async
 import pottery_async.sync
 from pottery_async import _bridge
-from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError, WrongTypeError
+from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisDict
+from tests.helpers import NOT_A_HASH, assert_wrong_type
 from tests.servers import Server, free_port
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -217,11 +218,7 @@ def test_unserialisable_key_or_value_writes_nothing(tel: RedisDict, redis_client
     assert not redis_client.exists('new')
 
 
-@pytest.mark.parametrize('setup', [
-    lambda c: c.set('k', 'a string'),
-    lambda c: c.rpush('k', 'a', 'b'),
-    lambda c: c.sadd('k', 'a'),
-])
+@pytest.mark.parametrize('setup', NOT_A_HASH)
 def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) -> None:
     setup(redis_client)
     kind = redis_client.type('k')
@@ -243,12 +240,7 @@ def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) ->
         lambda: d == {'a': 1},
         lambda: repr(d),
     ]
-    for operation in operations:
-        with pytest.raises(WrongTypeError) as info:
-            operation()
-        assert info.value.key == 'k'
-        assert 'hash' in str(info.value)
-        assert isinstance(info.value, redis.ResponseError)
+    assert_wrong_type(operations, 'hash')
     with pytest.raises(KeyExistsError):
         RedisDict({'a': 1}, redis=redis_client, key='k')
     assert redis_client.type('k') == kind
@@ -390,15 +382,6 @@ async def test_async_equality_with_another_redis_dict(aredis: redis.asyncio.Redi
 
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
-
-
-@pytest.fixture
-def pottery_module() -> Any:
-    # Pottery patches json.dumps and warns at import; keep that out of the run.
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        import pottery
-    return pottery
 
 
 def test_pottery_writes_we_read(pottery_module: Any, redis_client: redis.Redis) -> None:

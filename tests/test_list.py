@@ -9,7 +9,6 @@ import itertools
 import json
 import operator
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,8 +18,9 @@ import redis.asyncio
 import pottery_async
 import pottery_async.sync
 from pottery_async import _bridge
-from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError, WrongTypeError
+from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisList
+from tests.helpers import assert_wrong_type
 from tests.server_checks import sent_commands, temporaries_deleted
 from tests.servers import Cluster
 
@@ -522,12 +522,7 @@ def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) ->
         lambda: values.__iadd__([1]), lambda: values.__imul__(2),
         lambda: RedisList(redis=redis_client, key='ok').extend(other),
     ]
-    for operation in operations:
-        with pytest.raises(WrongTypeError) as info:
-            operation()
-        assert info.value.key == 'k'
-        assert 'list' in str(info.value)
-        assert isinstance(info.value, redis.ResponseError)
+    assert_wrong_type(operations, 'list')
     with pytest.raises(KeyExistsError):
         RedisList([1], redis=redis_client, key='k')
     assert redis_client.type('k') == kind
@@ -650,15 +645,6 @@ async def test_async_warnings_point_at_the_callers_line(aredis: redis.asyncio.Re
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
 
 
-@pytest.fixture
-def pottery_module() -> Any:
-    # Pottery patches json.dumps and warns at import; keep that out of the run.
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        import pottery
-    return pottery
-
-
 CONTENTS = [1, 'two', None, True, 2.5, [1, 'x'], {'b': 2, 'a': 1}, 'é']
 
 
@@ -715,13 +701,6 @@ def test_drop_in_signature(pottery_module: Any) -> None:
 
 
 # --- Redis Cluster: every operation touches one key ------------------------
-
-
-@pytest.fixture(scope='module')
-def cluster() -> Iterator[Cluster]:
-    instance = Cluster()
-    yield instance
-    instance.stop()
 
 
 def test_lists_and_deques_on_a_cluster(cluster: Cluster) -> None:

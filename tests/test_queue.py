@@ -15,13 +15,9 @@ import contextlib
 import inspect
 import json
 import queue
-import select
 import signal
 import subprocess
-import sys
 import threading
-import time
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,30 +28,18 @@ import redis.asyncio
 import pottery_async
 import pottery_async.sync
 from pottery_async import _bridge
-from pottery_async.exceptions import PotteryError, QueueEmptyError, WrongTypeError
+from pottery_async.exceptions import PotteryError, QueueEmptyError
 from pottery_async.sync import RedisSimpleQueue
+from tests import helpers
+from tests.helpers import assert_wrong_type, blocked_clients, read_line, run_script
 from tests.servers import Cluster
 
 # --- helpers ----------------------------------------------------------------
 
 
 def eventually(condition: Callable[[], bool], within: float = 20.0) -> bool:
-    """Whether ``condition`` holds, polling for up to ``within`` seconds.
-
-    Only to learn what the server sees (a client blocked, a connection
-    closed); never used to let the code under test catch up.
-    """
-    deadline = time.monotonic() + within
-    while True:
-        if condition():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-
-
-def blocked_clients(probe: redis.Redis) -> int:
-    return int(probe.info('clients')['blocked_clients'])
+    'helpers.eventually, polling more often and for longer.'
+    return helpers.eventually(condition, within, interval=0.01)
 
 
 def calls(probe: redis.Redis, command: str) -> int:
@@ -341,12 +325,7 @@ def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) ->
         q.qsize,
         q.empty,
     ]
-    for operation in operations:
-        with pytest.raises(WrongTypeError) as info:
-            operation()
-        assert info.value.key == 'k'
-        assert 'stream' in str(info.value)
-        assert isinstance(info.value, redis.ResponseError)
+    assert_wrong_type(operations, 'stream')
     assert redis_client.type('k') == kind
     assert redis_client.dump('k') == dump
 
@@ -464,22 +443,19 @@ print('got', q.get(timeout=30), flush=True)
 def test_ctrl_c_during_a_sync_get_loses_nothing(
     url: str, redis_client: redis.Redis, socket_timeout: str,
 ) -> None:
-    child = subprocess.Popen(
-        [sys.executable, '-X', 'dev', '-W', 'error', '-c', SIGINT_SCRIPT, url, 'sigint', socket_timeout],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    child = run_script(SIGINT_SCRIPT, url, 'sigint', socket_timeout, stdin=subprocess.PIPE)
     assert child.stdin is not None
     try:
-        assert read_line(child) == 'ready'
+        assert read_line(child, 30.0) == 'ready'
         assert eventually(lambda: blocked_clients(redis_client) == 1)
         child.send_signal(signal.SIGINT)
-        assert read_line(child) == 'interrupted'
+        assert read_line(child, 30.0) == 'interrupted'
         assert eventually(lambda: blocked_clients(redis_client) == 0)
         redis_client.xadd('sigint', {'item': '"Jeep"'})
         assert redis_client.xlen('sigint') == 1
         child.stdin.write('\n')
         child.stdin.flush()
-        assert read_line(child) == 'got Jeep'
+        assert read_line(child, 30.0) == 'got Jeep'
         _, err = child.communicate(timeout=30)
     finally:
         if child.poll() is None:
@@ -489,13 +465,6 @@ def test_ctrl_c_during_a_sync_get_loses_nothing(
     assert 'Traceback' not in err, err
     assert 'Warning' not in err, err
     assert redis_client.xlen('sigint') == 0
-
-
-def read_line(process: subprocess.Popen[str], within: float = 30.0) -> str:
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], within)
-    assert ready, f'the child printed nothing within {within} s'
-    return process.stdout.readline().strip()
 
 
 # --- many producers and consumers, in separate processes -----------------------
@@ -542,18 +511,12 @@ def test_producer_and_consumer_processes_fifo(url: str, redis_client: redis.Redi
     producers, per_producer = 3, 300
     consumer_apis = ['sync', 'sync', 'async']
 
-    def spawn(script: str, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, '-X', 'dev', '-W', 'error', '-c', script, *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-
-    consumers = [spawn(CONSUMER, url, 'jobs', api) for api in consumer_apis]
+    consumers = [run_script(CONSUMER, url, 'jobs', api) for api in consumer_apis]
     makers: list[subprocess.Popen[str]] = []
     try:
         # Every consumer waits before the first item is put.
         assert eventually(lambda: blocked_clients(redis_client) == len(consumers), within=60)
-        makers = [spawn(PRODUCER, url, 'jobs', f'p{i}', str(per_producer)) for i in range(producers)]
+        makers = [run_script(PRODUCER, url, 'jobs', f'p{i}', str(per_producer)) for i in range(producers)]
         for maker in makers:
             _, err = maker.communicate(timeout=90)
             assert maker.returncode == 0, err
@@ -650,13 +613,6 @@ async def test_async_refuses_sync_clients(redis_client: redis.Redis) -> None:
 # --- Redis Cluster -----------------------------------------------------------
 
 
-@pytest.fixture(scope='module')
-def cluster() -> Iterator[Cluster]:
-    instance = Cluster()
-    yield instance
-    instance.stop()
-
-
 async def test_queues_on_a_cluster(cluster: Cluster) -> None:
     sync_cluster = redis.RedisCluster(host=cluster.host, port=cluster.port)
     aclient = redis.asyncio.RedisCluster(host=cluster.host, port=cluster.port)
@@ -683,15 +639,6 @@ async def test_queues_on_a_cluster(cluster: Cluster) -> None:
 
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
-
-
-@pytest.fixture
-def pottery_module() -> Any:
-    # Pottery patches json.dumps and warns at import; keep that out of the run.
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        import pottery
-    return pottery
 
 
 def test_pottery_puts_we_get(pottery_module: Any, redis_client: redis.Redis) -> None:

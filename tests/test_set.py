@@ -15,9 +15,10 @@ import redis.asyncio
 
 import pottery_async
 import pottery_async.sync
-from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError, WrongTypeError
+from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisSet
-from tests.servers import Cluster, Server
+from tests.helpers import assert_wrong_type
+from tests.servers import Server
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
 
@@ -431,12 +432,7 @@ def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) ->
         lambda: good.symmetric_difference_update(s), lambda: s.update(good), lambda: good <= s,
         lambda: good == s, lambda: RedisSet(s, redis=redis_client, key='copy'),
     ]
-    for operation in operations:
-        with pytest.raises(WrongTypeError) as info:
-            operation()
-        assert info.value.key == 'k'
-        assert 'set' in str(info.value)
-        assert isinstance(info.value, redis.ResponseError)
+    assert_wrong_type(operations, 'set')
     with pytest.raises(KeyExistsError):
         RedisSet({'a'}, redis=redis_client, key='k')
     assert redis_client.type('k') == kind
@@ -518,21 +514,6 @@ async def test_async_warnings_point_at_the_callers_line(aredis: redis.asyncio.Re
 # --- Redis Cluster: server-side only within one hash slot --------------------
 
 
-@pytest.fixture(scope='module')
-def cluster() -> Iterator[Cluster]:
-    instance = Cluster()
-    yield instance
-    instance.stop()
-
-
-@pytest.fixture
-def sync_cluster(cluster: Cluster) -> Iterator[redis.RedisCluster]:
-    client = redis.RedisCluster(host=cluster.host, port=cluster.port)
-    yield client
-    client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
-    client.close()
-
-
 def test_sets_on_a_cluster(sync_cluster: redis.RedisCluster) -> None:
     # {tag} keys share a slot: one command.  The others live on other masters.
     a = RedisSet('abcd', redis=sync_cluster, key='{tag}a')
@@ -557,14 +538,6 @@ def test_sets_on_a_cluster(sync_cluster: redis.RedisCluster) -> None:
 
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
-
-
-@pytest.fixture
-def pottery_module() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        import pottery
-    return pottery
 
 
 CONTENTS = ['jack', 4098, None, True, 1.5, [1, 'two'], {'b': 2, 'a': [None]}]

@@ -1,0 +1,82 @@
+"""Helpers shared by test modules: waiting on the server, child processes, wrong-type checks."""
+
+from __future__ import annotations
+
+import select
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pytest
+import redis
+
+from pottery_async.exceptions import WrongTypeError
+
+
+def unique(prefix: str) -> str:
+    return f'{prefix}-{uuid.uuid4().hex[:12]}'
+
+
+def named_connections(probe: redis.Redis, name: str) -> list[dict[str, Any]]:
+    'The connections the server has open whose CLIENT SETNAME is ``name``.'
+    return [c for c in probe.client_list() if c.get('name') == name]
+
+
+def blocked_clients(probe: redis.Redis) -> int:
+    return int(probe.info('clients')['blocked_clients'])
+
+
+def eventually(condition: Callable[[], bool], within: float = 10.0, interval: float = 0.02) -> bool:
+    """Whether ``condition`` holds, polling every ``interval`` s for up to ``within`` seconds.
+
+    Only to learn what the server sees asynchronously (a client blocked, a
+    socket closed by a client); never used to let the code under test catch up.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+
+
+def run_script(script: str, *args: str, stdin: int | None = None) -> subprocess.Popen[str]:
+    'Start ``python -X dev -W error -c script args...`` with its stdout and stderr piped, as text.'
+    return subprocess.Popen(
+        [sys.executable, '-X', 'dev', '-W', 'error', '-c', script, *args],
+        stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def read_line(process: subprocess.Popen[str], within: float = 20.0) -> str:
+    'One line of a child\'s stdout, within a generous time limit.'
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], within)
+    assert ready, f'the child printed nothing within {within} s'
+    return process.stdout.readline().strip()
+
+
+# Keys of the wrong type for a hash-backed container (RedisDict, RedisCounter).
+NOT_A_HASH = [
+    lambda c: c.set('k', 'a string'),
+    lambda c: c.rpush('k', 'a', 'b'),
+    lambda c: c.sadd('k', 'a'),
+]
+
+
+def assert_wrong_type(
+    operations: Iterable[Callable[[], object]], kind: str, *, response_error: bool = True,
+) -> None:
+    """Every operation raises WrongTypeError naming key 'k' and the ``kind`` of
+    key expected (and, if ``response_error``, the error is a redis.ResponseError)."""
+    for operation in operations:
+        with pytest.raises(WrongTypeError) as info:
+            operation()
+        assert info.value.key == 'k'
+        assert kind in str(info.value)
+        if response_error:
+            assert isinstance(info.value, redis.ResponseError)
