@@ -27,11 +27,13 @@ from .exceptions import (
     WrongTypeError,
 )
 from .list import RedisList
+from .nextid import AIONextID
 from .queue import RedisSimpleQueue
 from .set import RedisSet
 from .timer import ContextTimer
 
 __all__ = (
+    'AIONextID',
     'BlockingBridgeWarning',
     'Codec',
     'CommandTimeoutError',

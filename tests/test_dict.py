@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import json
+import socket
 import time
 import warnings
 from typing import Any
@@ -19,7 +20,7 @@ from pottery_async import _bridge
 from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisDict
 from tests.helpers import NOT_A_HASH, assert_wrong_type
-from tests.servers import Server, free_port
+from tests.servers import Server
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
 
@@ -248,12 +249,16 @@ def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) ->
 
 
 def test_dead_server_raises_promptly() -> None:
-    nothing_there = redis.Redis(port=free_port(), socket_connect_timeout=2)
-    d = RedisDict(redis=nothing_there, key='k')
-    started = time.monotonic()
-    with pytest.raises(redis.ConnectionError):
-        d['a'] = 1
-    assert time.monotonic() - started < 30
+    # A port held, bound but not listening, for the whole test: connections
+    # to it are refused, and no other server can take it meanwhile.
+    with socket.socket() as held:
+        held.bind(('127.0.0.1', 0))
+        nothing_there = redis.Redis(port=held.getsockname()[1], socket_connect_timeout=2)
+        d = RedisDict(redis=nothing_there, key='k')
+        started = time.monotonic()
+        with pytest.raises(redis.ConnectionError):
+            d['a'] = 1
+        assert time.monotonic() - started < 30
 
 
 def test_server_dying_mid_session_raises_promptly() -> None:

@@ -13,20 +13,29 @@ like hand-written code.
 The rules, all of them:
 
 - A core module listed in TWINS gets a twin module of the same name; each
-  class listed there gets a twin class with the sync bases given.
+  class listed there gets a twin class with the sync bases given, named like
+  the core class unless SYNC_NAMES renames it (AIONextID -> NextID).
 - Members come from the class and from its core base classes (in
-  pottery_async/_base.py), the class's own definitions winning.
+  pottery_async/_base.py and pottery_async/_primitive.py), the class's own
+  definitions winning.
 - ``async def m(...)`` becomes ``def NAME_MAP.get(m, m)(...)`` running
   ``self._core.m(...)`` on the bridge.  Private coroutines are skipped.
 - A ``@paged`` method becomes a sync iterator (or, for the names in VIEWS,
   a dict view) that pulls one page per bridge call; ``__aiter__`` becomes
-  ``__iter__`` the same way.
+  ``__iter__`` the same way, unless it returns the object itself (annotated
+  with the class name): then ``__iter__`` returns the sync object, whose
+  ``__next__`` is the core's ``__anext__``.
 - ``__init__`` builds the core object with the same arguments; if the core
   class has ``_initialize`` (what ``await Cls(...)`` runs), its own or its
   twinned base's, the sync constructor runs it too.
 - Public properties become read-only properties reading the core's.
+- A plain ``def __repr__`` of the class itself (one that needs no I/O) is
+  the twin's too, naming the twin's class instead of the core's.
 - pottery_async/sync/__init__.py mirrors pottery_async/__init__.py, taking
-  twinned names from the twin modules and everything else from the core.
+  twinned names from the twin modules and everything else from the core.  A
+  class renamed by SYNC_NAMES is exported under both names: the sync twin
+  from the twin module, the async class from the core (as Pottery exports
+  NextID beside AIONextID).
 """
 
 from __future__ import annotations
@@ -78,6 +87,7 @@ NAME_MAP: dict[str, str] = {
     'rmul': '__rmul__',
     'imul': '__imul__',
     'reversed': '__reversed__',
+    '__anext__': '__next__',
 }
 
 # Core module -> {class: sync base classes}.
@@ -89,7 +99,11 @@ TWINS: dict[str, dict[str, list[str]]] = {
     'set': {'RedisSet': ['MutableSet[JSONTypes]']},
     'list': {'RedisList': ['MutableSequence[JSONTypes]']},
     'deque': {'RedisDeque': ['RedisList']},
+    'nextid': {'AIONextID': []},
 }
+
+# Twin classes not named like their core class: core name -> sync name.
+SYNC_NAMES: dict[str, str] = {'AIONextID': 'NextID'}
 
 # Where the sync bases named in TWINS come from.
 BASE_IMPORTS: dict[str, str] = {
@@ -192,6 +206,15 @@ def _paged_of(returns: ast.expr | None) -> str:
     return ast.unparse(returns.slice)
 
 
+def _returns_self(node: Function, name: str) -> bool:
+    return node.returns is not None and ast.unparse(node.returns) in (name, 'Self')
+
+
+def _core_bases() -> dict[str, ast.ClassDef]:
+    'The core base classes members are inherited from.'
+    return {**_classes(_module_ast('_base')), **_classes(_module_ast('_primitive'))}
+
+
 def _initializes(twin: str, base_classes: dict[str, ast.ClassDef]) -> bool:
     'Whether the core class of a twinned class (a sync base) has _initialize.'
     module = next((m for m, classes in TWINS.items() if twin in classes), None)
@@ -209,7 +232,7 @@ def _twin_class(
     twins = {cls for classes in TWINS.values() for cls in classes}
     # A twin base already derives from SyncTwin (listing it again breaks the MRO).
     marker = [] if any(b.split('[')[0] in twins for b in sync_bases) else ['SyncTwin']
-    out = [f'class {name}({", ".join([*marker, *sync_bases])}):']
+    out = [f'class {SYNC_NAMES.get(name, name)}({", ".join([*marker, *sync_bases])}):']
     out += _doc_lines(_docstring(cls), '    ')
     out.append('')
     init = members.get('__init__')
@@ -230,6 +253,17 @@ def _twin_class(
             out.append(f'    def {member}(self) -> {returns}:')
             out += _doc_lines(_docstring(node), '        ')
             out.append(f'        return self._core.{member}')
+            out.append('')
+        elif isinstance(node, ast.FunctionDef) and member == '__repr__' and node in cls.body:
+            out.append('    def __repr__(self) -> str:')
+            out.append('        names = type(self._core).__qualname__, type(self).__qualname__')
+            out.append('        return repr(self._core).replace(*names, 1)')
+            out.append('')
+        elif isinstance(node, ast.FunctionDef) and member == '__aiter__' and _returns_self(node, name):
+            used.add(member)
+            out.append(f'    def {NAME_MAP[member]}(self) -> {SYNC_NAMES.get(name, name)}:')
+            out += _doc_lines(_docstring(node), '        ')
+            out.append('        return self')
             out.append('')
         elif isinstance(node, ast.FunctionDef) and member == '__aiter__':
             used.add(member)
@@ -305,7 +339,7 @@ def _imports(tree: ast.Module, extra: list[tuple[str, int, str]]) -> list[str]:
 def generate_module(module: str, used: set[str]) -> str:
     tree = _module_ast(module)
     classes = _classes(tree)
-    base_classes = _classes(_module_ast('_base'))
+    base_classes = _core_bases()
     body: list[str] = []
     from_core: set[str] = set()
     base_imports = []
@@ -362,11 +396,25 @@ def generate_init() -> str:
             assert node.level == 1
             assert node.module
             twinned = node.module in TWINS
-            new = ast.ImportFrom(module=node.module, names=node.names, level=1 if twinned else 2)
-            lines.append(ast.unparse(new))
+            renamed = [a.name for a in node.names if twinned and a.name in SYNC_NAMES]
+            names = [a for a in node.names if a.name not in renamed]
+            names += [ast.alias(SYNC_NAMES[n]) for n in renamed]
+            if names:
+                new = ast.ImportFrom(module=node.module, names=names, level=1 if twinned else 2)
+                lines.append(ast.unparse(new))
+            if renamed:
+                # The async class too, from the core, beside its sync twin.
+                core = ast.ImportFrom(module=node.module, names=[ast.alias(n) for n in renamed], level=2)
+                lines.append(ast.unparse(core))
         elif isinstance(node, ast.Assign):
             lines.append('')
-            lines.append(ast.get_source_segment((CORE / '__init__.py').read_text(), node) or '')
+            source = ast.get_source_segment((CORE / '__init__.py').read_text(), node) or ''
+            exported = ast.literal_eval(node.value)
+            added = sorted({SYNC_NAMES[n] for n in exported if n in SYNC_NAMES} - set(exported))
+            if added:
+                entries = ''.join(f'    {n!r},\n' for n in sorted([*exported, *added]))
+                source = f'__all__ = (\n{entries})'
+            lines.append(source)
     return '\n'.join(lines) + '\n'
 
 

@@ -9,11 +9,14 @@ from .deque import RedisDeque
 from .dict import RedisDict
 from ..exceptions import BlockingBridgeWarning, CommandTimeoutError, ExtendUnlockedLock, InefficientAccessWarning, KeyExistsError, PotteryError, PotteryWarning, PrimitiveError, QueueEmptyError, QuorumIsImpossible, QuorumNotAchieved, RandomKeyError, ReleaseUnlockedLock, TooManyExtensions, WrongTypeError
 from .list import RedisList
+from .nextid import NextID
+from ..nextid import AIONextID
 from .queue import RedisSimpleQueue
 from .set import RedisSet
 from ..timer import ContextTimer
 
 __all__ = (
+    'AIONextID',
     'BlockingBridgeWarning',
     'Codec',
     'CommandTimeoutError',
@@ -22,6 +25,7 @@ __all__ = (
     'InefficientAccessWarning',
     'JSONCodec',
     'KeyExistsError',
+    'NextID',
     'PotteryEncoder',
     'PotteryError',
     'PotteryWarning',

@@ -1,0 +1,154 @@
+"""What the distributed primitives share: a key, many masters, a quorum.
+
+A primitive (NextID, Redlock) keeps its state on several independent Redis
+masters and trusts what a majority of them agree on.  Its key is Pottery's
+(``<prefix>:<key>``), so both libraries work on the same data; its masters
+are whatever the user passed (``redis.asyncio`` clients in the async API,
+what Pottery takes in the sync API), resolved to async clients at each use.
+
+``_fan_out()`` sends one request to every master at once from the event
+loop (no threads), each bounded by its own timeout, so that a dead or
+paused master costs at most that timeout and never blocks the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, ClassVar, TypeVar
+
+from redis.exceptions import RedisError
+
+from . import _clients
+from .exceptions import CommandTimeoutError, QuorumIsImpossible
+
+T = TypeVar('T')
+
+logger = logging.getLogger('pottery_async')
+
+
+class Primitive:
+    'Base class of the distributed primitives: key, masters, quorum, fan-out.'
+
+    _KEY_PREFIX: ClassVar[str] = ''
+    # The longest one master may take to answer one request; a slower (or
+    # paused) master counts as failed for that request.
+    _MASTER_TIMEOUT: ClassVar[float] = 1.0
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        masters: Iterable[_clients.RedisArg] = frozenset(),
+        raise_on_redis_errors: bool = False,
+    ) -> None:
+        self._key = f'{self._KEY_PREFIX}:{key}'
+        # None stands for the default client (the sync API's default, as
+        # Pottery's; the async API refuses it at first use).
+        self._masters: frozenset[_clients.RedisArg] = frozenset(masters) or frozenset({None})
+        self._raise_on_redis_errors = bool(raise_on_redis_errors)
+
+    @property
+    def key(self) -> str:
+        'The Redis key, with the primitive\'s prefix (as Pottery names it).'
+        return self._key
+
+    @property
+    def masters(self) -> frozenset[Any]:
+        'The Redis clients the quorum is taken over, as passed.'
+        return self._masters
+
+    @property
+    def raise_on_redis_errors(self) -> bool:
+        'Whether too many failing masters raise QuorumIsImpossible.'
+        return self._raise_on_redis_errors
+
+    @property
+    def quorum(self) -> int:
+        'How many masters make a majority.'
+        return len(self._masters) // 2 + 1
+
+    async def _fan_out(
+        self, request: Callable[[_clients.AsyncClient], Awaitable[T]],
+    ) -> tuple[list[T], list[RedisError]]:
+        """Run ``request`` on every master concurrently.
+
+        Returns the results of the masters that answered and the errors of
+        those that did not (a timeout counts as a ``CommandTimeoutError``).
+        Anything but a Redis error is raised.
+        """
+        if len(self._masters) == 1:
+            # No task to create: one master answers in place.
+            (master,) = self._masters
+            try:
+                return [await self._ask(master, request)], []
+            except RedisError as error:
+                self._log(error)
+                return [], [error]
+        # One deadline for all the requests (they start together): a master
+        # that has not answered by then is cancelled and counts as failed.
+        tasks = [asyncio.ensure_future(self._untimed(master, request)) for master in self._masters]
+        try:
+            _, pending = await asyncio.wait(tasks, timeout=self._MASTER_TIMEOUT)
+        except BaseException:
+            # Cancelled from outside: leave no request behind.
+            for task in tasks:
+                task.cancel()
+            raise
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+        # Every task's outcome is retrieved before anything is raised.
+        outcomes: list[Any] = []
+        for task in tasks:
+            if task in pending:
+                outcomes.append(CommandTimeoutError(
+                    f'Timeout: no reply from a master within {self._MASTER_TIMEOUT} s',
+                ))
+            elif task.cancelled():
+                outcomes.append(asyncio.CancelledError())
+            else:
+                outcomes.append(task.exception() or task.result())
+        results: list[T] = []
+        errors: list[RedisError] = []
+        for outcome in outcomes:
+            if isinstance(outcome, RedisError):
+                self._log(outcome)
+                errors.append(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                results.append(outcome)
+        return results, errors
+
+    async def _untimed(
+        self, master: _clients.RedisArg, request: Callable[[_clients.AsyncClient], Awaitable[T]],
+    ) -> T:
+        return await request(_clients.resolve(master))
+
+    async def _ask(
+        self, master: _clients.RedisArg, request: Callable[[_clients.AsyncClient], Awaitable[T]],
+    ) -> T:
+        client = _clients.resolve(master)
+        try:
+            async with asyncio.timeout(self._MASTER_TIMEOUT):
+                return await request(client)
+        except TimeoutError as error:
+            if isinstance(error, RedisError):
+                raise
+            raise CommandTimeoutError(
+                f'Timeout: no reply from a master within {self._MASTER_TIMEOUT} s',
+            ) from None
+
+    def _log(self, error: RedisError) -> None:
+        logger.warning(
+            '%s on %s caught %s: %s',
+            type(self).__qualname__, self._key, type(error).__qualname__, error,
+        )
+
+    def _check_enough_masters_up(self, redis_errors: list[RedisError]) -> None:
+        'With raise_on_redis_errors, raise QuorumIsImpossible if a majority failed.'
+        if self._raise_on_redis_errors and len(redis_errors) >= self.quorum:
+            raise QuorumIsImpossible(self._key, self._masters, redis_errors=redis_errors)
