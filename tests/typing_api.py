@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import assert_type
 
 import redis
@@ -64,3 +65,41 @@ async def async_queue(client: redis.asyncio.Redis) -> None:
     assert_type(await q.get_nowait(), JSONTypes)
     assert_type(await q.qsize(), int)
     assert_type(await q.empty(), bool)
+
+
+def sync_containers(client: redis.Redis) -> None:
+    s = pottery_async.sync.RedisSet({'a'}, redis=client, key='s')
+    assert_type('a' in s, bool)
+    assert_type(s.contains_many('a', 'b'), Iterator[bool])
+    assert_type(s.to_set(), set[JSONTypes])
+    assert_type(s.pop(), JSONTypes)
+    l = pottery_async.sync.RedisList([1], redis=client, key='l')  # noqa: E741
+    assert_type(l.pop(), JSONTypes)
+    assert_type(l.to_list(), list[JSONTypes])
+    assert_type(l + [2], pottery_async.sync.RedisList)  # noqa: RUF005 - the operator is what is pinned
+    d = pottery_async.sync.RedisDeque([1], redis=client, key='d', maxlen=3)
+    assert_type(d.popleft(), JSONTypes)
+    assert_type(d + [2], pottery_async.sync.RedisDeque)  # noqa: RUF005 - the operator is what is pinned
+    c = pottery_async.sync.RedisCounter('abc', redis=client, key='c')
+    assert_type(c['a'], int)
+    assert_type(c.most_common(1), list[tuple[JSONTypes, int]])
+    assert_type(c.total(), int)
+    ids = pottery_async.sync.NextID(key='ids', masters={client})
+    assert_type(next(ids), int)
+
+
+async def async_containers(client: redis.asyncio.Redis) -> None:
+    s = await pottery_async.RedisSet({'a'}, redis=client, key='s')
+    assert_type(s, pottery_async.RedisSet)
+    assert_type(await s.contains('a'), bool)
+    assert_type(await s.to_set(), set[JSONTypes])
+    l = await pottery_async.RedisList([1], redis=client, key='l')  # noqa: E741
+    assert_type(await l.pop(), JSONTypes)
+    assert_type(await l.plus([2]), pottery_async.RedisList)
+    d = await pottery_async.RedisDeque([1], redis=client, key='d', maxlen=3)
+    assert_type(await d.popleft(), JSONTypes)
+    c = await pottery_async.RedisCounter('abc', redis=client, key='c')
+    assert_type(await c.getitem('a'), int)
+    assert_type(await c.total(), int)
+    ids = pottery_async.AIONextID(key='ids', masters={client})
+    assert_type(await anext(ids), int)
