@@ -29,11 +29,13 @@ from .exceptions import (
 from .list import RedisList
 from .nextid import AIONextID
 from .queue import RedisSimpleQueue
+from .redlock import AIORedlock
 from .set import RedisSet
 from .timer import ContextTimer
 
 __all__ = (
     'AIONextID',
+    'AIORedlock',
     'BlockingBridgeWarning',
     'Codec',
     'CommandTimeoutError',

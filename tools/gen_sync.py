@@ -88,6 +88,8 @@ NAME_MAP: dict[str, str] = {
     'imul': '__imul__',
     'reversed': '__reversed__',
     '__anext__': '__next__',
+    '__aenter__': '__enter__',
+    '__aexit__': '__exit__',
 }
 
 # Core module -> {class: sync base classes}.
@@ -100,10 +102,11 @@ TWINS: dict[str, dict[str, list[str]]] = {
     'list': {'RedisList': ['MutableSequence[JSONTypes]']},
     'deque': {'RedisDeque': ['RedisList']},
     'nextid': {'AIONextID': []},
+    'redlock': {'AIORedlock': []},
 }
 
 # Twin classes not named like their core class: core name -> sync name.
-SYNC_NAMES: dict[str, str] = {'AIONextID': 'NextID'}
+SYNC_NAMES: dict[str, str] = {'AIONextID': 'NextID', 'AIORedlock': 'Redlock'}
 
 # Where the sync bases named in TWINS come from.
 BASE_IMPORTS: dict[str, str] = {

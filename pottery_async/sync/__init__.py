@@ -12,11 +12,14 @@ from .list import RedisList
 from .nextid import NextID
 from ..nextid import AIONextID
 from .queue import RedisSimpleQueue
+from .redlock import Redlock
+from ..redlock import AIORedlock
 from .set import RedisSet
 from ..timer import ContextTimer
 
 __all__ = (
     'AIONextID',
+    'AIORedlock',
     'BlockingBridgeWarning',
     'Codec',
     'CommandTimeoutError',
@@ -40,6 +43,7 @@ __all__ = (
     'RedisList',
     'RedisSet',
     'RedisSimpleQueue',
+    'Redlock',
     'ReleaseUnlockedLock',
     'TooManyExtensions',
     'WrongTypeError',
