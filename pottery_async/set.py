@@ -314,6 +314,16 @@ class RedisSet(Container):
         mine, theirs, common = (int(n) for n in reply)
         return mine, theirs + unencodable, common
 
+    async def _store_on_server(
+        self, store: Callable[[str, list[str]], Awaitable[Any]], others: tuple[Operand, ...],
+    ) -> bool:
+        """Replace this set by ``store(self, *others)`` (S*STORE) if the server can; whether it could."""
+        keys = self._server_keys(others)
+        if keys is None:
+            return False
+        await self._on_server(store(self._key, [self._key, *keys]), others)
+        return True
+
     async def _on_server(self, command: Awaitable[T], others: Iterable[Operand]) -> T:
         'Run a command that reads other sets too; a WRONGTYPE names the key at fault.'
         try:
@@ -532,9 +542,7 @@ class RedisSet(Container):
             return
         warn_inefficient()
         others = tuple(_operand(o) for o in others)
-        keys = self._server_keys(others)
-        if keys is not None:
-            await self._on_server(self._client.sunionstore(self._key, [self._key, *keys]), others)
+        if await self._store_on_server(self._client.sunionstore, others):
             return
         encoded = await self._encoded_union(others)
         if encoded:
@@ -548,9 +556,7 @@ class RedisSet(Container):
             return
         warn_inefficient()
         others = tuple(_operand(o) for o in others)
-        keys = self._server_keys(others)
-        if keys is not None:
-            await self._on_server(self._client.sdiffstore(self._key, [self._key, *keys]), others)
+        if await self._store_on_server(self._client.sdiffstore, others):
             return
         encoded = await self._encoded_union(others)
         if encoded:
@@ -563,9 +569,7 @@ class RedisSet(Container):
             return
         warn_inefficient()
         others = tuple(_operand(o) for o in others)
-        keys = self._server_keys(others)
-        if keys is not None:
-            await self._on_server(self._client.sinterstore(self._key, [self._key, *keys]), others)
+        if await self._store_on_server(self._client.sinterstore, others):
             return
         common: set[bytes] | None = None
         for other in others:

@@ -93,3 +93,12 @@ def sync_cluster(cluster: Cluster) -> Iterator[redis.RedisCluster]:
     yield client
     client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
     client.close()
+
+
+@pytest.fixture
+async def amasters(five_servers: list[Server]) -> AsyncIterator[list[redis.asyncio.Redis]]:
+    'Async clients on the five masters, closed after the test.'
+    clients = [redis.asyncio.Redis.from_url(s.url(1)) for s in five_servers]
+    yield clients
+    for client in clients:
+        await client.aclose()

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import select
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
 import redis
 
 from pottery_async.exceptions import WrongTypeError
+from tests.servers import Server
 
 
 def unique(prefix: str) -> str:
@@ -80,3 +82,20 @@ def assert_wrong_type(
         assert kind in str(info.value)
         if response_error:
             assert isinstance(info.value, redis.ResponseError)
+
+
+# A paused master costs at most about a second per request (its bound in
+# _primitive), so a call across paused masters must end well within this.
+HANG_GUARD = 30.0
+
+
+@contextlib.contextmanager
+def paused(servers: list[Server]) -> Iterator[None]:
+    'SIGSTOP the servers for the block; always SIGCONT them afterwards.'
+    for server in servers:
+        server.pause()
+    try:
+        yield
+    finally:
+        for server in servers:
+            server.resume()

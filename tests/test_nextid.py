@@ -8,8 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -21,29 +19,8 @@ import pottery_async.sync
 from pottery_async import AIONextID
 from pottery_async.exceptions import QuorumIsImpossible, QuorumNotAchieved
 from pottery_async.sync import NextID
+from tests.helpers import HANG_GUARD, paused
 from tests.servers import Server
-
-# A paused master costs at most this per request (and a generous margin).
-HANG_GUARD = 30.0
-
-
-@pytest.fixture
-async def amasters(five_servers: list[Server]) -> AsyncIterator[list[redis.asyncio.Redis]]:
-    clients = [redis.asyncio.Redis.from_url(s.url(1)) for s in five_servers]
-    yield clients
-    for client in clients:
-        await client.aclose()
-
-
-@contextmanager
-def paused(servers: list[Server]) -> Iterator[None]:
-    for server in servers:
-        server.pause()
-    try:
-        yield
-    finally:
-        for server in servers:
-            server.resume()
 
 
 def values(masters: list[redis.Redis], key: str) -> list[bytes | None]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -24,29 +22,8 @@ from pottery_async.exceptions import (
     TooManyExtensions,
 )
 from pottery_async.sync import Redlock
+from tests.helpers import HANG_GUARD, paused
 from tests.servers import Server
-
-# A paused master costs at most about a second per request (and a generous margin).
-HANG_GUARD = 30.0
-
-
-@pytest.fixture
-async def amasters(five_servers: list[Server]) -> AsyncIterator[list[redis.asyncio.Redis]]:
-    clients = [redis.asyncio.Redis.from_url(s.url(1)) for s in five_servers]
-    yield clients
-    for client in clients:
-        await client.aclose()
-
-
-@contextmanager
-def paused(servers: list[Server]) -> Iterator[None]:
-    for server in servers:
-        server.pause()
-    try:
-        yield
-    finally:
-        for server in servers:
-            server.resume()
 
 
 def lock_keys(masters: list[redis.Redis]) -> list[list[bytes]]:
