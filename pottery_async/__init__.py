@@ -29,7 +29,7 @@ from .exceptions import (
 from .list import RedisList
 from .nextid import AIONextID
 from .queue import RedisSimpleQueue
-from .redlock import AIORedlock
+from .redlock import AIORedlock, synchronize
 from .set import RedisSet
 from .timer import ContextTimer
 
@@ -61,4 +61,5 @@ __all__ = (
     'ReleaseUnlockedLock',
     'TooManyExtensions',
     'WrongTypeError',
+    'synchronize',
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -65,6 +66,24 @@ def warn_inefficient() -> None:
 def unwrap(obj: Any) -> Any:
     'The core object behind a sync twin; anything else as it is.'
     return obj._core if isinstance(obj, SyncTwin) else obj
+
+
+def require_coroutine_function(func: object, decorator: str) -> None:
+    'TypeError unless ``func`` is a coroutine function (what the async API decorates).'
+    if not inspect.iscoroutinefunction(func):
+        raise TypeError(
+            f'{decorator} in the async API decorates coroutine functions (async def), '
+            f'not {func!r}; pottery_async.sync decorates plain functions'
+        )
+
+
+def require_plain_function(func: object, decorator: str) -> None:
+    'TypeError unless ``func`` is a plain callable (what the sync API decorates).'
+    if not callable(func) or inspect.iscoroutinefunction(func):
+        raise TypeError(
+            f'{decorator} in the sync API decorates plain functions, not {func!r}; '
+            'pottery_async decorates coroutine functions'
+        )
 
 
 class PotteryEncoder(json.JSONEncoder):

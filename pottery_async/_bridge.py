@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import contextlib
 import logging
 import os
 import sys
@@ -379,7 +380,7 @@ def _run_alone(coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
 def _run_inside_loop(
     running: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout: float | None,
 ) -> T:
-    global _portal, _warned_running_loop
+    global _warned_running_loop
     state: LoopState | None = getattr(_local, 'state', None)
     if state is not None and state.loop is running:
         coro.close()
@@ -402,11 +403,62 @@ def _run_inside_loop(
             # The warning was turned into an error: the call is not made.
             coro.close()
             raise
+    return _get_portal().run(coro, timeout)
+
+
+def _get_portal() -> _Portal:
+    global _portal
     with _portal_lock:
         if _portal is None:
             _portal = _Portal()
-        portal = _portal
-    return portal.run(coro, timeout)
+        return _portal
+
+
+def background(coro: Coroutine[Any, Any, None]) -> Callable[[], None]:
+    """Run ``coro`` in the background; returns a function that cancels it.
+
+    Called from a coroutine on the user's own loop (the async API), the
+    coroutine becomes a task there.  Called from a bridge loop (the sync
+    API), whose loop only runs during a call, it runs on the background
+    thread's loop instead, where it keeps running between the caller's
+    calls.  The cancel function may be called from any thread, any number
+    of times.
+    """
+    if current_state() is None:
+        task = asyncio.ensure_future(coro)
+
+        def cancel_task() -> None:
+            task.cancel()
+
+        return cancel_task
+    state = _get_portal().state
+    assert state is not None
+    loop = state.loop
+    tasks: list[asyncio.Task[None]] = []
+    cancelled = False
+
+    def start() -> None:
+        if cancelled:
+            coro.close()
+        else:
+            tasks.append(loop.create_task(coro))
+
+    def cancel() -> None:
+        nonlocal cancelled
+        cancelled = True
+        for task in tasks:
+            task.cancel()
+
+    def cancel_threadsafe() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has shut down
+            loop.call_soon_threadsafe(cancel)
+
+    try:
+        loop.call_soon_threadsafe(start)
+    except RuntimeError:
+        coro.close()
+        raise RuntimeError('the pottery_async bridge has shut down') from None
+    return cancel_threadsafe
 
 
 def iterate(pages: AsyncIterator[Iterable[T]]) -> Iterator[T]:

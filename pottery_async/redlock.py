@@ -17,27 +17,45 @@ the event loop (``_fan_out``), and each step waits for every master's answer
 (or its timeout) before the next starts, so a release never overtakes a SET
 still in flight: cycles of acquire and release leave no key behind.
 
-Known gap (first step): a blocking ``acquire()`` retries after a short
-random backoff.  Waking waiters when the lock is released (pub/sub) is the
-next step, as are ``synchronize()``, automatic renewal, fencing tokens and
-asking whether anyone holds the lock.
+Waiting: a release publishes on the channel named like the key, and a
+blocked ``acquire()`` listens there (``_wake``: one pub/sub connection per
+client, shared by all its waiters) after a first failed try, tries again
+when woken, and otherwise sleeps until the holder's lease could have run out
+on enough masters, or ``_RECHECK`` at most (a Pottery holder publishes
+nothing).  A failed try takes back what it stored and, when nobody holds a
+majority (contenders split the masters), wakes the others and retries after
+a few random milliseconds, so that split contenders do not collide again.
+
+Beyond Pottery: ``locked_by_anyone()``; ``auto_renew`` (renewal runs as a
+task on the caller's loop, or for the sync API on the bridge's background
+thread, via ``_bridge.background``); ``fencing`` (a counter per key on each
+master, incremented by the same script that takes the lock; see
+``_fence_in`` for why tokens strictly increase); ``synchronize()``, whose
+sync twin the generator translates.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
+import dataclasses
+import functools
+import logging
+import math
 import random
+import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from numbers import Real
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar, cast
 
 from redis.exceptions import RedisError
 
-from . import _clients
-from ._base import Script
+from . import _bridge, _clients, _wake
+from ._base import Script, require_coroutine_function
 from ._primitive import Primitive
 from .exceptions import (
     ExtendUnlockedLock,
@@ -47,11 +65,40 @@ from .exceptions import (
     TooManyExtensions,
 )
 
+logger = logging.getLogger('pottery_async')
+
 _AUTO_RELEASE_TIME = 10.0
 _NUM_EXTENSIONS = 3
 _CLOCK_DRIFT_FACTOR = 0.01
-# Blocking acquire: the longest random pause between two tries.
-_RETRY_DELAY = 0.05
+# A waiter looks again at least this often (seconds), even if nobody woke
+# it: a holder that never publishes (Pottery's Redlock) or a wake-up lost
+# with a broken connection costs at most this much.
+_RECHECK = 0.25
+# The longest a waiter waits for its pub/sub subscriptions before it starts
+# waiting anyway (a paused master may never confirm).
+_SUBSCRIBE_TIMEOUT = 1.0
+# Automatic renewal renews the lease when this fraction of it is left.
+_RENEW_AT = 2 / 3
+
+# Take the lock if free: {1, fence} (fence: the incremented fencing counter
+# KEYS[2], or 0 without one); else {0, the holder's PTTL, the holder}.
+_ACQUIRE = Script('''
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    if KEYS[2] then return {1, redis.call('INCR', KEYS[2])} end
+    return {1, 0}
+end
+return {0, redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[1])}
+''')
+
+# While the lock KEYS[1] holds ARGV[1], raise the fencing counter KEYS[2] to
+# at least ARGV[2]; 1 if the lock was held.
+_RAISE_FENCE = Script('''
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[2]) then
+    redis.call('SET', KEYS[2], ARGV[2])
+end
+return 1
+''')
 
 # The key's remaining PTTL if it holds ARGV[1], else 0.
 _HELD = Script('''
@@ -62,6 +109,13 @@ end
 return 0
 ''')
 
+# {holder, PTTL} of whoever holds the key, or {} if nobody does.
+_HOLDER = Script('''
+local holder = redis.call('GET', KEYS[1])
+if not holder then return {} end
+return {holder, redis.call('PTTL', KEYS[1])}
+''')
+
 # Renew the lease to ARGV[2] ms if the key holds ARGV[1]; 1 if renewed.
 _EXTEND = Script('''
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -70,13 +124,38 @@ end
 return 0
 ''')
 
-# Delete the key if it holds ARGV[1]; 1 if deleted.
+# Delete the key if it holds ARGV[1], then, if ARGV[2] is 1, tell the
+# waiters (channel KEYS[1]); 1 if deleted.
 _RELEASE = Script('''
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-    return redis.call('DEL', KEYS[1])
+    redis.call('DEL', KEYS[1])
+    if ARGV[2] == '1' then redis.call('PUBLISH', KEYS[1], 'released') end
+    return 1
 end
 return 0
 ''')
+
+
+def _fence_key(key: str) -> str:
+    """The fencing counter's key, in the lock key's cluster hash slot."""
+    opening = key.find('{')
+    closing = key.find('}', opening + 1)
+    if opening != -1 and closing > opening + 1:
+        # The lock key has a hash tag: keep it first.
+        return f'{key}:fence'
+    return f'{{{key}}}:fence'
+
+
+@dataclasses.dataclass
+class _Attempt:
+    'What one try at the lock found.'
+
+    acquired: bool
+    # Seconds until a majority of the masters could be free, if known.
+    free_in: float | None = None
+    # Nobody holds a majority but others hold some masters (contenders
+    # tried at once): try again after a short random pause, not together.
+    split: bool = False
 
 
 def _check_timeout(blocking: bool, timeout: float) -> None:
@@ -92,7 +171,10 @@ class AIORedlock(Primitive):
     """Distributed lock over a majority of Redis masters, Pottery's Redlock / AIORedlock.
 
     ``acquire()`` / ``release()`` / ``extend()`` / ``locked()``, or use it in
-    ``with`` (sync API) / ``async with`` (async API).
+    ``with`` (sync API) / ``async with`` (async API).  Beyond Pottery:
+    ``locked_by_anyone()``, ``auto_renew=True`` (the lease is renewed in the
+    background until release) and ``fencing=True`` (each acquisition gets a
+    ``fencing_token`` greater than every earlier one on the same key).
     """
 
     _KEY_PREFIX = 'redlock'
@@ -107,6 +189,8 @@ class AIORedlock(Primitive):
         num_extensions: int = _NUM_EXTENSIONS,
         context_manager_blocking: bool = True,
         context_manager_timeout: float = -1,
+        auto_renew: bool = False,
+        fencing: bool = False,
     ) -> None:
         if isinstance(auto_release_time, bool) or not isinstance(auto_release_time, Real):
             raise TypeError(
@@ -124,8 +208,12 @@ class AIORedlock(Primitive):
         self._num_extensions: int = num_extensions
         self._context_manager_blocking: bool = bool(context_manager_blocking)
         self._context_manager_timeout: float = context_manager_timeout
+        self._auto_renew: bool = bool(auto_renew)
+        self._fence: str = _fence_key(self.key) if fencing else ''
         self._uuid: str = ''
         self._extension_num: int = 0
+        self._fencing_token: int | None = None
+        self._stop_renewal: Callable[[], None] | None = None
 
     @property
     def auto_release_time(self) -> float:
@@ -147,6 +235,27 @@ class AIORedlock(Primitive):
         'How long ``with`` waits for the lock (-1: no limit).'
         return self._context_manager_timeout
 
+    @property
+    def auto_renew(self) -> bool:
+        'Whether the lease is renewed in the background while the lock is held.'
+        return self._auto_renew
+
+    @property
+    def fencing(self) -> bool:
+        'Whether acquisitions get fencing tokens.'
+        return bool(self._fence)
+
+    @property
+    def fencing_token(self) -> int | None:
+        """The last acquisition's fencing token (``fencing=True`` only), else None.
+
+        Greater than the token of every earlier acquisition of this key by
+        any lock with ``fencing=True``, even across master failures; a
+        resource that remembers the greatest token it has seen can refuse a
+        holder whose lease has run out.  Kept after release.
+        """
+        return self._fencing_token
+
     def _drift(self) -> float:
         return self._auto_release_time * _CLOCK_DRIFT_FACTOR + 0.002
 
@@ -156,25 +265,70 @@ class AIORedlock(Primitive):
         elif raise_on_redis_errors and len(errors) >= self.quorum:
             raise QuorumIsImpossible(self.key, self.masters, redis_errors=errors)
 
-    async def _acquire_masters(self, raise_on_redis_errors: bool | None) -> bool:
-        self._uuid = str(uuid.uuid4())
-        self._extension_num = 0
-        key, value = self.key, self._uuid
-        lease_ms = int(self._auto_release_time * 1000)
+    async def _attempt(self, raise_on_redis_errors: bool | None) -> _Attempt:
+        'Try once, on every master at once; on failure, undo what was stored.'
+        value = str(uuid.uuid4())
+        keys = [self.key, self._fence] if self._fence else [self.key]
+        args = (value, int(self._auto_release_time * 1000))
 
-        async def set_nx(client: _clients.AsyncClient) -> Any:
-            return await client.set(key, value, px=lease_ms, nx=True)
+        async def take(client: _clients.AsyncClient) -> Any:
+            return await _ACQUIRE(client, keys, args)
 
         start = time.monotonic()
-        stored, errors = await self._fan_out(set_nx)
-        if sum(1 for result in stored if result) >= self.quorum:
-            validity = self._auto_release_time - self._drift() - (time.monotonic() - start)
-            if validity > 0:
-                return True
-        # Every master has answered (or timed out): undo what was stored.
-        await self._fan_out(self._release_request())
+        try:
+            replies, errors = await self._fan_out(take)
+            granted = [reply for reply in replies if reply[0] == 1]
+            refused = [reply for reply in replies if reply[0] != 1]
+            if len(granted) >= self.quorum and await self._fence_in(value, granted):
+                validity = self._auto_release_time - self._drift() - (time.monotonic() - start)
+                if validity > 0:
+                    self._uuid = value
+                    self._extension_num = 0
+                    if self._fence:
+                        self._fencing_token = max(int(reply[1]) for reply in granted)
+                    return _Attempt(acquired=True)
+        except BaseException:
+            # Cancelled (or failed) half-way: some masters may have stored
+            # the value.  Take it back before giving up, or it would hold
+            # them for a whole lease; shielded so that a second cancellation
+            # does not stop the cleanup either.
+            await asyncio.shield(self._fan_out(self._release_request(value, publish=True)))
+            raise
+        holders = collections.Counter(reply[2] for reply in refused)
+        held = bool(holders) and holders.most_common(1)[0][1] >= self.quorum
+        if granted:
+            # Every master has answered (or timed out): undo what was stored.
+            # Waiters are told only if nobody else holds the lock (contenders
+            # split the masters): otherwise they could not take it anyway.
+            await self._fan_out(self._release_request(value, publish=not held))
         self._check_errors(errors, raise_on_redis_errors)
-        return False
+        # The lock can be ours once enough of the refusing masters' keys
+        # have expired to make a majority with the ones that granted.
+        ttls = sorted(int(reply[1]) for reply in refused)
+        missing = self.quorum - len(granted)
+        free_in = None
+        if 0 < missing <= len(ttls) and ttls[missing - 1] >= 0:
+            free_in = max(ttls[missing - 1], 0) / 1000
+        return _Attempt(acquired=False, free_in=free_in, split=bool(refused) and not held)
+
+    async def _fence_in(self, value: str, granted: list[Any]) -> bool:
+        """Make the new fencing token stick; whether the lock is still held.
+
+        The token is the greatest counter the granting masters returned.
+        When they all returned it, any later majority overlaps them and
+        counts past it.  Otherwise the lower counters are raised to it first
+        (while the lock is held on a majority), for the same reason.
+        """
+        if not self._fence or len({int(reply[1]) for reply in granted}) == 1:
+            return True
+        keys = [self.key, self._fence]
+        args = (value, max(int(reply[1]) for reply in granted))
+
+        async def raise_fence(client: _clients.AsyncClient) -> Any:
+            return await _RAISE_FENCE(client, keys, args)
+
+        raised, _ = await self._fan_out(raise_fence)
+        return sum(1 for result in raised if result) >= self.quorum
 
     async def acquire(
         self, *, blocking: bool = True, timeout: float = -1, raise_on_redis_errors: bool | None = None,  # noqa: ASYNC109
@@ -183,21 +337,63 @@ class AIORedlock(Primitive):
 
         Blocking with ``timeout=-1``, wait as long as it takes; with a
         timeout, wait up to that many seconds.  Not blocking, try once.
+        A waiter is woken when the lock is released (pub/sub), or when the
+        holder's lease runs out.
         """
         _check_timeout(blocking, timeout)
-        if not blocking:
-            return await self._acquire_masters(raise_on_redis_errors)
-        deadline = None if timeout == -1 else time.monotonic() + timeout
-        while True:
-            if await self._acquire_masters(raise_on_redis_errors):
-                return True
-            delay = random.uniform(0, _RETRY_DELAY)
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
+        attempt = await self._attempt(raise_on_redis_errors)
+        if attempt.acquired or not blocking:
+            return self._acquired(attempt.acquired)
+        loop = asyncio.get_running_loop()
+        deadline = math.inf if timeout == -1 else loop.time() + timeout
+        clients = [_clients.resolve(master) for master in self.masters]
+        # Subscribed on enough masters to overlap any holder's majority,
+        # every release of the lock reaches us.
+        needed = len(clients) - self.quorum + 1
+        patience = min(_SUBSCRIBE_TIMEOUT, max(deadline - loop.time(), 0))
+        async with _wake.listening(clients, self.key, needed=needed, patience=patience) as woken:
+            while True:
+                woken.clear()
+                attempt = await self._attempt(raise_on_redis_errors)
+                if attempt.acquired:
+                    return self._acquired(True)
+                remaining = deadline - loop.time()
                 if remaining <= 0:
                     return False
-                delay = min(delay, remaining)
-            await asyncio.sleep(delay)
+                if attempt.split:
+                    # Contenders tried together and split the masters: the
+                    # next try must not be together again.
+                    await asyncio.sleep(min(random.uniform(0, 0.005), remaining))
+                    continue
+                wait = _RECHECK if attempt.free_in is None else min(attempt.free_in + 0.001, _RECHECK)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(wait, remaining)):
+                        await woken.wait()
+
+    def _acquired(self, acquired: bool) -> bool:
+        if acquired and self._auto_renew:
+            self._stop_renewing()
+            self._stop_renewal = _bridge.background(self._renew(self._uuid))
+        return acquired
+
+    async def _renew(self, value: str) -> None:
+        'Renew the lease held as ``value`` until released or a renewal fails.'
+        keys, args = [self.key], (value, int(self._auto_release_time * 1000))
+
+        async def renew(client: _clients.AsyncClient) -> Any:
+            return await _EXTEND(client, keys, args)
+
+        while True:
+            await asyncio.sleep(self._auto_release_time * (1 - _RENEW_AT))
+            renewed, _ = await self._fan_out(renew)
+            if sum(1 for result in renewed if result) < self.quorum:
+                logger.warning('%r could not renew its lease: it is no longer held', self)
+                return
+
+    def _stop_renewing(self) -> None:
+        stop, self._stop_renewal = self._stop_renewal, None
+        if stop is not None:
+            stop()
 
     async def locked(self, *, raise_on_redis_errors: bool | None = None) -> float:
         'Seconds left of this instance\'s lease on a majority of masters; 0 if not held.'
@@ -212,11 +408,38 @@ class AIORedlock(Primitive):
         ttls, errors = await self._fan_out(held)
         live = sorted((int(ttl) for ttl in ttls if ttl), reverse=True)
         if len(live) >= self.quorum:
-            # How long a majority still holds the key.
-            validity = live[self.quorum - 1] / 1000 - self._drift() - (time.monotonic() - start)
-            return max(validity, 0)
+            return self._validity(live[self.quorum - 1], start)
         self._check_errors(errors, raise_on_redis_errors)
         return 0
+
+    async def locked_by_anyone(self, *, raise_on_redis_errors: bool | None = None) -> float:
+        """Seconds left of whoever holds the lock (any instance, any process); 0 if free.
+
+        ``locked()`` answers for this instance only, as Pottery's does.  A
+        holder without an expiry counts as ``math.inf``.
+        """
+        keys: list[str] = [self.key]
+
+        async def holder(client: _clients.AsyncClient) -> Any:
+            return await _HOLDER(client, keys, ())
+
+        start = time.monotonic()
+        replies, errors = await self._fan_out(holder)
+        ttls: dict[bytes, list[int]] = collections.defaultdict(list)
+        for reply in replies:
+            if reply:
+                pttl = int(reply[1])
+                ttls[reply[0]].append(sys.maxsize if pttl == -1 else pttl)
+        for pttls in ttls.values():
+            if len(pttls) >= self.quorum:
+                pttl = sorted(pttls, reverse=True)[self.quorum - 1]
+                return math.inf if pttl == sys.maxsize else self._validity(pttl, start)
+        self._check_errors(errors, raise_on_redis_errors)
+        return 0
+
+    def _validity(self, pttl: int, start: float) -> float:
+        'Seconds a lease of ``pttl`` ms read since ``start`` can be counted on.'
+        return max(pttl / 1000 - self._drift() - (time.monotonic() - start), 0)
 
     async def extend(self, *, raise_on_redis_errors: bool | None = None) -> None:
         'Renew the lease to ``auto_release_time`` seconds on the masters holding it.'
@@ -234,8 +457,8 @@ class AIORedlock(Primitive):
         self._check_errors(errors, raise_on_redis_errors)
         raise ExtendUnlockedLock(self.key, self.masters, redis_errors=errors)
 
-    def _release_request(self) -> Any:
-        keys, args = [self.key], (self._uuid,)
+    def _release_request(self, value: str, *, publish: bool) -> Any:
+        keys, args = [self.key], (value, '1' if publish else '0')
 
         async def release(client: _clients.AsyncClient) -> Any:
             return await _RELEASE(client, keys, args)
@@ -243,8 +466,9 @@ class AIORedlock(Primitive):
         return release
 
     async def release(self, *, raise_on_redis_errors: bool | None = None) -> None:
-        'Let the lock go; ReleaseUnlockedLock if a majority did not hold it for us.'
-        released, errors = await self._fan_out(self._release_request())
+        'Let the lock go and wake its waiters; ReleaseUnlockedLock if a majority did not hold it for us.'
+        self._stop_renewing()
+        released, errors = await self._fan_out(self._release_request(self._uuid, publish=True))
         if sum(1 for result in released if result) >= self.quorum:
             return
         self._check_errors(errors, raise_on_redis_errors)
@@ -269,3 +493,54 @@ class AIORedlock(Primitive):
 
     def __repr__(self) -> str:
         return f'<{type(self).__qualname__} key={self.key}>'
+
+
+# What synchronize() decorates: coroutine functions here, plain functions in
+# the sync API (whose generated synchronize() is typed with F).
+AF = TypeVar('AF', bound=Callable[..., Awaitable[Any]])
+F = TypeVar('F', bound=Callable[..., Any])
+
+
+def synchronize(
+    *,
+    key: str,
+    masters: Iterable[_clients.RedisArg] = frozenset(),
+    raise_on_redis_errors: bool = False,
+    auto_release_time: float = _AUTO_RELEASE_TIME,
+    blocking: bool = True,
+    timeout: float = -1,
+) -> Callable[[AF], AF]:
+    """Decorator: one caller at a time runs the function, across threads, processes and machines.
+
+    Each call holds a fresh lock on ``key`` (see the lock's class for the
+    arguments); ``blocking`` and ``timeout`` say how long a call waits for
+    it, and a call that cannot get it raises ``QuorumNotAchieved``.  How
+    long each call waited and held the lock is logged (INFO, logger
+    ``pottery_async``).
+    """
+    _check_timeout(blocking, timeout)
+
+    def decorator(func: AF) -> AF:
+        require_coroutine_function(func, 'synchronize()')
+
+        @functools.wraps(func)
+        async def synchronized(*args: Any, **kwargs: Any) -> Any:
+            lock = AIORedlock(
+                key=key, masters=masters, raise_on_redis_errors=raise_on_redis_errors,
+                auto_release_time=auto_release_time, context_manager_blocking=blocking,
+                context_manager_timeout=timeout,
+            )
+            waiting = time.monotonic()
+            async with lock:
+                holding = time.monotonic()
+                try:
+                    return await func(*args, **kwargs)
+                finally:
+                    logger.info(
+                        '%s() waited for %s for %d ms; held it for %d ms', func.__qualname__, lock.key,
+                        (holding - waiting) * 1000, (time.monotonic() - holding) * 1000,
+                    )
+
+        return cast(AF, synchronized)
+
+    return decorator

@@ -76,3 +76,30 @@ def test_generation_writes_what_check_expects(tree: Path) -> None:
     subprocess.run([sys.executable, str(tree / 'tools' / 'gen_sync.py')], check=True)
     assert twin.read_text() == (ROOT / 'pottery_async' / 'sync' / 'dict.py').read_text()
     assert check(tree).returncode == 0
+
+
+def test_translated_function_follows_its_core(tree: Path) -> None:
+    # synchronize() is translated: its sync body is the core's, minus awaits.
+    twin = (tree / 'pottery_async' / 'sync' / 'redlock.py').read_text()
+    body = twin[twin.index('def synchronize('):]
+    assert 'await' not in body
+    assert 'async ' not in body
+    assert 'lock = Redlock(' in body
+    assert 'with lock:' in body
+    assert 'return func(*args, **kwargs)' in body
+    assert 'require_plain_function(func' in body
+    core = tree / 'pottery_async' / 'redlock.py'
+    core.write_text(core.read_text().replace('holding = time.monotonic()', 'holding = time.perf_counter()'))
+    result = check(tree)
+    assert result.returncode == 1
+    assert '+                holding = time.perf_counter()' in result.stdout
+
+
+def test_unused_function_name_fails(tree: Path) -> None:
+    generator = tree / 'tools' / 'gen_sync.py'
+    generator.write_text(generator.read_text().replace(
+        "    'AF': 'F',\n", "    'AF': 'F',\n    'AIOThing': 'Thing',\n",
+    ))
+    result = check(tree)
+    assert result.returncode != 0
+    assert 'FUNCTION_NAMES entries never used: AIOThing' in result.stdout + result.stderr

@@ -86,6 +86,18 @@ def sync_containers(client: redis.Redis) -> None:
     assert_type(c.total(), int)
     ids = pottery_async.sync.NextID(key='ids', masters={client})
     assert_type(next(ids), int)
+    lock = pottery_async.sync.Redlock(key='lock', masters={client}, fencing=True)
+    assert_type(lock.acquire(timeout=1), bool)
+    assert_type(lock.locked_by_anyone(), float)
+    assert_type(lock.fencing_token, int | None)
+    with lock as held:
+        assert_type(held, pottery_async.sync.Redlock)
+
+    @pottery_async.sync.synchronize(key='f', masters={client})
+    def f(x: int) -> str:
+        return str(x)
+
+    assert_type(f(1), str)
 
 
 async def async_containers(client: redis.asyncio.Redis) -> None:
@@ -103,3 +115,13 @@ async def async_containers(client: redis.asyncio.Redis) -> None:
     assert_type(await c.total(), int)
     ids = pottery_async.AIONextID(key='ids', masters={client})
     assert_type(await anext(ids), int)
+    lock = pottery_async.AIORedlock(key='lock', masters={client})
+    assert_type(await lock.acquire(timeout=1), bool)
+    async with lock as held:
+        assert_type(held, pottery_async.AIORedlock)
+
+    @pottery_async.synchronize(key='g', masters={client})
+    async def g(x: int) -> str:
+        return str(x)
+
+    assert_type(await g(1), str)

@@ -31,6 +31,13 @@ The rules, all of them:
 - Public properties become read-only properties reading the core's.
 - A plain ``def __repr__`` of the class itself (one that needs no I/O) is
   the twin's too, naming the twin's class instead of the core's.
+- A module-level function listed in FUNCTIONS (decorators such as
+  synchronize()) is translated, not wrapped: ``async def`` becomes ``def``,
+  ``async with``/``async for`` become ``with``/``for``, every ``await`` is
+  dropped, and names are renamed by SYNC_NAMES and FUNCTION_NAMES (in its
+  body and in the twin module's imports).  So such a function may await only
+  the functions it decorates and objects of twinned classes, whose sync
+  twins the twin module defines under the renamed names.
 - pottery_async/sync/__init__.py mirrors pottery_async/__init__.py, taking
   twinned names from the twin modules and everything else from the core.  A
   class renamed by SYNC_NAMES is exported under both names: the sync twin
@@ -42,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import difflib
 import sys
 from dataclasses import dataclass, field
@@ -107,6 +115,16 @@ TWINS: dict[str, dict[str, list[str]]] = {
 
 # Twin classes not named like their core class: core name -> sync name.
 SYNC_NAMES: dict[str, str] = {'AIONextID': 'NextID', 'AIORedlock': 'Redlock'}
+
+# Core module -> module-level functions translated to sync (see the rules).
+FUNCTIONS: dict[str, list[str]] = {'redlock': ['synchronize']}
+
+# Names that translated functions and their imports use under another name
+# in the sync API (beside SYNC_NAMES).  Every entry must be used.
+FUNCTION_NAMES: dict[str, str] = {
+    'AF': 'F',
+    'require_coroutine_function': 'require_plain_function',
+}
 
 # Where the sync bases named in TWINS come from.
 BASE_IMPORTS: dict[str, str] = {
@@ -318,6 +336,48 @@ def _twin_class(
     return out
 
 
+class _Unasync(ast.NodeTransformer):
+    'The sync translation of a function: see the rules in the module docstring.'
+
+    def __init__(self, names: dict[str, str], used: set[str]) -> None:
+        self.names = names
+        self.used = used
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.FunctionDef:
+        self.generic_visit(node)
+        return ast.copy_location(ast.FunctionDef(**{f: getattr(node, f) for f in node._fields}), node)
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> ast.With:
+        self.generic_visit(node)
+        return ast.copy_location(ast.With(**{f: getattr(node, f) for f in node._fields}), node)
+
+    def visit_AsyncFor(self, node: ast.AsyncFor) -> ast.For:
+        self.generic_visit(node)
+        return ast.copy_location(ast.For(**{f: getattr(node, f) for f in node._fields}), node)
+
+    def visit_Await(self, node: ast.Await) -> ast.expr:
+        self.generic_visit(node)
+        return node.value
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        if node.id in self.names:
+            self.used.add(node.id)
+            node.id = self.names[node.id]
+        return node
+
+
+def _translated(tree: ast.Module, name: str, used: set[str], from_core: set[str]) -> list[str]:
+    'The sync twin of the module-level function ``name``.'
+    (node,) = (n for n in tree.body if isinstance(n, Function) and n.name == name)
+    sync = _Unasync({**SYNC_NAMES, **FUNCTION_NAMES}, used).visit(copy.deepcopy(node))
+    from_core |= {n.id for n in ast.walk(sync) if isinstance(n, ast.Name)}
+    return [*ast.unparse(sync).splitlines(), '']
+
+
+def _import_name(alias: ast.alias) -> str:
+    return ast.unparse(alias) if alias.asname else FUNCTION_NAMES.get(alias.name, alias.name)
+
+
 def _imports(tree: ast.Module, extra: list[tuple[str, int, str]]) -> list[str]:
     'The core module\'s imports, one level deeper, merged with the twin\'s own.'
     plain: list[str] = []
@@ -326,7 +386,10 @@ def _imports(tree: ast.Module, extra: list[tuple[str, int, str]]) -> list[str]:
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module != '__future__':
             level = node.level + 1 if node.level else 0
-            names += [(node.module or '', level, ast.unparse(alias)) for alias in node.names]
+            names += [
+                (node.module or '', level, _import_name(alias))
+                for alias in node.names
+            ]
         elif isinstance(node, ast.Import):
             plain.append(ast.unparse(node))
     for module, level, name in names:
@@ -346,13 +409,16 @@ def generate_module(module: str, used: set[str]) -> str:
     body: list[str] = []
     from_core: set[str] = set()
     base_imports = []
-    for name, sync_bases in TWINS[module].items():
+    for name, sync_bases in TWINS.get(module, {}).items():
         body += _twin_class(module, name, sync_bases, classes[name], base_classes, used, from_core)
         body.append('')
         for base in sync_bases:
             base_name = base.split('[')[0]
             if base_name in BASE_IMPORTS:
                 base_imports.append((BASE_IMPORTS[base_name], 0, base_name))
+    for name in FUNCTIONS.get(module, []):
+        body += _translated(tree, name, used, from_core)
+        body.append('')
     doc = _docstring(tree)
     lines = [HEADER.format(source=f'{module}.py').rstrip('\n')]
     if doc:
@@ -379,6 +445,10 @@ def generate_module(module: str, used: set[str]) -> str:
         node.target.id
         for node in tree.body
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+    } | {
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name not in FUNCTIONS.get(module, [])
     }
     private = sorted(n for n in from_core if n in module_level)
     if private:
@@ -398,7 +468,7 @@ def generate_init() -> str:
         if isinstance(node, ast.ImportFrom):
             assert node.level == 1
             assert node.module
-            twinned = node.module in TWINS
+            twinned = node.module in TWINS or node.module in FUNCTIONS
             renamed = [a.name for a in node.names if twinned and a.name in SYNC_NAMES]
             names = [a for a in node.names if a.name not in renamed]
             names += [ast.alias(SYNC_NAMES[n]) for n in renamed]
@@ -423,11 +493,12 @@ def generate_init() -> str:
 
 def generate() -> dict[Path, str]:
     used: set[str] = set()
-    files = {SYNC / f'{module}.py': generate_module(module, used) for module in TWINS}
+    files = {SYNC / f'{module}.py': generate_module(module, used) for module in {**TWINS, **FUNCTIONS}}
     files[SYNC / '__init__.py'] = generate_init()
-    unused = set(NAME_MAP) - used
-    if unused:
-        raise SystemExit(f'gen_sync: NAME_MAP entries never used: {", ".join(sorted(unused))}')
+    for table, entries in (('NAME_MAP', NAME_MAP), ('FUNCTION_NAMES', FUNCTION_NAMES)):
+        unused = set(entries) - used
+        if unused:
+            raise SystemExit(f'gen_sync: {table} entries never used: {", ".join(sorted(unused))}')
     return files
 
 

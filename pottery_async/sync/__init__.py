@@ -12,7 +12,7 @@ from .list import RedisList
 from .nextid import NextID
 from ..nextid import AIONextID
 from .queue import RedisSimpleQueue
-from .redlock import Redlock
+from .redlock import synchronize, Redlock
 from ..redlock import AIORedlock
 from .set import RedisSet
 from ..timer import ContextTimer
@@ -47,4 +47,5 @@ __all__ = (
     'ReleaseUnlockedLock',
     'TooManyExtensions',
     'WrongTypeError',
+    'synchronize',
 )

@@ -19,39 +19,60 @@ the event loop (``_fan_out``), and each step waits for every master's answer
 (or its timeout) before the next starts, so a release never overtakes a SET
 still in flight: cycles of acquire and release leave no key behind.
 
-Known gap (first step): a blocking ``acquire()`` retries after a short
-random backoff.  Waking waiters when the lock is released (pub/sub) is the
-next step, as are ``synchronize()``, automatic renewal, fencing tokens and
-asking whether anyone holds the lock.
+Waiting: a release publishes on the channel named like the key, and a
+blocked ``acquire()`` listens there (``_wake``: one pub/sub connection per
+client, shared by all its waiters) after a first failed try, tries again
+when woken, and otherwise sleeps until the holder's lease could have run out
+on enough masters, or ``_RECHECK`` at most (a Pottery holder publishes
+nothing).  A failed try takes back what it stored and, when nobody holds a
+majority (contenders split the masters), wakes the others and retries after
+a few random milliseconds, so that split contenders do not collide again.
+
+Beyond Pottery: ``locked_by_anyone()``; ``auto_renew`` (renewal runs as a
+task on the caller's loop, or for the sync API on the bridge's background
+thread, via ``_bridge.background``); ``fencing`` (a counter per key on each
+master, incremented by the same script that takes the lock; see
+``_fence_in`` for why tokens strictly increase); ``synchronize()``, whose
+sync twin the generator translates.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
+import dataclasses
+import functools
+import logging
+import math
 import random
+import sys
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from numbers import Real
 from redis.exceptions import RedisError
 from types import TracebackType
-from typing import Any, Self
-from .. import _bridge, _clients, _twin, redlock as _core
-from .._base import Script, SyncTwin
+from typing import Any, Self, TypeVar, cast
+from .. import _bridge, _clients, _twin, _wake, redlock as _core
+from .._base import Script, SyncTwin, require_plain_function
 from .._primitive import Primitive
 from ..exceptions import ExtendUnlockedLock, QuorumIsImpossible, QuorumNotAchieved, ReleaseUnlockedLock, TooManyExtensions
-from ..redlock import _AUTO_RELEASE_TIME, _NUM_EXTENSIONS
+from ..redlock import F, _AUTO_RELEASE_TIME, _NUM_EXTENSIONS, _check_timeout, logger
 
 
 class Redlock(SyncTwin):
     """Distributed lock over a majority of Redis masters, Pottery's Redlock / AIORedlock.
 
     ``acquire()`` / ``release()`` / ``extend()`` / ``locked()``, or use it in
-    ``with`` (sync API) / ``async with`` (async API).
+    ``with`` (sync API) / ``async with`` (async API).  Beyond Pottery:
+    ``locked_by_anyone()``, ``auto_renew=True`` (the lease is renewed in the
+    background until release) and ``fencing=True`` (each acquisition gets a
+    ``fencing_token`` greater than every earlier one on the same key).
     """
 
-    def __init__(self, *, key: str, masters: Iterable[_clients.RedisArg]=frozenset(), raise_on_redis_errors: bool=False, auto_release_time: float=_AUTO_RELEASE_TIME, num_extensions: int=_NUM_EXTENSIONS, context_manager_blocking: bool=True, context_manager_timeout: float=-1) -> None:
-        self._core: _core.AIORedlock = _core.AIORedlock(key=key, masters=masters, raise_on_redis_errors=raise_on_redis_errors, auto_release_time=auto_release_time, num_extensions=num_extensions, context_manager_blocking=context_manager_blocking, context_manager_timeout=context_manager_timeout)
+    def __init__(self, *, key: str, masters: Iterable[_clients.RedisArg]=frozenset(), raise_on_redis_errors: bool=False, auto_release_time: float=_AUTO_RELEASE_TIME, num_extensions: int=_NUM_EXTENSIONS, context_manager_blocking: bool=True, context_manager_timeout: float=-1, auto_renew: bool=False, fencing: bool=False) -> None:
+        self._core: _core.AIORedlock = _core.AIORedlock(key=key, masters=masters, raise_on_redis_errors=raise_on_redis_errors, auto_release_time=auto_release_time, num_extensions=num_extensions, context_manager_blocking=context_manager_blocking, context_manager_timeout=context_manager_timeout, auto_renew=auto_renew, fencing=fencing)
 
     @property
     def key(self) -> str:
@@ -93,11 +114,34 @@ class Redlock(SyncTwin):
         'How long ``with`` waits for the lock (-1: no limit).'
         return self._core.context_manager_timeout
 
+    @property
+    def auto_renew(self) -> bool:
+        'Whether the lease is renewed in the background while the lock is held.'
+        return self._core.auto_renew
+
+    @property
+    def fencing(self) -> bool:
+        'Whether acquisitions get fencing tokens.'
+        return self._core.fencing
+
+    @property
+    def fencing_token(self) -> int | None:
+        """The last acquisition's fencing token (``fencing=True`` only), else None.
+
+        Greater than the token of every earlier acquisition of this key by
+        any lock with ``fencing=True``, even across master failures; a
+        resource that remembers the greatest token it has seen can refuse a
+        holder whose lease has run out.  Kept after release.
+        """
+        return self._core.fencing_token
+
     def acquire(self, *, blocking: bool=True, timeout: float=-1, raise_on_redis_errors: bool | None=None) -> bool:
         """Take the lock; whether it was taken.
 
         Blocking with ``timeout=-1``, wait as long as it takes; with a
         timeout, wait up to that many seconds.  Not blocking, try once.
+        A waiter is woken when the lock is released (pub/sub), or when the
+        holder's lease runs out.
         """
         return _bridge.run(self._core.acquire(blocking=blocking, timeout=timeout, raise_on_redis_errors=raise_on_redis_errors))
 
@@ -105,12 +149,20 @@ class Redlock(SyncTwin):
         """Seconds left of this instance's lease on a majority of masters; 0 if not held."""
         return _bridge.run(self._core.locked(raise_on_redis_errors=raise_on_redis_errors))
 
+    def locked_by_anyone(self, *, raise_on_redis_errors: bool | None=None) -> float:
+        """Seconds left of whoever holds the lock (any instance, any process); 0 if free.
+
+        ``locked()`` answers for this instance only, as Pottery's does.  A
+        holder without an expiry counts as ``math.inf``.
+        """
+        return _bridge.run(self._core.locked_by_anyone(raise_on_redis_errors=raise_on_redis_errors))
+
     def extend(self, *, raise_on_redis_errors: bool | None=None) -> None:
         'Renew the lease to ``auto_release_time`` seconds on the masters holding it.'
         _bridge.run(self._core.extend(raise_on_redis_errors=raise_on_redis_errors))
 
     def release(self, *, raise_on_redis_errors: bool | None=None) -> None:
-        'Let the lock go; ReleaseUnlockedLock if a majority did not hold it for us.'
+        'Let the lock go and wake its waiters; ReleaseUnlockedLock if a majority did not hold it for us.'
         _bridge.run(self._core.release(raise_on_redis_errors=raise_on_redis_errors))
 
     def __enter__(self) -> Self:
@@ -124,3 +176,31 @@ class Redlock(SyncTwin):
     def __repr__(self) -> str:
         names = type(self._core).__qualname__, type(self).__qualname__
         return repr(self._core).replace(*names, 1)
+
+
+def synchronize(*, key: str, masters: Iterable[_clients.RedisArg]=frozenset(), raise_on_redis_errors: bool=False, auto_release_time: float=_AUTO_RELEASE_TIME, blocking: bool=True, timeout: float=-1) -> Callable[[F], F]:
+    """Decorator: one caller at a time runs the function, across threads, processes and machines.
+
+    Each call holds a fresh lock on ``key`` (see the lock's class for the
+    arguments); ``blocking`` and ``timeout`` say how long a call waits for
+    it, and a call that cannot get it raises ``QuorumNotAchieved``.  How
+    long each call waited and held the lock is logged (INFO, logger
+    ``pottery_async``).
+    """
+    _check_timeout(blocking, timeout)
+
+    def decorator(func: F) -> F:
+        require_plain_function(func, 'synchronize()')
+
+        @functools.wraps(func)
+        def synchronized(*args: Any, **kwargs: Any) -> Any:
+            lock = Redlock(key=key, masters=masters, raise_on_redis_errors=raise_on_redis_errors, auto_release_time=auto_release_time, context_manager_blocking=blocking, context_manager_timeout=timeout)
+            waiting = time.monotonic()
+            with lock:
+                holding = time.monotonic()
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    logger.info('%s() waited for %s for %d ms; held it for %d ms', func.__qualname__, lock.key, (holding - waiting) * 1000, (time.monotonic() - holding) * 1000)
+        return cast(F, synchronized)
+    return decorator

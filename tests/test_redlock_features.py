@@ -1,0 +1,409 @@
+"""Redlock beyond Pottery: woken waiters, fencing tokens, renewal, locked_by_anyone(), synchronize()."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+import time
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+
+import pottery_async
+import pottery_async.sync
+from pottery_async import AIORedlock, redlock
+from pottery_async.exceptions import QuorumNotAchieved, ReleaseUnlockedLock
+from pottery_async.sync import Redlock, synchronize
+from tests.helpers import HANG_GUARD, eventually, paused
+from tests.servers import Server
+
+
+def lock_keys(masters: list[redis.Redis]) -> list[list[bytes]]:
+    return [sorted(master.keys('redlock:*')) for master in masters]  # type: ignore[arg-type]
+
+
+def subscribers(master: redis.Redis, channel: str) -> int:
+    ((_, count),) = master.pubsub_numsub(channel)
+    return int(count)
+
+
+@pytest.fixture
+def no_recheck(monkeypatch: pytest.MonkeyPatch) -> None:
+    'Waiters never look again on their own: only a wake-up (or lease expiry) moves them.'
+    monkeypatch.setattr(redlock, '_RECHECK', 600.0)
+
+
+# Waking waiters.
+
+def test_release_wakes_a_waiter(masters: list[redis.Redis], no_recheck: None) -> None:
+    holder = Redlock(key='wake', masters=masters)
+    assert holder.acquire()
+    results: list[bool] = []
+    waiter = threading.Thread(
+        target=lambda: results.append(Redlock(key='wake', masters=masters).acquire(timeout=8)),
+    )
+    waiter.start()
+    # The waiter is subscribed on every master, and holds nothing.
+    assert eventually(lambda: all(subscribers(m, 'redlock:wake') == 1 for m in masters))
+    holder.release()
+    waiter.join()
+    # Neither a recheck (disabled) nor the 10 s lease could have let it in
+    # within its 8 s: the release woke it.
+    assert results == [True]
+    # It left the channel (the server notices the closed connection on
+    # its own time); its lock is held on every master.
+    assert eventually(lambda: all(subscribers(m, 'redlock:wake') == 0 for m in masters))
+    assert len({m.get('redlock:wake') for m in masters} - {None}) == 1
+
+
+def test_waiter_wakes_when_a_dead_holders_lease_runs_out(
+    masters: list[redis.Redis], no_recheck: None,
+) -> None:
+    dead = Redlock(key='lease', masters=masters, auto_release_time=0.5)
+    assert dead.acquire()  # and never released
+    waiter = Redlock(key='lease', masters=masters)
+    assert waiter.acquire(timeout=8)
+    assert all(m.get('redlock:lease') for m in masters)
+    assert dead.locked() == 0
+    waiter.release()
+    assert lock_keys(masters) == [[]] * 5
+
+
+def test_waiter_timeout_is_honoured(masters: list[redis.Redis]) -> None:
+    holder = Redlock(key='patience', masters=masters)
+    assert holder.acquire()
+    start = time.monotonic()
+    assert not Redlock(key='patience', masters=masters).acquire(timeout=0.3)
+    assert time.monotonic() - start < HANG_GUARD
+    assert eventually(lambda: all(subscribers(m, 'redlock:patience') == 0 for m in masters))
+    holder.release()
+
+
+def test_pottery_holder_hands_over_to_our_waiter(pottery_module: Any, masters: list[redis.Redis]) -> None:
+    # Pottery's release publishes nothing: our waiter's periodic look finds it.
+    theirs = pottery_module.Redlock(key='mixed', masters=set(masters))
+    assert theirs.acquire()
+    results: list[bool] = []
+    waiter = threading.Thread(
+        target=lambda: results.append(Redlock(key='mixed', masters=masters).acquire(timeout=8)),
+    )
+    waiter.start()
+    assert eventually(lambda: all(subscribers(m, 'redlock:mixed') == 1 for m in masters))
+    theirs.release()
+    waiter.join()
+    assert results == [True]
+    assert not theirs.acquire(blocking=False)
+
+
+async def test_async_waiters_share_one_subscription_per_master(
+    amasters: list[redis.asyncio.Redis], masters: list[redis.Redis], no_recheck: None,
+) -> None:
+    holder = AIORedlock(key='crowd', masters=amasters)
+    assert await holder.acquire()
+    masters[0].set('crowd-counter', 0)
+
+    async def wait_and_count() -> None:
+        lock = AIORedlock(key='crowd', masters=amasters)
+        assert await lock.acquire(timeout=20)
+        value = int(await amasters[0].get('crowd-counter'))
+        await amasters[0].set('crowd-counter', value + 1)
+        await lock.release()
+
+    waiters = [asyncio.ensure_future(wait_and_count()) for _ in range(30)]
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if all(subscribers(m, 'redlock:crowd') == 1 for m in masters):
+            break
+    # Thirty waiters, one subscribed connection per master.
+    assert [subscribers(m, 'redlock:crowd') for m in masters] == [1] * 5
+    assert [sum(int(c['sub']) > 0 for c in m.client_list()) for m in masters] == [1] * 5
+    await holder.release()
+    await asyncio.gather(*waiters)
+    assert masters[0].get('crowd-counter') == b'30'
+    assert [subscribers(m, 'redlock:crowd') for m in masters] == [0] * 5
+    assert lock_keys(masters) == [[]] * 5
+
+
+def test_waiters_on_two_of_five_paused(five_servers: list[Server], masters: list[redis.Redis]) -> None:
+    counter = masters[2]
+    counter.set('paused-counter', 0)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            lock = Redlock(key='paused-wait', masters=masters)
+            for _ in range(3):
+                assert lock.acquire(timeout=HANG_GUARD)
+                value = int(counter.get('paused-counter'))  # type: ignore[arg-type]
+                counter.set('paused-counter', value + 1)
+                lock.release()
+        except BaseException as error:
+            errors.append(error)
+
+    start = time.monotonic()
+    with paused(five_servers[:2]):
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert counter.get('paused-counter') == b'6'
+    assert time.monotonic() - start < 2 * HANG_GUARD
+    for master in masters[2:]:
+        assert not master.exists('redlock:paused-wait')
+
+
+async def test_cancelled_acquire_takes_back_what_it_stored(
+    five_servers: list[Server], amasters: list[redis.asyncio.Redis], masters: list[redis.Redis],
+) -> None:
+    lock = AIORedlock(key='cancelled', masters=amasters)
+    with paused(five_servers[:1]):
+        # The paused master keeps the attempt in flight while the other
+        # four have stored the value; then the caller gives up.
+        attempt = asyncio.ensure_future(lock.acquire(blocking=False))
+        assert await asyncio.to_thread(
+            eventually, lambda: sum(bool(m.exists('redlock:cancelled')) for m in masters[1:]) == 4,
+        )
+        attempt.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await attempt
+        assert [bool(m.exists('redlock:cancelled')) for m in masters[1:]] == [False] * 4
+    assert await lock.locked() == 0
+    other = AIORedlock(key='cancelled', masters=amasters)
+    assert await other.acquire(blocking=False)
+    await other.release()
+
+
+# Fencing tokens.
+
+def test_fencing_tokens_increase(masters: list[redis.Redis]) -> None:
+    lock = Redlock(key='fenced', masters=masters, fencing=True)
+    assert lock.fencing
+    assert lock.fencing_token is None
+    tokens = []
+    for _ in range(3):
+        with lock:
+            tokens.append(lock.fencing_token)
+    assert tokens == [1, 2, 3]
+    assert lock.fencing_token == 3  # kept after release
+    assert {m.get('{redlock:fenced}:fence') for m in masters} == {b'3'}
+    plain = Redlock(key='plain', masters=masters)
+    with plain:
+        assert plain.fencing_token is None
+    assert not any(m.exists('{redlock:plain}:fence') for m in masters)
+
+
+def test_fencing_tokens_increase_across_master_failures(
+    five_servers: list[Server], masters: list[redis.Redis],
+) -> None:
+    lock = Redlock(key='failing', masters=masters, fencing=True)
+    seen = [0]
+
+    def take() -> None:
+        assert lock.acquire(timeout=HANG_GUARD)
+        assert lock.fencing_token is not None
+        assert lock.fencing_token > seen[-1]
+        seen.append(lock.fencing_token)
+        lock.release()
+
+    for _ in range(3):
+        take()
+    # Two masters miss every acquisition while paused...
+    with paused(five_servers[:2]):
+        take()
+        take()
+    # ...then come back far behind, while two others lose their counter
+    # (a restart without persistence): a later majority may overlap the
+    # stale masters, and still counts past every earlier token.
+    for master in masters[2:4]:
+        master.delete('{redlock:failing}:fence')
+    for _ in range(3):
+        take()
+    with paused(five_servers[2:4]):
+        take()
+    with paused(five_servers[4:]):
+        take()
+    assert seen == sorted(set(seen))
+    # A counter ahead of the others is not lost either.
+    masters[0].set('{redlock:failing}:fence', 1000)
+    take()
+    assert seen[-1] >= 1001
+    # (Raised on every master that granted it: a majority at least.)
+    assert sum(int(m.get('{redlock:failing}:fence')) >= 1001 for m in masters) >= 3  # type: ignore[arg-type]
+
+
+async def test_fencing_async_and_sync_share_the_counter(
+    amasters: list[redis.asyncio.Redis], masters: list[redis.Redis],
+) -> None:
+    alock = AIORedlock(key='shared-fence', masters=amasters, fencing=True)
+    async with alock:
+        first = alock.fencing_token
+    slock = Redlock(key='shared-fence', masters=masters, fencing=True)
+    await asyncio.to_thread(slock.acquire)
+    await asyncio.to_thread(slock.release)
+    assert first is not None
+    assert slock.fencing_token == first + 1
+
+
+# Who holds it.
+
+def test_locked_by_anyone(pottery_module: Any, masters: list[redis.Redis]) -> None:
+    mine = Redlock(key='who', masters=masters)
+    other = Redlock(key='who', masters=masters)
+    assert mine.locked_by_anyone() == 0
+    assert other.acquire()
+    assert mine.locked() == 0  # Pottery's meaning: this instance only
+    assert 9 < mine.locked_by_anyone() <= 10
+    other.release()
+    assert mine.locked_by_anyone() == 0
+    theirs = pottery_module.Redlock(key='who', masters=set(masters), auto_release_time=5)
+    assert theirs.acquire()
+    assert 4 < mine.locked_by_anyone() <= 5
+    theirs.release()
+    # Held on a minority only: nobody holds the lock.
+    for master in masters[:2]:
+        master.set('redlock:who', 'stray', px=10000)
+    assert mine.locked_by_anyone() == 0
+    # Held without expiry (set by hand): forever.
+    for master in masters:
+        master.set('redlock:who', 'forever')
+    assert mine.locked_by_anyone() == math.inf
+    for master in masters:
+        master.delete('redlock:who')
+
+
+async def test_locked_by_anyone_async(amasters: list[redis.asyncio.Redis]) -> None:
+    lock = AIORedlock(key='who-async', masters=amasters)
+    other = AIORedlock(key='who-async', masters=amasters, auto_release_time=3)
+    assert await lock.locked_by_anyone() == 0
+    async with other:
+        assert 2 < await lock.locked_by_anyone() <= 3
+        assert await lock.locked() == 0
+
+
+# Automatic renewal.
+
+def test_auto_renew(masters: list[redis.Redis]) -> None:
+    lock = Redlock(key='renewed', masters=masters, auto_release_time=0.4, auto_renew=True, num_extensions=0)
+    assert lock.auto_renew
+    assert lock.acquire()
+    # Held well past its lease, while this thread makes no call at all.
+    time.sleep(1.5)
+    assert lock.locked() > 0
+    assert not Redlock(key='renewed', masters=masters).acquire(blocking=False)
+    lock.release()
+    assert lock_keys(masters) == [[]] * 5
+    # Renewal stopped with the release: nothing brings the key back.
+    time.sleep(0.5)
+    assert lock_keys(masters) == [[]] * 5
+
+
+def test_auto_renew_stops_when_renewal_fails(
+    masters: list[redis.Redis], caplog: pytest.LogCaptureFixture,
+) -> None:
+    lock = Redlock(key='lost', masters=masters, auto_release_time=0.4, auto_renew=True)
+    assert lock.acquire()
+    for master in masters:
+        master.delete('redlock:lost')  # as if the lease had run out
+    with caplog.at_level(logging.WARNING, logger='pottery_async'):
+        assert eventually(lambda: 'could not renew' in caplog.text)
+    assert lock_keys(masters) == [[]] * 5
+    assert lock.locked() == 0
+    with pytest.raises(ReleaseUnlockedLock):
+        lock.release()
+
+
+async def test_auto_renew_async(amasters: list[redis.asyncio.Redis], masters: list[redis.Redis]) -> None:
+    lock = AIORedlock(key='arenewed', masters=amasters, auto_release_time=0.4, auto_renew=True)
+    async with lock:
+        await asyncio.sleep(1.5)
+        assert await lock.locked() > 0
+    await asyncio.sleep(0.5)
+    assert lock_keys(masters) == [[]] * 5
+
+
+# synchronize().
+
+def test_synchronize(masters: list[redis.Redis], caplog: pytest.LogCaptureFixture) -> None:
+    counter = masters[0]
+    counter.set('sync-counter', 0)
+
+    @synchronize(key='synchronized', masters=masters, auto_release_time=5)
+    def increment(by: int) -> int:
+        'Read-modify-write under the lock.'
+        value = int(counter.get('sync-counter')) + by  # type: ignore[arg-type]
+        counter.set('sync-counter', value)
+        return value
+
+    assert increment.__name__ == 'increment'
+    assert increment.__doc__ == 'Read-modify-write under the lock.'
+    with caplog.at_level(logging.INFO, logger='pottery_async'):
+        threads = [threading.Thread(target=lambda: [increment(1) for _ in range(10)]) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert counter.get('sync-counter') == b'40'
+    assert 'increment() waited for redlock:synchronized' in caplog.text
+    assert lock_keys(masters) == [[]] * 5
+
+
+def test_synchronize_timeout_and_errors(masters: list[redis.Redis]) -> None:
+    @synchronize(key='busy', masters=masters, blocking=True, timeout=0.2)
+    def busy() -> None:
+        raise AssertionError('must not run')
+
+    holder = Redlock(key='busy', masters=masters)
+    assert holder.acquire()
+    with pytest.raises(QuorumNotAchieved):
+        busy()
+    holder.release()
+
+    @synchronize(key='raises', masters=masters)
+    def raises() -> None:
+        raise KeyError('inside')
+
+    with pytest.raises(KeyError, match='inside'):
+        raises()
+    assert lock_keys(masters) == [[]] * 5
+
+    async def coroutine_function() -> None:
+        pass
+
+    with pytest.raises(TypeError, match='plain functions'):
+        synchronize(key='wrong', masters=masters)(coroutine_function)
+    with pytest.raises(ValueError, match='non-blocking'):
+        synchronize(key='wrong', masters=masters, blocking=False, timeout=1)
+
+
+async def test_synchronize_async(amasters: list[redis.asyncio.Redis], masters: list[redis.Redis]) -> None:
+    await amasters[0].set('async-sync-counter', 0)
+
+    @pottery_async.synchronize(key='asynchronized', masters=amasters)
+    async def increment() -> int:
+        value = int(await amasters[0].get('async-sync-counter')) + 1
+        await asyncio.sleep(0)
+        await amasters[0].set('async-sync-counter', value)
+        return value
+
+    results = await asyncio.gather(*(increment() for _ in range(20)))
+    assert sorted(results) == list(range(1, 21))
+    assert masters[0].get('async-sync-counter') == b'20'
+
+    def plain() -> None:
+        pass
+
+    with pytest.raises(TypeError, match='coroutine functions'):
+        pottery_async.synchronize(key='wrong', masters=amasters)(plain)  # type: ignore[type-var]
+    assert lock_keys(masters) == [[]] * 5
+
+
+def test_exports() -> None:
+    assert pottery_async.sync.synchronize is synchronize
+    assert 'synchronize' in pottery_async.__all__
+    assert 'synchronize' in pottery_async.sync.__all__
