@@ -294,6 +294,11 @@ def resolve(redis_arg: RedisArg) -> AsyncClient:
             return cached  # type: ignore[no-any-return]
     if isinstance(redis_arg, (redis.asyncio.Redis, redis.asyncio.RedisCluster)):
         return redis_arg
+    if state is None and redis_arg is None:
+        raise TypeError(
+            'the async API has no default client: pass a redis.asyncio client '
+            '(redis= for a container, masters= for a lock or NextID)'
+        )
     if state is None:
         raise TypeError(
             'the async API needs a redis.asyncio client (redis.asyncio.Redis or '

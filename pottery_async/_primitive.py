@@ -43,26 +43,40 @@ class Primitive:
         masters: Iterable[_clients.RedisArg] = frozenset(),
         raise_on_redis_errors: bool = False,
     ) -> None:
-        self._key = f'{self._KEY_PREFIX}:{key}'
-        # None stands for the default client (the sync API's default, as
-        # Pottery's; the async API refuses it at first use).
-        self._masters: frozenset[_clients.RedisArg] = frozenset(masters) or frozenset({None})
-        self._raise_on_redis_errors = bool(raise_on_redis_errors)
+        self.key = key
+        self.masters = masters
+        self.raise_on_redis_errors = raise_on_redis_errors
 
     @property
     def key(self) -> str:
-        'The Redis key, with the primitive\'s prefix (as Pottery names it).'
+        'The Redis key, with the primitive\'s prefix (as Pottery names it); assign it without.'
         return self._key
+
+    @key.setter
+    def key(self, value: str) -> None:
+        self._key = f'{self._KEY_PREFIX}:{value}'
 
     @property
     def masters(self) -> frozenset[Any]:
         'The Redis clients the quorum is taken over, as passed.'
         return self._masters
 
+    @masters.setter
+    def masters(self, value: Iterable[_clients.RedisArg]) -> None:
+        if value is None or isinstance(value, (str, bytes)):
+            raise TypeError(f'masters must be an iterable of Redis clients, not {type(value).__name__}')
+        # None stands for the default client (the sync API's default, as
+        # Pottery's; the async API refuses it at first use).
+        self._masters: frozenset[_clients.RedisArg] = frozenset(value) or frozenset({None})
+
     @property
     def raise_on_redis_errors(self) -> bool:
         'Whether too many failing masters raise QuorumIsImpossible.'
         return self._raise_on_redis_errors
+
+    @raise_on_redis_errors.setter
+    def raise_on_redis_errors(self, value: bool) -> None:
+        self._raise_on_redis_errors = bool(value)
 
     @property
     def quorum(self) -> int:

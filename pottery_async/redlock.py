@@ -192,48 +192,66 @@ class AIORedlock(Primitive):
         auto_renew: bool = False,
         fencing: bool = False,
     ) -> None:
-        if isinstance(auto_release_time, bool) or not isinstance(auto_release_time, Real):
-            raise TypeError(
-                f'auto_release_time must be a number, not {type(auto_release_time).__qualname__}',
-            )
-        if not auto_release_time > 0:
-            raise ValueError('auto_release_time must be positive')
-        if isinstance(num_extensions, bool) or not isinstance(num_extensions, int):
-            raise TypeError(f'num_extensions must be an int, not {type(num_extensions).__qualname__}')
-        if num_extensions < -1:
-            raise ValueError('num_extensions must be -1 (no limit) or non-negative')
-        _check_timeout(context_manager_blocking, context_manager_timeout)
         super().__init__(key=key, masters=masters, raise_on_redis_errors=raise_on_redis_errors)
-        self._auto_release_time: float = float(auto_release_time)
-        self._num_extensions: int = num_extensions
+        self.auto_release_time = auto_release_time
+        self.num_extensions = num_extensions
+        _check_timeout(context_manager_blocking, context_manager_timeout)
         self._context_manager_blocking: bool = bool(context_manager_blocking)
         self._context_manager_timeout: float = context_manager_timeout
         self._auto_renew: bool = bool(auto_renew)
-        self._fence: str = _fence_key(self.key) if fencing else ''
+        self._fencing: bool = bool(fencing)
         self._uuid: str = ''
         self._extension_num: int = 0
         self._fencing_token: int | None = None
         self._stop_renewal: Callable[[], None] | None = None
+
+    # Pottery's configuration attributes can be assigned; so can these.
 
     @property
     def auto_release_time(self) -> float:
         'Seconds after which the lock releases itself unless extended.'
         return self._auto_release_time
 
+    @auto_release_time.setter
+    def auto_release_time(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise TypeError(f'auto_release_time must be a number, not {type(value).__qualname__}')
+        if not value > 0:
+            raise ValueError('auto_release_time must be positive')
+        self._auto_release_time: float = float(value)
+
     @property
     def num_extensions(self) -> int:
         'How many times one acquisition may be extended (-1: no limit).'
         return self._num_extensions
+
+    @num_extensions.setter
+    def num_extensions(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f'num_extensions must be an int, not {type(value).__qualname__}')
+        if value < -1:
+            raise ValueError('num_extensions must be -1 (no limit) or non-negative')
+        self._num_extensions: int = value
 
     @property
     def context_manager_blocking(self) -> bool:
         'Whether ``with`` waits for the lock.'
         return self._context_manager_blocking
 
+    @context_manager_blocking.setter
+    def context_manager_blocking(self, value: bool) -> None:
+        _check_timeout(value, self._context_manager_timeout)
+        self._context_manager_blocking = bool(value)
+
     @property
     def context_manager_timeout(self) -> float:
         'How long ``with`` waits for the lock (-1: no limit).'
         return self._context_manager_timeout
+
+    @context_manager_timeout.setter
+    def context_manager_timeout(self, value: float) -> None:
+        _check_timeout(self._context_manager_blocking, value)
+        self._context_manager_timeout = value
 
     @property
     def auto_renew(self) -> bool:
@@ -243,7 +261,7 @@ class AIORedlock(Primitive):
     @property
     def fencing(self) -> bool:
         'Whether acquisitions get fencing tokens.'
-        return bool(self._fence)
+        return self._fencing
 
     @property
     def fencing_token(self) -> int | None:
@@ -268,7 +286,7 @@ class AIORedlock(Primitive):
     async def _attempt(self, raise_on_redis_errors: bool | None) -> _Attempt:
         'Try once, on every master at once; on failure, undo what was stored.'
         value = str(uuid.uuid4())
-        keys = [self.key, self._fence] if self._fence else [self.key]
+        keys = [self.key, _fence_key(self.key)] if self._fencing else [self.key]
         args = (value, int(self._auto_release_time * 1000))
 
         async def take(client: _clients.AsyncClient) -> Any:
@@ -284,7 +302,7 @@ class AIORedlock(Primitive):
                 if validity > 0:
                     self._uuid = value
                     self._extension_num = 0
-                    if self._fence:
+                    if self._fencing:
                         self._fencing_token = max(int(reply[1]) for reply in granted)
                     return _Attempt(acquired=True)
         except BaseException:
@@ -319,9 +337,9 @@ class AIORedlock(Primitive):
         counts past it.  Otherwise the lower counters are raised to it first
         (while the lock is held on a majority), for the same reason.
         """
-        if not self._fence or len({int(reply[1]) for reply in granted}) == 1:
+        if not self._fencing or len({int(reply[1]) for reply in granted}) == 1:
             return True
-        keys = [self.key, self._fence]
+        keys = [self.key, _fence_key(self.key)]
         args = (value, max(int(reply[1]) for reply in granted))
 
         async def raise_fence(client: _clients.AsyncClient) -> Any:

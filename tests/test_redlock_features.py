@@ -407,3 +407,40 @@ def test_exports() -> None:
     assert pottery_async.sync.synchronize is synchronize
     assert 'synchronize' in pottery_async.__all__
     assert 'synchronize' in pottery_async.sync.__all__
+
+
+async def test_no_masters() -> None:
+    # The sync API falls back to the default client, as Pottery does; the
+    # async API has no default client and says so at first use.
+    lock = AIORedlock(key='nowhere')
+    with pytest.raises(TypeError, match='no default client'):
+        await lock.acquire()
+    with pytest.raises(TypeError, match='masters must be an iterable'):
+        AIORedlock(key='nowhere', masters=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match='masters must be an iterable'):
+        Redlock(key='nowhere', masters='redis://localhost:6379/1')  # type: ignore[arg-type]
+
+
+def test_configuration_can_be_assigned_as_in_pottery(masters: list[redis.Redis]) -> None:
+    lock = Redlock(key='first', masters=masters[:1])
+    lock.key = 'printer'
+    lock.masters = masters  # type: ignore[assignment]
+    lock.auto_release_time = 2
+    lock.num_extensions = -1
+    lock.context_manager_timeout = 0.5
+    lock.raise_on_redis_errors = True
+    assert (lock.key, lock.masters, lock.quorum) == ('redlock:printer', frozenset(masters), 3)
+    assert (lock.auto_release_time, lock.num_extensions, lock.context_manager_timeout) == (2, -1, 0.5)
+    assert lock.raise_on_redis_errors is True
+    with lock:
+        assert all(1000 < m.pttl('redlock:printer') <= 2000 for m in masters)  # type: ignore[operator]
+    with pytest.raises(ValueError, match='positive'):
+        lock.auto_release_time = 0
+    with pytest.raises(ValueError, match='non-blocking'):
+        lock.context_manager_blocking = False  # while a timeout is set
+    with pytest.raises(TypeError):
+        lock.num_extensions = 1.5  # type: ignore[assignment]
+    assert (lock.auto_release_time, lock.context_manager_blocking, lock.num_extensions) == (2, True, -1)
+    ids = pottery_async.sync.NextID(key='ids', masters=masters)
+    ids.key = 'other-ids'
+    assert ids.key == 'nextid:other-ids'

@@ -28,7 +28,8 @@ The rules, all of them:
 - ``__init__`` builds the core object with the same arguments; if the core
   class has ``_initialize`` (what ``await Cls(...)`` runs), its own or its
   twinned base's, the sync constructor runs it too.
-- Public properties become read-only properties reading the core's.
+- Public properties become properties reading the core's; those with a
+  setter in the core can be assigned through the twin too.
 - A plain ``def __repr__`` of the class itself (one that needs no I/O) is
   the twin's too, naming the twin's class instead of the core's.
 - A module-level function listed in FUNCTIONS (decorators such as
@@ -183,9 +184,26 @@ def _members(cls: ast.ClassDef, bases: dict[str, ast.ClassDef]) -> dict[str, Fun
         if isinstance(base, ast.Name) and base.id in bases:
             members.update(_members(bases[base.id], bases))
     for node in cls.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _is_setter(node):
             members[node.name] = node
     return members
+
+
+def _is_setter(node: Function) -> bool:
+    return any(isinstance(d, ast.Attribute) and d.attr == 'setter' for d in node.decorator_list)
+
+
+def _setters(cls: ast.ClassDef, bases: dict[str, ast.ClassDef]) -> dict[str, str]:
+    'The assignable properties of a class (and its core bases), with the type they take.'
+    setters: dict[str, str] = {}
+    for base in cls.bases:
+        if isinstance(base, ast.Name) and base.id in bases:
+            setters.update(_setters(bases[base.id], bases))
+    for node in cls.body:
+        if isinstance(node, ast.FunctionDef) and _is_setter(node):
+            annotation = node.args.args[1].annotation
+            setters[node.name] = ast.unparse(annotation) if annotation else 'Any'
+    return setters
 
 
 def _call_args(args: ast.arguments) -> str:
@@ -250,6 +268,7 @@ def _twin_class(
 ) -> list[str]:
     twinned = set(TWINS[module])
     members = _members(cls, base_classes)
+    setters = _setters(cls, base_classes)
     twins = {cls for classes in TWINS.values() for cls in classes}
     # A twin base already derives from SyncTwin (listing it again breaks the MRO).
     marker = [] if any(b.split('[')[0] in twins for b in sync_bases) else ['SyncTwin']
@@ -275,6 +294,11 @@ def _twin_class(
             out += _doc_lines(_docstring(node), '        ')
             out.append(f'        return self._core.{member}')
             out.append('')
+            if member in setters:
+                out.append(f'    @{member}.setter')
+                out.append(f'    def {member}(self, value: {setters[member]}) -> None:')
+                out.append(f'        self._core.{member} = value')
+                out.append('')
         elif isinstance(node, ast.FunctionDef) and member == '__repr__' and node in cls.body:
             out.append('    def __repr__(self) -> str:')
             out.append('        names = type(self._core).__qualname__, type(self).__qualname__')

@@ -42,18 +42,30 @@ class NextID(SyncTwin):
 
     @property
     def key(self) -> str:
-        """The Redis key, with the primitive's prefix (as Pottery names it)."""
+        """The Redis key, with the primitive's prefix (as Pottery names it); assign it without."""
         return self._core.key
+
+    @key.setter
+    def key(self, value: str) -> None:
+        self._core.key = value
 
     @property
     def masters(self) -> frozenset[Any]:
         'The Redis clients the quorum is taken over, as passed.'
         return self._core.masters
 
+    @masters.setter
+    def masters(self, value: Iterable[_clients.RedisArg]) -> None:
+        self._core.masters = value
+
     @property
     def raise_on_redis_errors(self) -> bool:
         'Whether too many failing masters raise QuorumIsImpossible.'
         return self._core.raise_on_redis_errors
+
+    @raise_on_redis_errors.setter
+    def raise_on_redis_errors(self, value: bool) -> None:
+        self._core.raise_on_redis_errors = value
 
     @property
     def quorum(self) -> int:

@@ -76,18 +76,30 @@ class Redlock(SyncTwin):
 
     @property
     def key(self) -> str:
-        """The Redis key, with the primitive's prefix (as Pottery names it)."""
+        """The Redis key, with the primitive's prefix (as Pottery names it); assign it without."""
         return self._core.key
+
+    @key.setter
+    def key(self, value: str) -> None:
+        self._core.key = value
 
     @property
     def masters(self) -> frozenset[Any]:
         'The Redis clients the quorum is taken over, as passed.'
         return self._core.masters
 
+    @masters.setter
+    def masters(self, value: Iterable[_clients.RedisArg]) -> None:
+        self._core.masters = value
+
     @property
     def raise_on_redis_errors(self) -> bool:
         'Whether too many failing masters raise QuorumIsImpossible.'
         return self._core.raise_on_redis_errors
+
+    @raise_on_redis_errors.setter
+    def raise_on_redis_errors(self, value: bool) -> None:
+        self._core.raise_on_redis_errors = value
 
     @property
     def quorum(self) -> int:
@@ -99,20 +111,36 @@ class Redlock(SyncTwin):
         'Seconds after which the lock releases itself unless extended.'
         return self._core.auto_release_time
 
+    @auto_release_time.setter
+    def auto_release_time(self, value: float) -> None:
+        self._core.auto_release_time = value
+
     @property
     def num_extensions(self) -> int:
         'How many times one acquisition may be extended (-1: no limit).'
         return self._core.num_extensions
+
+    @num_extensions.setter
+    def num_extensions(self, value: int) -> None:
+        self._core.num_extensions = value
 
     @property
     def context_manager_blocking(self) -> bool:
         'Whether ``with`` waits for the lock.'
         return self._core.context_manager_blocking
 
+    @context_manager_blocking.setter
+    def context_manager_blocking(self, value: bool) -> None:
+        self._core.context_manager_blocking = value
+
     @property
     def context_manager_timeout(self) -> float:
         'How long ``with`` waits for the lock (-1: no limit).'
         return self._core.context_manager_timeout
+
+    @context_manager_timeout.setter
+    def context_manager_timeout(self, value: float) -> None:
+        self._core.context_manager_timeout = value
 
     @property
     def auto_renew(self) -> bool:
