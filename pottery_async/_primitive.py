@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar, TypeVar
 
+from redis.asyncio.connection import BlockingConnectionPool
 from redis.exceptions import RedisError
 
 from . import _clients
@@ -100,33 +102,20 @@ class Primitive:
             except RedisError as error:
                 self._log(error)
                 return [], [error]
-        # One deadline for all the requests (they start together): a master
-        # that has not answered by then is cancelled and counts as failed.
-        tasks = [asyncio.ensure_future(self._untimed(master, request)) for master in self._masters]
+        tasks = [asyncio.ensure_future(self._ask(master, request)) for master in self._masters]
         try:
-            _, pending = await asyncio.wait(tasks, timeout=self._MASTER_TIMEOUT)
+            # Each request is bounded by its own timeout (see _ask).
+            await asyncio.wait(tasks)
         except BaseException:
             # Cancelled from outside: leave no request behind.
             for task in tasks:
                 task.cancel()
+            await asyncio.wait(tasks)
             raise
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
-        # Every task's outcome is retrieved before anything is raised.
-        outcomes: list[Any] = []
-        for task in tasks:
-            if task in pending:
-                outcomes.append(CommandTimeoutError(
-                    f'Timeout: no reply from a master within {self._MASTER_TIMEOUT} s',
-                ))
-            elif task.cancelled():
-                outcomes.append(asyncio.CancelledError())
-            else:
-                outcomes.append(task.exception() or task.result())
         results: list[T] = []
         errors: list[RedisError] = []
+        # Every task's outcome is retrieved before anything is raised.
+        outcomes = [task.exception() or task.result() for task in tasks]
         for outcome in outcomes:
             if isinstance(outcome, RedisError):
                 self._log(outcome)
@@ -137,15 +126,19 @@ class Primitive:
                 results.append(outcome)
         return results, errors
 
-    async def _untimed(
-        self, master: _clients.RedisArg, request: Callable[[_clients.AsyncClient], Awaitable[T]],
-    ) -> T:
-        return await request(_clients.resolve(master))
-
     async def _ask(
         self, master: _clients.RedisArg, request: Callable[[_clients.AsyncClient], Awaitable[T]],
     ) -> T:
         client = _clients.resolve(master)
+        slots = _slots_of(client)
+        if slots is None:
+            return await self._timed(client, request)
+        async with slots:
+            return await self._timed(client, request)
+
+    async def _timed(
+        self, client: _clients.AsyncClient, request: Callable[[_clients.AsyncClient], Awaitable[T]],
+    ) -> T:
         try:
             async with asyncio.timeout(self._MASTER_TIMEOUT):
                 return await request(client)
@@ -166,3 +159,27 @@ class Primitive:
         'With raise_on_redis_errors, raise QuorumIsImpossible if a majority failed.'
         if self._raise_on_redis_errors and len(redis_errors) >= self.quorum:
             raise QuorumIsImpossible(self._key, self._masters, redis_errors=redis_errors)
+
+
+# Per client, the number of requests that may be in flight at once, when its
+# pool would raise instead of waiting for a connection (redis.asyncio's
+# default ConnectionPool does, once max_connections are in use): hundreds of
+# concurrent lock operations on one client then queue here instead of failing
+# (a failed release would leave the lock held for its whole lease).  One
+# connection is left for the waiters' pub/sub subscription.
+_slots: weakref.WeakKeyDictionary[Any, asyncio.Semaphore | None] = weakref.WeakKeyDictionary()
+
+
+def _slots_of(client: _clients.AsyncClient) -> asyncio.Semaphore | None:
+    try:
+        return _slots[client]
+    except KeyError:
+        pass
+    pool = getattr(client, 'connection_pool', None)
+    slots = None
+    if pool is not None and not isinstance(pool, BlockingConnectionPool):
+        size = getattr(pool, 'max_connections', None)
+        if isinstance(size, int) and size < 2 ** 16:
+            slots = asyncio.Semaphore(max(size - 1, 1))
+    _slots[client] = slots
+    return slots

@@ -2,7 +2,8 @@
 
 A waiter (a blocking ``acquire()``) joins a channel on a client with an
 ``asyncio.Event``; whoever frees the resource publishes on that channel, and
-every waiter of the channel has its event set.  All the waiters on one
+each message sets the event of the channel's longest-waiting waiter (see
+``_Hub.wake``).  All the waiters on one
 client share one pub/sub connection and one reader task (a *hub*), however
 many channels they wait on, so two hundred waiting tasks hold one extra
 connection per master, not two hundred.
@@ -36,7 +37,8 @@ class _Hub:
     def __init__(self, client: _clients.AsyncClient) -> None:
         self.client = client
         self.pubsub: Any = client.pubsub()
-        self.waiters: dict[bytes, set[asyncio.Event]] = {}
+        # In arrival order: a message wakes the longest-waiting one.
+        self.waiters: dict[bytes, dict[asyncio.Event, None]] = {}
         # Channel -> resolved when the server confirms the subscription.
         # Channels stay subscribed for the hub's life (it ends when the last
         # waiter leaves): unsubscribing one could race a new waiter's join.
@@ -47,7 +49,7 @@ class _Hub:
 
     def add(self, channel: bytes, event: asyncio.Event) -> None:
         'Register ``event`` for ``channel`` (synchronously: the hub is in use from now on).'
-        self.waiters.setdefault(channel, set()).add(event)
+        self.waiters.setdefault(channel, {})[event] = None
 
     async def subscribed(self, channel: bytes) -> None:
         'Return once the server has subscribed this hub to ``channel``.'
@@ -72,10 +74,28 @@ class _Hub:
         'Unregister ``event``; whether the hub is now unused.'
         waiters = self.waiters.get(channel)
         if waiters is not None:
-            waiters.discard(event)
+            waiters.pop(event, None)
+            if event.is_set():
+                # Woken, and leaving without having looked (a timeout, a
+                # cancellation): the wake-up is the next waiter's.
+                self.wake(channel)
             if not waiters:
                 del self.waiters[channel]
         return not self.waiters
+
+    def wake(self, channel: bytes) -> None:
+        """Wake the longest-waiting waiter of ``channel``.
+
+        One per message: the lock can go to one of them only, so waking all
+        would make every waiter try (and all but one fail) at each release.
+        A woken waiter that does not get the lock waits again, and is woken
+        first again; the one that gets it publishes again when it releases.
+        The masters of one lock each send a message per release: they all
+        wake the same waiter.
+        """
+        for event in self.waiters.get(channel, ()):
+            event.set()
+            return
 
     async def _read(self) -> None:
         try:
@@ -85,8 +105,7 @@ class _Hub:
                     continue
                 kind, channel = message['type'], message['channel']
                 if kind == 'message':
-                    for event in self.waiters.get(channel, ()):
-                        event.set()
+                    self.wake(channel)
                 elif kind == 'subscribe':
                     confirmed = self.confirmed.get(channel)
                     if confirmed is not None and not confirmed.done():

@@ -163,6 +163,8 @@ def _check_timeout(blocking: bool, timeout: float) -> None:
         raise TypeError(f'timeout must be a number, not {type(timeout).__qualname__}')
     if not blocking and timeout != -1:
         raise ValueError("can't specify a timeout for a non-blocking call")
+    if math.isnan(timeout):
+        raise ValueError('timeout must be a number of seconds, not NaN')
     if timeout < 0 and timeout != -1:
         raise ValueError('timeout must be -1 (no limit) or a non-negative number')
 
@@ -310,15 +312,16 @@ class AIORedlock(Primitive):
             # the value.  Take it back before giving up, or it would hold
             # them for a whole lease; shielded so that a second cancellation
             # does not stop the cleanup either.
-            await asyncio.shield(self._fan_out(self._release_request(value, publish=True)))
+            await asyncio.shield(self._take_back(value, publish=True))
             raise
         holders = collections.Counter(reply[2] for reply in refused)
         held = bool(holders) and holders.most_common(1)[0][1] >= self.quorum
-        if granted:
-            # Every master has answered (or timed out): undo what was stored.
-            # Waiters are told only if nobody else holds the lock (contenders
-            # split the masters): otherwise they could not take it anyway.
-            await self._fan_out(self._release_request(value, publish=not held))
+        if granted or errors:
+            # Every master has answered (or timed out): undo what was stored
+            # (a master that timed out may have stored it too).  Waiters are
+            # told only if nobody else holds the lock (contenders split the
+            # masters): otherwise they could not take it anyway.
+            await self._take_back(value, publish=not held)
         self._check_errors(errors, raise_on_redis_errors)
         # The lock can be ours once enough of the refusing masters' keys
         # have expired to make a majority with the ones that granted.
@@ -483,10 +486,34 @@ class AIORedlock(Primitive):
 
         return release
 
+    async def _take_back(self, value: str, *, publish: bool) -> tuple[list[Any], list[RedisError]]:
+        """Delete ``value`` from every master holding it.
+
+        A master that failed to answer (paused, partitioned) may still run
+        the SET it was sent after this release, on another connection: it is
+        asked again later, in the background, until it answers or the lease
+        is over, so that no stale key holds it for a whole lease.
+        """
+        released, errors = await self._fan_out(self._release_request(value, publish=publish))
+        if errors:
+            _bridge.background(self._take_back_later(value))
+        return released, errors
+
+    async def _take_back_later(self, value: str) -> None:
+        request = self._release_request(value, publish=True)
+        end = time.monotonic() + self._auto_release_time
+        delay = 0.25
+        while time.monotonic() + delay < end:
+            await asyncio.sleep(delay)
+            _, errors = await self._fan_out(request)
+            if not errors:
+                return
+            delay *= 2
+
     async def release(self, *, raise_on_redis_errors: bool | None = None) -> None:
         'Let the lock go and wake its waiters; ReleaseUnlockedLock if a majority did not hold it for us.'
         self._stop_renewing()
-        released, errors = await self._fan_out(self._release_request(self._uuid, publish=True))
+        released, errors = await self._take_back(self._uuid, publish=True)
         if sum(1 for result in released if result) >= self.quorum:
             return
         self._check_errors(errors, raise_on_redis_errors)

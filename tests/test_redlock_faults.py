@@ -1,0 +1,524 @@
+"""Redlock under faults: many processes and tasks, masters killed or paused, a quorum lost, a crowded client.
+
+Every test here goes through the public API only (acquire / release /
+locked / ``with`` / ``async with``).  Mutual exclusion is checked the way a
+user would notice its failure: read-modify-write cycles (GET, add one in
+Python, SET) on a plain Redis key, done inside the lock by several
+processes or tasks, must add up.  Time is only ever checked against
+generous hang guards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+
+from pottery_async import AIORedlock
+from pottery_async.exceptions import (
+    QuorumIsImpossible,
+    QuorumNotAchieved,
+    ReleaseUnlockedLock,
+)
+from pottery_async.sync import Redlock
+from tests.helpers import HANG_GUARD, eventually, paused, run_script, unique
+from tests.servers import Server
+
+
+def lock_keys(masters: list[redis.Redis]) -> list[list[bytes]]:
+    return [sorted(master.keys('redlock:*')) for master in masters]  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def own_servers() -> Iterator[list[Server]]:
+    'Five masters of this test alone, free to be killed (the session\'s five must stay up).'
+    servers: list[Server] = []
+    try:
+        for _ in range(5):
+            servers.append(Server())
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def kill(servers: list[Server]) -> None:
+    'SIGKILL the servers and reap them: their ports refuse connections from now on.'
+    for server in servers:
+        server.executor.kill(wait=True)
+
+
+def clients(servers: list[Server]) -> list[redis.Redis]:
+    return [redis.Redis.from_url(server.url(1)) for server in servers]
+
+
+# --- many processes ------------------------------------------------------------
+
+# One worker process: read-modify-write cycles on a plain key of the counter
+# server, each inside the lock over the masters given.  With a positive
+# limit it does that many cycles; with 0 it runs until the key '<counter>:stop'
+# exists.  Prints what it did and the longest acquire() and release() calls.
+# A release that a majority cannot confirm (a master that held the lock died
+# or paused meanwhile) raises ReleaseUnlockedLock, as Pottery's does: the
+# cycle still counts (no other holder could have had a majority), and the
+# test bounds how often that happens.
+_WORKER = '''
+import json, sys, time
+import redis
+from pottery_async.exceptions import ReleaseUnlockedLock
+from pottery_async.sync import Redlock
+
+counter_url, counter_key, lock_key, limit, *urls = sys.argv[1:]
+limit = int(limit)
+counter = redis.Redis.from_url(counter_url)
+lock = Redlock(key=lock_key, masters=[redis.Redis.from_url(url) for url in urls])
+cycles, missed, unconfirmed, slowest_acquire, slowest_release = 0, 0, 0, 0.0, 0.0
+print('ready', flush=True)
+while cycles < limit if limit else not counter.exists(counter_key + ':stop'):
+    start = time.monotonic()
+    acquired = lock.acquire(timeout=20)
+    slowest_acquire = max(slowest_acquire, time.monotonic() - start)
+    if not acquired:
+        missed += 1
+        continue
+    value = int(counter.get(counter_key) or 0)
+    time.sleep(0.001)  # widen the window a second holder would hit
+    counter.set(counter_key, value + 1)
+    cycles += 1
+    start = time.monotonic()
+    try:
+        lock.release()
+    except ReleaseUnlockedLock:
+        unconfirmed += 1
+    slowest_release = max(slowest_release, time.monotonic() - start)
+print(json.dumps({'cycles': cycles, 'missed': missed, 'unconfirmed': unconfirmed,
+                  'slowest_acquire': slowest_acquire, 'slowest_release': slowest_release}))
+'''
+
+
+class Workers:
+    'Worker processes doing locked read-modify-write cycles on one counter.'
+
+    def __init__(
+        self, counter: redis.Redis, counter_url: str, urls: list[str], *, processes: int, limit: int = 0,
+    ) -> None:
+        self.counter = counter
+        self.key = unique('counter')
+        lock_key = unique('rmw')
+        self.lock_key = f'redlock:{lock_key}'
+        self.children = [
+            run_script(_WORKER, counter_url, self.key, lock_key, str(limit), *urls) for _ in range(processes)
+        ]
+
+    def count(self) -> int:
+        return int(self.counter.get(self.key) or 0)  # type: ignore[arg-type]
+
+    def wait_for(self, cycles: int) -> int:
+        'Wait (within the hang guard) until the counter reaches ``cycles``; its value.'
+        assert eventually(lambda: self.count() >= cycles, within=HANG_GUARD), (
+            f'the workers stalled at {self.count()} cycles'
+        )
+        return self.count()
+
+    def finish(self, *, stop: bool) -> list[dict[str, Any]]:
+        'Stop the workers (if ``stop``) and collect their reports; each must have exited cleanly.'
+        if stop:
+            self.counter.set(f'{self.key}:stop', 1)
+        reports = []
+        for child in self.children:
+            out, err = child.communicate(timeout=2 * HANG_GUARD)
+            assert child.returncode == 0, err
+            ready, report = out.splitlines()
+            assert ready == 'ready'
+            reports.append(json.loads(report))
+        return reports
+
+    def kill(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Workers]]:
+    'Worker sets started by the test, killed if the test fails before they end.'
+    started: list[Workers] = []
+    yield started
+    for group in started:
+        group.kill()
+
+
+def check_reports(reports: list[dict[str, Any]], final: int, *, masters_lost: int = 0) -> None:
+    """No update lost: the counter is exactly the sum of the cycles; no call
+    outlasted the guard; a release went unconfirmed at most once per master
+    lost (only the holder of the moment can lose a master it held)."""
+    assert sum(report['cycles'] for report in reports) == final
+    assert sum(report['unconfirmed'] for report in reports) <= masters_lost
+    for report in reports:
+        assert report['missed'] == 0
+        assert report['slowest_acquire'] < HANG_GUARD
+        assert report['slowest_release'] < HANG_GUARD
+
+
+def test_processes_no_lost_update(
+    masters: list[redis.Redis], five_servers: list[Server], redis_client: redis.Redis, url: str,
+    workers: list[Workers],
+) -> None:
+    group = Workers(redis_client, url, [s.url(1) for s in five_servers], processes=4, limit=25)
+    workers.append(group)
+    reports = group.finish(stop=False)
+    assert [report['cycles'] for report in reports] == [25] * 4
+    assert group.count() == 100
+    check_reports(reports, 100)
+    assert lock_keys(masters) == [[]] * 5
+
+
+def test_processes_two_masters_killed(
+    own_servers: list[Server], redis_client: redis.Redis, url: str, workers: list[Workers],
+) -> None:
+    group = Workers(redis_client, url, [s.url(1) for s in own_servers], processes=4)
+    workers.append(group)
+    before = group.wait_for(10)
+    kill(own_servers[:2])
+    # Work goes on with 3 of 5 masters, none of it lost.
+    group.wait_for(before + 30)
+    reports = group.finish(stop=True)
+    check_reports(reports, group.count(), masters_lost=2)
+    live = clients(own_servers[2:])
+    try:
+        assert lock_keys(live) == [[]] * 3
+    finally:
+        for client in live:
+            client.close()
+
+
+def test_processes_two_masters_paused(
+    masters: list[redis.Redis], five_servers: list[Server], redis_client: redis.Redis, url: str,
+    workers: list[Workers],
+) -> None:
+    group = Workers(redis_client, url, [s.url(1) for s in five_servers], processes=3)
+    workers.append(group)
+    before = group.wait_for(10)
+    with paused(five_servers[:2]):
+        # Each call now waits out the paused masters' timeout: a few cycles suffice.
+        during = group.wait_for(before + 4)
+    group.wait_for(during + 10)
+    reports = group.finish(stop=True)
+    check_reports(reports, group.count(), masters_lost=2)
+    # The masters that never paused hold no lock key.  (A SET sent to a paused
+    # master may run when it resumes and stay until it expires.)
+    assert lock_keys(masters[2:]) == [[]] * 3
+
+
+# --- many tasks in one process ---------------------------------------------------
+
+
+async def rmw_tasks(
+    amasters: list[redis.asyncio.Redis], counter: redis.asyncio.Redis, key: str, tasks: int, cycles: int,
+) -> None:
+    'Read-modify-write cycles on ``key`` by ``tasks`` tasks, each cycle inside the lock.'
+
+    async def work() -> None:
+        lock = AIORedlock(key=f'{key}-lock', masters=amasters)
+        for _ in range(cycles):
+            assert await lock.acquire(timeout=HANG_GUARD)
+            value = int(await counter.get(key) or 0)
+            await asyncio.sleep(0.001)
+            await counter.set(key, value + 1)
+            await lock.release()
+
+    await asyncio.gather(*(work() for _ in range(tasks)))
+
+
+async def test_async_tasks_no_lost_update(
+    amasters: list[redis.asyncio.Redis], masters: list[redis.Redis], aredis: redis.asyncio.Redis,
+    redis_client: redis.Redis,
+) -> None:
+    await rmw_tasks(amasters, aredis, 'tasks', 40, 3)
+    assert redis_client.get('tasks') == b'120'
+    assert lock_keys(masters) == [[]] * 5
+
+
+async def test_async_tasks_two_masters_killed(
+    own_servers: list[Server], aredis: redis.asyncio.Redis, redis_client: redis.Redis,
+) -> None:
+    amasters = [redis.asyncio.Redis.from_url(s.url(1)) for s in own_servers]
+    try:
+        await rmw_tasks(amasters, aredis, 'before', 10, 2)
+        kill(own_servers[3:])
+        start = time.monotonic()
+        await rmw_tasks(amasters, aredis, 'after', 10, 3)
+        assert time.monotonic() - start < HANG_GUARD
+    finally:
+        for client in amasters:
+            await client.aclose()
+    assert redis_client.get('before') == b'20'
+    assert redis_client.get('after') == b'30'
+    live = clients(own_servers[:3])
+    try:
+        assert lock_keys(live) == [[]] * 3
+    finally:
+        for client in live:
+            client.close()
+
+
+# --- three of five down: no grant at all -------------------------------------------
+
+
+def test_three_killed_nobody_gets_the_lock(own_servers: list[Server]) -> None:
+    masters = clients(own_servers)
+    try:
+        holder = Redlock(key='gone', masters=masters)
+        assert holder.acquire(blocking=False)
+        kill(own_servers[:3])
+        start = time.monotonic()
+        # The holder can no longer show a majority.
+        assert holder.locked() == 0
+        lock = Redlock(key='gone', masters=masters)
+        assert not lock.acquire(blocking=False)
+        assert not lock.acquire(timeout=0.3)
+        with pytest.raises(QuorumIsImpossible) as caught:
+            Redlock(key='gone', masters=masters, raise_on_redis_errors=True).acquire(blocking=False)
+        assert len(list(caught.value.redis_errors)) == 3
+        with pytest.raises(QuorumNotAchieved):
+            with Redlock(key='gone', masters=masters, context_manager_blocking=False):
+                pytest.fail('entered a lock without a quorum')
+        with pytest.raises(QuorumNotAchieved):
+            with Redlock(key='gone', masters=masters, context_manager_timeout=0.3):
+                pytest.fail('entered a lock without a quorum')
+        # Letting go fails cleanly too: a minority cannot confirm a release.
+        with pytest.raises(ReleaseUnlockedLock):
+            holder.release()
+        # A free key on the two live masters: still no grant, and nothing left behind.
+        fresh = Redlock(key='fresh', masters=masters)
+        assert not fresh.acquire(blocking=False)
+        assert lock_keys(masters[3:]) == [[]] * 2
+        assert time.monotonic() - start < HANG_GUARD
+    finally:
+        for client in masters:
+            client.close()
+
+
+def test_three_killed_concurrent_contenders(own_servers: list[Server]) -> None:
+    'Threads racing for a free key with 3 of 5 masters dead: not one grant.'
+    masters = clients(own_servers)
+    kill(own_servers[2:])
+    grants: list[int] = []
+    errors: list[BaseException] = []
+    start = time.monotonic()
+
+    def contend() -> None:
+        try:
+            lock = Redlock(key='race', masters=masters)
+            grants.extend(1 for _ in range(5) if lock.acquire(blocking=False))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=contend) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert grants == []
+        assert lock_keys(masters[:2]) == [[]] * 2
+        assert time.monotonic() - start < HANG_GUARD
+    finally:
+        for client in masters:
+            client.close()
+
+
+async def test_async_three_killed(own_servers: list[Server]) -> None:
+    amasters = [redis.asyncio.Redis.from_url(s.url(1)) for s in own_servers]
+    try:
+        holder = AIORedlock(key='agone', masters=amasters)
+        assert await holder.acquire(blocking=False)
+        kill(own_servers[2:])
+        start = time.monotonic()
+        assert await holder.locked() == 0
+        contenders = [AIORedlock(key=key, masters=amasters) for key in ('agone', 'afree') * 10]
+        got = await asyncio.gather(*(lock.acquire(timeout=0.3) for lock in contenders))
+        assert not any(got)
+        strict = AIORedlock(key='afree', masters=amasters, raise_on_redis_errors=True)
+        with pytest.raises(QuorumIsImpossible):
+            await strict.acquire(blocking=False)
+        with pytest.raises(QuorumNotAchieved):
+            async with AIORedlock(key='afree', masters=amasters, context_manager_blocking=False):
+                pytest.fail('entered a lock without a quorum')
+        with pytest.raises(ReleaseUnlockedLock):
+            await holder.release()
+        assert time.monotonic() - start < HANG_GUARD
+        assert await amasters[0].keys('redlock:*') == []
+        assert await amasters[1].keys('redlock:*') == []
+    finally:
+        for client in amasters:
+            await client.aclose()
+
+
+def test_minority_of_free_masters_is_no_grant(masters: list[redis.Redis], five_servers: list[Server]) -> None:
+    """The holder has the lock on masters 0-2 only (3 and 4 held by someone
+    else's stale key, since gone).  With 0-2 paused, a contender can store its
+    key on 3 and 4, a minority: no grant, and its partial keys are removed."""
+    for master in masters[3:]:
+        master.set('redlock:split', 'someone-else', px=60_000)
+    holder = Redlock(key='split', masters=masters)
+    assert holder.acquire(blocking=False)
+    assert [master.get('redlock:split') == b'someone-else' for master in masters] == [False] * 3 + [True] * 2
+    for master in masters[3:]:
+        master.delete('redlock:split')
+    contender = Redlock(key='split', masters=masters)
+    strict = Redlock(key='split', masters=masters, raise_on_redis_errors=True)
+    start = time.monotonic()
+    with paused(five_servers[:3]):
+        assert not contender.acquire(blocking=False)
+        assert lock_keys(masters[3:]) == [[]] * 2
+        with pytest.raises(QuorumIsImpossible):
+            strict.acquire(blocking=False)
+        assert lock_keys(masters[3:]) == [[]] * 2
+    assert time.monotonic() - start < HANG_GUARD
+    # Back up: the holder still has its majority, the contender still has nothing.
+    assert holder.locked() > 0
+    assert not contender.acquire(blocking=False)
+    holder.release()
+    assert contender.acquire(blocking=False)
+    contender.release()
+
+
+# --- 200 concurrent pairs on one client ---------------------------------------------
+
+
+@pytest.mark.parametrize('pairs', [200, 1000])
+async def test_concurrent_pairs_on_one_client_own_keys(
+    url: str, redis_client: redis.Redis, pairs: int,
+) -> None:
+    """One redis.asyncio client with its default pool as the only master.
+
+    The pool holds at most 100 connections and raises when asked for more
+    (it does not wait), so the pairs outnumber it several times over.
+    """
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        async def pair(i: int) -> None:
+            lock = AIORedlock(key=f'own-{i}', masters={client})
+            assert await lock.acquire()
+            await lock.release()
+
+        results = await asyncio.gather(*(pair(i) for i in range(pairs)), return_exceptions=True)
+    finally:
+        await client.aclose()
+    failures = [f'{type(r).__name__}: {getattr(r, "redis_errors", r)}' for r in results if r is not None]
+    assert failures == []
+    assert redis_client.keys('redlock:*') == []
+
+
+async def test_200_pairs_on_one_client_one_key(url: str, redis_client: redis.Redis) -> None:
+    client = redis.asyncio.Redis.from_url(url)
+    inside = 0
+    overlaps = 0
+    try:
+        async def pair() -> None:
+            nonlocal inside, overlaps
+            lock = AIORedlock(key='crowded', masters={client})
+            # Generous: the last of 200 waiters waits for 199 hand-offs.
+            assert await lock.acquire(timeout=100)
+            inside += 1
+            overlaps += inside > 1
+            value = int(await client.get('crowded-count') or 0)
+            await client.set('crowded-count', value + 1)
+            inside -= 1
+            await lock.release()
+
+        results = await asyncio.gather(*(pair() for _ in range(200)), return_exceptions=True)
+    finally:
+        await client.aclose()
+    assert [r for r in results if r is not None] == []
+    assert overlaps == 0
+    assert redis_client.get('crowded-count') == b'200'
+    assert redis_client.keys('redlock:*') == []
+
+
+# --- bad arguments not covered in test_redlock.py ------------------------------------
+
+
+async def test_async_bad_acquire_arguments(
+    amasters: list[redis.asyncio.Redis], masters: list[redis.Redis],
+) -> None:
+    lock = AIORedlock(key='abad', masters=amasters)
+    with pytest.raises(ValueError, match='non-blocking'):
+        await lock.acquire(blocking=False, timeout=1)
+    with pytest.raises(ValueError, match='non-blocking'):
+        await lock.acquire(blocking=False, timeout=0)
+    for timeout in (-2, -0.5):
+        with pytest.raises(ValueError, match='timeout must be'):
+            await lock.acquire(timeout=timeout)
+    for timeout in ('1', None, True):
+        with pytest.raises(TypeError):
+            await lock.acquire(timeout=timeout)  # type: ignore[arg-type]
+    assert lock_keys(masters) == [[]] * 5
+
+
+async def test_nan_timeout_is_refused(amasters: list[redis.asyncio.Redis]) -> None:
+    'NaN is no timeout (threading.Lock raises ValueError): refused, never an endless wait.'
+    holder = AIORedlock(key='nan', masters=amasters)
+    waiter = AIORedlock(key='nan', masters=amasters)
+    assert await holder.acquire()
+    try:
+        async with asyncio.timeout(5):
+            with pytest.raises(ValueError, match='timeout'):
+                await waiter.acquire(timeout=math.nan)
+    finally:
+        await holder.release()
+    with pytest.raises(ValueError, match='timeout'):
+        Redlock(key='nan', context_manager_timeout=math.nan)
+
+
+@pytest.mark.parametrize('cls', [Redlock, AIORedlock])
+@pytest.mark.parametrize(('kwargs', 'error'), [
+    ({'context_manager_timeout': -0.5}, ValueError),
+    ({'context_manager_blocking': False, 'context_manager_timeout': 0}, ValueError),
+    ({'context_manager_timeout': '1'}, TypeError),
+    ({'auto_release_time': None}, TypeError),
+    ({'num_extensions': '3'}, TypeError),
+    ({'masters': None}, TypeError),
+    ({'masters': 42}, TypeError),
+])
+def test_bad_constructor_arguments(cls: Any, kwargs: dict[str, Any], error: type) -> None:
+    with pytest.raises(error):
+        cls(key='bad', **kwargs)
+
+
+@pytest.mark.parametrize('kwargs', [
+    {'context_manager_blocking': False, 'context_manager_timeout': 0},
+    {'masters': None},
+    {'masters': 42},
+])
+def test_pottery_refuses_the_same(pottery_module: Any, kwargs: dict[str, Any]) -> None:
+    'Where Pottery checks an argument, it raises what we raise.'
+    with pytest.raises((ValueError, TypeError)) as theirs:
+        pottery_module.Redlock(key='bad', **kwargs)
+    with pytest.raises((ValueError, TypeError)) as ours:
+        Redlock(key='bad', **kwargs)
+    assert type(ours.value) is type(theirs.value)
+
+
+def test_sync_bad_acquire_arguments(masters: list[redis.Redis], pottery_module: Any) -> None:
+    ours = Redlock(key='sbad', masters=masters)
+    theirs = pottery_module.Redlock(key='sbad', masters=set(masters))
+    for lock in (ours, theirs):
+        with pytest.raises(ValueError, match='non-blocking'):
+            lock.acquire(blocking=False, timeout=0)
+    with pytest.raises(ValueError, match='timeout must be'):
+        ours.acquire(timeout=-0.5)
+    with pytest.raises(TypeError):
+        ours.acquire(timeout=None)
+    assert lock_keys(masters) == [[]] * 5
