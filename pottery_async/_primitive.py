@@ -165,8 +165,9 @@ class Primitive:
 # pool would raise instead of waiting for a connection (redis.asyncio's
 # default ConnectionPool does, once max_connections are in use): hundreds of
 # concurrent lock operations on one client then queue here instead of failing
-# (a failed release would leave the lock held for its whole lease).  One
-# connection is left for the waiters' pub/sub subscription.
+# (a failed release would leave the lock held for its whole lease).  Half
+# the pool at most: the rest is for the waiters' pub/sub subscription and
+# for what the application itself sends meanwhile (its critical sections).
 _slots: weakref.WeakKeyDictionary[Any, asyncio.Semaphore | None] = weakref.WeakKeyDictionary()
 
 
@@ -180,6 +181,6 @@ def _slots_of(client: _clients.AsyncClient) -> asyncio.Semaphore | None:
     if pool is not None and not isinstance(pool, BlockingConnectionPool):
         size = getattr(pool, 'max_connections', None)
         if isinstance(size, int) and size < 2 ** 16:
-            slots = asyncio.Semaphore(max(size - 1, 1))
+            slots = asyncio.Semaphore(max(size // 2, 1))
     _slots[client] = slots
     return slots

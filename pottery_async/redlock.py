@@ -23,8 +23,9 @@ client, shared by all its waiters) after a first failed try, tries again
 when woken, and otherwise sleeps until the holder's lease could have run out
 on enough masters, or ``_RECHECK`` at most (a Pottery holder publishes
 nothing).  A failed try takes back what it stored and, when nobody holds a
-majority (contenders split the masters), wakes the others and retries after
-a few random milliseconds, so that split contenders do not collide again.
+majority (contenders split the masters), wakes the others and tries again
+at once, asking the masters one by one in an order all processes share
+(``_in_order``), so that split contenders do not collide again.
 
 Beyond Pottery: ``locked_by_anyone()``; ``auto_renew`` (renewal runs as a
 task on the caller's loop, or for the sync API on the bridge's background
@@ -43,7 +44,6 @@ import dataclasses
 import functools
 import logging
 import math
-import random
 import sys
 import time
 import uuid
@@ -136,6 +136,17 @@ return 0
 ''')
 
 
+def _address(client: _clients.AsyncClient) -> str:
+    'Where a client connects, the same in every process (for _in_order).'
+    pool = getattr(client, 'connection_pool', None)
+    kwargs = getattr(pool, 'connection_kwargs', None) or {}
+    if 'path' in kwargs:
+        return f'unix:{kwargs["path"]}/{kwargs.get("db", 0)}'
+    if 'host' in kwargs:
+        return f'{kwargs["host"]}:{kwargs.get("port", 6379)}/{kwargs.get("db", 0)}'
+    return repr(client)
+
+
 def _fence_key(key: str) -> str:
     """The fencing counter's key, in the lock key's cluster hash slot."""
     opening = key.find('{')
@@ -154,7 +165,7 @@ class _Attempt:
     # Seconds until a majority of the masters could be free, if known.
     free_in: float | None = None
     # Nobody holds a majority but others hold some masters (contenders
-    # tried at once): try again after a short random pause, not together.
+    # tried at once): try again in order (see AIORedlock._in_order).
     split: bool = False
 
 
@@ -285,8 +296,8 @@ class AIORedlock(Primitive):
         elif raise_on_redis_errors and len(errors) >= self.quorum:
             raise QuorumIsImpossible(self.key, self.masters, redis_errors=errors)
 
-    async def _attempt(self, raise_on_redis_errors: bool | None) -> _Attempt:
-        'Try once, on every master at once; on failure, undo what was stored.'
+    async def _attempt(self, raise_on_redis_errors: bool | None, *, in_order: bool = False) -> _Attempt:
+        """Try once, on every master at once (or ``in_order``); on failure, undo what was stored."""
         value = str(uuid.uuid4())
         keys = [self.key, _fence_key(self.key)] if self._fencing else [self.key]
         args = (value, int(self._auto_release_time * 1000))
@@ -296,7 +307,7 @@ class AIORedlock(Primitive):
 
         start = time.monotonic()
         try:
-            replies, errors = await self._fan_out(take)
+            replies, errors = await (self._in_order(take) if in_order else self._fan_out(take))
             granted = [reply for reply in replies if reply[0] == 1]
             refused = [reply for reply in replies if reply[0] != 1]
             if len(granted) >= self.quorum and await self._fence_in(value, granted):
@@ -331,6 +342,36 @@ class AIORedlock(Primitive):
         if 0 < missing <= len(ttls) and ttls[missing - 1] >= 0:
             free_in = max(ttls[missing - 1], 0) / 1000
         return _Attempt(acquired=False, free_in=free_in, split=bool(refused) and not held)
+
+    async def _in_order(
+        self, take: Callable[[_clients.AsyncClient], Awaitable[Any]],
+    ) -> tuple[list[Any], list[RedisError]]:
+        """Ask the masters one after the other, in an order every process agrees on.
+
+        After contenders split the masters, trying all at once again could
+        split them again.  In one order, whoever takes the first master that
+        answers is ahead of everyone else: the others stop there (and wait
+        to be woken) instead of taking masters further on.
+        """
+        masters = sorted(self.masters, key=lambda master: _address(_clients.resolve(master)))
+        replies: list[Any] = []
+        errors: list[RedisError] = []
+        granted = 0
+        for index, master in enumerate(masters):
+            if granted >= self.quorum or granted + len(masters) - index < self.quorum:
+                break
+            try:
+                reply = await self._ask(master, take)
+            except RedisError as error:
+                self._log(error)
+                errors.append(error)
+                continue
+            replies.append(reply)
+            if reply[0] == 1:
+                granted += 1
+            elif not granted:
+                break
+        return replies, errors
 
     async def _fence_in(self, value: str, granted: list[Any]) -> bool:
         """Make the new fencing token stick; whether the lock is still held.
@@ -382,10 +423,15 @@ class AIORedlock(Primitive):
                 if remaining <= 0:
                     return False
                 if attempt.split:
-                    # Contenders tried together and split the masters: the
-                    # next try must not be together again.
-                    await asyncio.sleep(min(random.uniform(0, 0.005), remaining))
-                    continue
+                    # Contenders tried together and split the masters: try
+                    # again in order (see _in_order); if someone is ahead,
+                    # wait for them.
+                    attempt = await self._attempt(raise_on_redis_errors, in_order=True)
+                    if attempt.acquired:
+                        return self._acquired(True)
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        return False
                 wait = _RECHECK if attempt.free_in is None else min(attempt.free_in + 0.001, _RECHECK)
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(min(wait, remaining)):
@@ -490,12 +536,14 @@ class AIORedlock(Primitive):
         """Delete ``value`` from every master holding it.
 
         A master that failed to answer (paused, partitioned) may still run
-        the SET it was sent after this release, on another connection: it is
-        asked again later, in the background, until it answers or the lease
-        is over, so that no stale key holds it for a whole lease.
+        the SET it was sent after this release, on another connection.  In
+        the sync API, whose clients the bridge owns, it is asked again later
+        in the background, until it answers or the lease is over, so that no
+        stale key holds it for a whole lease.  (Not in the async API: the
+        application's clients may be closed by then.)
         """
         released, errors = await self._fan_out(self._release_request(value, publish=publish))
-        if errors:
+        if errors and _bridge.current_state() is not None:
             _bridge.background(self._take_back_later(value))
         return released, errors
 

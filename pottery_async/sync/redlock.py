@@ -25,8 +25,9 @@ client, shared by all its waiters) after a first failed try, tries again
 when woken, and otherwise sleeps until the holder's lease could have run out
 on enough masters, or ``_RECHECK`` at most (a Pottery holder publishes
 nothing).  A failed try takes back what it stored and, when nobody holds a
-majority (contenders split the masters), wakes the others and retries after
-a few random milliseconds, so that split contenders do not collide again.
+majority (contenders split the masters), wakes the others and tries again
+at once, asking the masters one by one in an order all processes share
+(``_in_order``), so that split contenders do not collide again.
 
 Beyond Pottery: ``locked_by_anyone()``; ``auto_renew`` (renewal runs as a
 task on the caller's loop, or for the sync API on the bridge's background
@@ -45,7 +46,6 @@ import dataclasses
 import functools
 import logging
 import math
-import random
 import sys
 import time
 import uuid
