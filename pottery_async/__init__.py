@@ -6,6 +6,8 @@ and a drop-in replacement for ``pottery`` 3.x.
 
 from ._base import PotteryEncoder
 from ._codec import Codec, JSONCodec
+from .bloom import BloomFilter
+from .cache import CachedOrderedDict, CacheInfo, redis_cache
 from .counter import RedisCounter
 from .deque import RedisDeque
 from .dict import RedisDict
@@ -26,6 +28,7 @@ from .exceptions import (
     TooManyExtensions,
     WrongTypeError,
 )
+from .hyper import HyperLogLog
 from .list import RedisList
 from .nextid import AIONextID
 from .queue import RedisSimpleQueue
@@ -37,10 +40,14 @@ __all__ = (
     'AIONextID',
     'AIORedlock',
     'BlockingBridgeWarning',
+    'BloomFilter',
+    'CacheInfo',
+    'CachedOrderedDict',
     'Codec',
     'CommandTimeoutError',
     'ContextTimer',
     'ExtendUnlockedLock',
+    'HyperLogLog',
     'InefficientAccessWarning',
     'JSONCodec',
     'KeyExistsError',
@@ -61,5 +68,6 @@ __all__ = (
     'ReleaseUnlockedLock',
     'TooManyExtensions',
     'WrongTypeError',
+    'redis_cache',
     'synchronize',
 )

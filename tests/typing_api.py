@@ -125,3 +125,65 @@ async def async_containers(client: redis.asyncio.Redis) -> None:
         return str(x)
 
     assert_type(await g(1), str)
+
+
+def sync_probabilistic(client: redis.Redis) -> None:
+    bf = pottery_async.sync.BloomFilter(['a'], num_elements=100, false_positives=0.01, redis=client, key='bf')
+    assert_type(bf.add('b'), None)
+    assert_type('a' in bf, bool)
+    assert_type(bf.contains_many('a', 'b'), Iterator[bool])
+    assert_type(len(bf), int)
+    assert_type(bf.size(), int)
+    assert_type(bf.num_hashes(), int)
+    hll = pottery_async.sync.HyperLogLog(['a'], redis=client, key='hll')
+    hll.update(pottery_async.sync.HyperLogLog(redis=client, key='other'), ['b'])
+    assert_type(hll.union(['c']), pottery_async.sync.HyperLogLog)
+    assert_type('a' in hll, bool)
+    assert_type(hll.contains_many('a'), Iterator[bool])
+    assert_type(len(hll), int)
+
+
+async def async_probabilistic(client: redis.asyncio.Redis) -> None:
+    bf = await pottery_async.BloomFilter(['a'], num_elements=100, false_positives=0.01, redis=client,
+                                         key='bf')
+    assert_type(bf, pottery_async.BloomFilter)
+    assert_type(await bf.contains('a'), bool)
+    assert_type(await bf.contains_many('a', 'b'), Iterator[bool])
+    assert_type(await bf.len(), int)
+    hll = await pottery_async.HyperLogLog(['a'], redis=client, key='hll')
+    assert_type(hll, pottery_async.HyperLogLog)
+    assert_type(await hll.union(['c']), pottery_async.HyperLogLog)
+    assert_type(await hll.contains('a'), bool)
+    assert_type(await hll.len(), int)
+    assert_type(await hll.repr(), str)
+
+
+def sync_cache(client: redis.Redis) -> None:
+    @pottery_async.sync.redis_cache(redis=client, key='cache', entry_ttl=60, stampede_protection=True)
+    def f(x: int, *, label: str = '') -> list[int]:
+        return [x]
+
+    assert_type(f(1, label='a'), list[int])
+    assert_type(f.__bypass__(1), list[int])
+    assert_type(f.cache_info(), pottery_async.sync.CacheInfo)
+    assert_type(f.cache_info().currsize, int)
+    assert_type(f.cache_clear(), None)
+    d = pottery_async.sync.CachedOrderedDict(redis_client=client, redis_key='cod', dict_keys=(1, 2))
+    assert_type(len(d.misses()), int)
+    d[1] = 'one'
+    d.update({2: 'two'})
+
+
+async def async_cache(client: redis.asyncio.Redis) -> None:
+    @pottery_async.redis_cache(redis=client, key='cache')
+    async def g(x: int) -> list[int]:
+        return [x]
+
+    assert_type(await g(1), list[int])
+    assert_type(await g.__bypass__(1), list[int])
+    assert_type(await g.cache_info(), pottery_async.CacheInfo)
+    assert_type(await g.cache_clear(), None)
+    d = await pottery_async.CachedOrderedDict(redis_client=client, redis_key='cod', dict_keys=(1, 2))
+    assert_type(d, pottery_async.CachedOrderedDict)
+    assert_type(await d.setitem(1, 'one'), None)
+    assert_type(await d.update({2: 'two'}), None)

@@ -32,6 +32,8 @@ The rules, all of them:
   setter in the core can be assigned through the twin too.
 - A plain ``def __repr__`` of the class itself (one that needs no I/O) is
   the twin's too, naming the twin's class instead of the core's.
+- Any other plain public ``def m(...)`` (no I/O, e.g. BloomFilter.size())
+  becomes a method calling the core's directly, without the bridge.
 - A module-level function listed in FUNCTIONS (decorators such as
   synchronize()) is translated, not wrapped: ``async def`` becomes ``def``,
   ``async with``/``async for`` become ``with``/``for``, every ``await`` is
@@ -39,6 +41,12 @@ The rules, all of them:
   body and in the twin module's imports).  So such a function may await only
   the functions it decorates and objects of twinned classes, whose sync
   twins the twin module defines under the renamed names.
+- A class listed in SUBCLASS_TWINS (a core class that is itself a Python
+  container, such as CachedOrderedDict, an OrderedDict) gets a twin that
+  subclasses it instead of wrapping it, so the sync object is one too: its
+  constructor runs the core's and ``_initialize``; each public coroutine of
+  the class becomes ``def NAME_MAP.get(m, m)(...)`` running ``super().m(...)``
+  on the bridge; everything else is inherited.
 - pottery_async/sync/__init__.py mirrors pottery_async/__init__.py, taking
   twinned names from the twin modules and everything else from the core.  A
   class renamed by SYNC_NAMES is exported under both names: the sync twin
@@ -112,19 +120,27 @@ TWINS: dict[str, dict[str, list[str]]] = {
     'deque': {'RedisDeque': ['RedisList']},
     'nextid': {'AIONextID': []},
     'redlock': {'AIORedlock': []},
+    'bloom': {'BloomFilter': []},
+    'hyper': {'HyperLogLog': []},
+    'cache': {'_FunctionCache': []},
 }
+
+# Core module -> classes whose twin subclasses the core class (see the rules).
+SUBCLASS_TWINS: dict[str, list[str]] = {'cache': ['CachedOrderedDict']}
 
 # Twin classes not named like their core class: core name -> sync name.
 SYNC_NAMES: dict[str, str] = {'AIONextID': 'NextID', 'AIORedlock': 'Redlock'}
 
 # Core module -> module-level functions translated to sync (see the rules).
-FUNCTIONS: dict[str, list[str]] = {'redlock': ['synchronize']}
+FUNCTIONS: dict[str, list[str]] = {'redlock': ['synchronize'], 'cache': ['redis_cache']}
 
 # Names that translated functions and their imports use under another name
 # in the sync API (beside SYNC_NAMES).  Every entry must be used.
 FUNCTION_NAMES: dict[str, str] = {
     'AF': 'F',
     'require_coroutine_function': 'require_plain_function',
+    'CoroutineFunction': 'PlainFunction',
+    'AsyncCachedFunction': 'CachedFunction',
 }
 
 # Where the sync bases named in TWINS come from.
@@ -334,6 +350,14 @@ def _twin_class(
                 call = f'self._core.{member}({_call_args(node.args)})'
                 out.append(f'        return _bridge.iterate({call}.pages)')
             out.append('')
+        elif isinstance(node, ast.FunctionDef) and not member.startswith('_') and not _is_property(node):
+            # No I/O: no bridge hop either.
+            from_core |= _default_names(node.args)
+            returns = ast.unparse(node.returns) if node.returns else 'None'
+            out.append(f'    def {member}({ast.unparse(node.args)}) -> {returns}:')
+            out += _doc_lines(_docstring(node), '        ')
+            out.append(f'        return self._core.{member}({_call_args(node.args)})')
+            out.append('')
         elif isinstance(node, ast.AsyncFunctionDef) and (not member.startswith('_') or member in NAME_MAP):
             sync_name = NAME_MAP.get(member, member)
             if member in NAME_MAP:
@@ -357,6 +381,39 @@ def _twin_class(
             else:
                 out.append(f'        return _bridge.run({call})')
             out.append('')
+    return out
+
+
+def _subclass_twin(name: str, cls: ast.ClassDef, used: set[str], from_core: set[str]) -> list[str]:
+    'The twin of a class in SUBCLASS_TWINS: the core class, its coroutines run on the bridge.'
+    members = {n.name: n for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    out = [f'class {name}(_core.{name}):']
+    out += _doc_lines(_docstring(cls), '    ')
+    out.append('')
+    init = members['__init__']
+    from_core |= _default_names(init.args)
+    out.append(f'    def __init__({ast.unparse(init.args)}) -> None:')
+    out += _doc_lines(_docstring(init), '        ')
+    out.append(f'        super().__init__({_call_args(init.args)})')
+    if '_initialize' in members:
+        out.append('        _bridge.run(self._initialize())')
+    out.append('')
+    for member, node in members.items():
+        if not isinstance(node, ast.AsyncFunctionDef) or member.startswith('_'):
+            continue
+        sync_name = NAME_MAP.get(member, member)
+        if member in NAME_MAP:
+            used.add(member)
+        from_core |= _default_names(node.args)
+        returns = ast.unparse(node.returns) if node.returns else 'None'
+        # A sync method replacing the core's coroutine of the same name is an
+        # incompatible override, unless it returns Any.
+        ignore = '  # type: ignore[override]' if sync_name == member and returns != 'Any' else ''
+        out.append(f'    def {sync_name}({ast.unparse(node.args)}) -> {returns}:{ignore}')
+        out += _doc_lines(_docstring(node), '        ')
+        call = f'_bridge.run(super().{member}({_call_args(node.args)}))'
+        out.append(f'        {call}' if returns == 'None' else f'        return {call}')
+        out.append('')
     return out
 
 
@@ -440,6 +497,9 @@ def generate_module(module: str, used: set[str]) -> str:
             base_name = base.split('[')[0]
             if base_name in BASE_IMPORTS:
                 base_imports.append((BASE_IMPORTS[base_name], 0, base_name))
+    for name in SUBCLASS_TWINS.get(module, []):
+        body += _subclass_twin(name, classes[name], used, from_core)
+        body.append('')
     for name in FUNCTIONS.get(module, []):
         body += _translated(tree, name, used, from_core)
         body.append('')
@@ -474,7 +534,8 @@ def generate_module(module: str, used: set[str]) -> str:
         for node in tree.body
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name not in FUNCTIONS.get(module, [])
     }
-    private = sorted(n for n in from_core if n in module_level)
+    # Not the classes this module defines twins of (under the same names).
+    private = sorted(n for n in from_core if n in module_level and n not in TWINS.get(module, {}))
     if private:
         lines.append(f'from ..{module} import {", ".join(private)}')
     lines += ['', '', *body]
@@ -493,8 +554,12 @@ def generate_init() -> str:
             assert node.level == 1
             assert node.module
             twinned = node.module in TWINS or node.module in FUNCTIONS
+            synced = {*TWINS.get(node.module, {}), *SUBCLASS_TWINS.get(node.module, []),
+                      *FUNCTIONS.get(node.module, [])}
+            # What a twinned module exports without a twin (CacheInfo), from the core.
+            unsynced = [a for a in node.names if twinned and a.name not in synced]
             renamed = [a.name for a in node.names if twinned and a.name in SYNC_NAMES]
-            names = [a for a in node.names if a.name not in renamed]
+            names = [a for a in node.names if a.name not in renamed and a not in unsynced]
             names += [ast.alias(SYNC_NAMES[n]) for n in renamed]
             if names:
                 new = ast.ImportFrom(module=node.module, names=names, level=1 if twinned else 2)
@@ -503,6 +568,8 @@ def generate_init() -> str:
                 # The async class too, from the core, beside its sync twin.
                 core = ast.ImportFrom(module=node.module, names=[ast.alias(n) for n in renamed], level=2)
                 lines.append(ast.unparse(core))
+            if unsynced:
+                lines.append(ast.unparse(ast.ImportFrom(module=node.module, names=unsynced, level=2)))
         elif isinstance(node, ast.Assign):
             lines.append('')
             source = ast.get_source_segment((CORE / '__init__.py').read_text(), node) or ''

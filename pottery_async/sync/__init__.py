@@ -4,10 +4,14 @@
 
 from .._base import PotteryEncoder
 from .._codec import Codec, JSONCodec
+from .bloom import BloomFilter
+from .cache import CachedOrderedDict, redis_cache
+from ..cache import CacheInfo
 from .counter import RedisCounter
 from .deque import RedisDeque
 from .dict import RedisDict
 from ..exceptions import BlockingBridgeWarning, CommandTimeoutError, ExtendUnlockedLock, InefficientAccessWarning, KeyExistsError, PotteryError, PotteryWarning, PrimitiveError, QueueEmptyError, QuorumIsImpossible, QuorumNotAchieved, RandomKeyError, ReleaseUnlockedLock, TooManyExtensions, WrongTypeError
+from .hyper import HyperLogLog
 from .list import RedisList
 from .nextid import NextID
 from ..nextid import AIONextID
@@ -21,10 +25,14 @@ __all__ = (
     'AIONextID',
     'AIORedlock',
     'BlockingBridgeWarning',
+    'BloomFilter',
+    'CacheInfo',
+    'CachedOrderedDict',
     'Codec',
     'CommandTimeoutError',
     'ContextTimer',
     'ExtendUnlockedLock',
+    'HyperLogLog',
     'InefficientAccessWarning',
     'JSONCodec',
     'KeyExistsError',
@@ -47,5 +55,6 @@ __all__ = (
     'ReleaseUnlockedLock',
     'TooManyExtensions',
     'WrongTypeError',
+    'redis_cache',
     'synchronize',
 )

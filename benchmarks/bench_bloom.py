@@ -1,0 +1,205 @@
+"""BloomFilter: Pottery 3.0.1 vs pottery_async (both APIs), on one server.
+
+Run ``python benchmarks/bench_bloom.py [--quick]``.  Uses ``$REDIS_URL`` if
+set, else starts a private server and stops it afterwards.  See
+benchmarks/README.md for how the timing works and how to read the ratios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pottery
+import pottery.exceptions
+import redis
+import redis.asyncio
+from bench_common import (
+    MEDIAN_NOTE,
+    PA_ASYNC,
+    PA_SYNC,
+    POTTERY,
+    RAW_ASYNC,
+    RAW_SYNC,
+    Case,
+    Target,
+    Workload,
+    choose_settings,
+    format_time,
+    median_rows,
+    parse_args,
+    run_benchmark,
+    sync_case,
+    table,
+    targets_table,
+)
+
+import pottery_async
+import pottery_async.sync
+
+NUM_ELEMENTS = 10_000  # what the filter is sized for
+FALSE_POSITIVES = 0.01
+MANY = 1000  # elements per contains_many() / update() call
+
+
+@dataclass(frozen=True)
+class Settings:
+    repetitions: int
+    single: int  # single-element operations per sample
+    many: int  # contains_many(1000) / update(1000) calls per sample
+
+
+FULL = Settings(repetitions=25, single=1000, many=10)
+QUICK = Settings(repetitions=5, single=200, many=3)
+
+
+TARGETS = (
+    Target('sync bf.add(x): throughput vs Pottery', 'add', PA_SYNC, POTTERY, 'throughput', 2.0),
+    Target('sync x in bf: throughput vs Pottery', 'contains', PA_SYNC, POTTERY, 'throughput', 2.0),
+    Target(f'sync bf.contains_many({MANY}): throughput vs Pottery', 'contains_many', PA_SYNC, POTTERY,
+           'throughput', 20.0),
+    Target(f'async bf.contains_many({MANY}): throughput vs Pottery', 'contains_many', PA_ASYNC, POTTERY,
+           'throughput', 20.0),
+    # A bare redis.asyncio command already costs more than half of Pottery's
+    # add: the async single-element goal is the client's own cost.
+    Target('async bf.add(x): time vs a bare await BITFIELD', 'add', PA_ASYNC, RAW_ASYNC, 'time', 1.15),
+    Target('async bf.contains(x): time vs a bare await BITFIELD_RO', 'contains', PA_ASYNC, RAW_ASYNC, 'time',
+           1.15),
+)
+
+
+def async_case(name: str, loop: asyncio.AbstractEventLoop, operation: Callable[[int], Any]) -> Case:
+    'A case whose coroutine operation is awaited n times inside the running loop.'
+
+    async def batch(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await operation(i)
+        return time.perf_counter() - start
+
+    return Case(name, lambda n: loop.run_until_complete(batch(n)))
+
+
+def build_workloads(
+    settings: Settings,
+    url: str,
+    prefix: str,
+    loop: asyncio.AbstractEventLoop,
+    aclient: redis.asyncio.Redis,
+) -> list[Workload]:
+    key = f'{prefix}:bloom'
+    # Each library gets its own sync client (same URL, default settings).
+    pottery_client = redis.Redis.from_url(url)
+    pa_client = redis.Redis.from_url(url)
+    raw = redis.Redis.from_url(url)
+    sizing: dict[str, Any] = {'num_elements': NUM_ELEMENTS, 'false_positives': FALSE_POSITIVES}
+
+    # All read and write the same filter: the layout is shared.
+    pb = pottery.BloomFilter(redis=pottery_client, key=key, **sizing)
+    sb = pottery_async.sync.BloomFilter(redis=pa_client, key=key, **sizing)
+    ab = pottery_async.BloomFilter(redis=aclient, key=key, **sizing)
+    members = [f'member-{i}' for i in range(NUM_ELEMENTS // 2)]
+    sb.update(members)
+    asked = [f'member-{i}' for i in range(0, NUM_ELEMENTS, NUM_ELEMENTS // MANY)]  # half are members
+    offsets = [sorted(set(pb._bit_offsets(value))) for value in asked]
+    # The commands pottery_async sends, prepared: the floor under its cost.
+    set_args = [[x for o in pb._bit_offsets(m) for x in ('SET', 'u1', o, 1)] for m in members[:MANY]]
+    get_args = [[x for o in pb._bit_offsets(value) for x in ('GET', 'u1', o)] for value in asked]
+
+    # The implementations must agree before their speed means anything.
+    expected = tuple(pb.contains_many(*asked))
+    assert expected[:MANY // 2] == (True,) * (MANY // 2)
+    assert tuple(sb.contains_many(*asked)) == expected
+    assert tuple(loop.run_until_complete(ab.contains_many(*asked))) == expected
+    assert [value in sb for value in asked[:50]] == [value in pb for value in asked[:50]]
+
+    def raw_getbits(i: int) -> None:
+        with raw.pipeline(transaction=False) as pipeline:
+            for offset in offsets[i % MANY]:
+                pipeline.getbit(key, offset)
+            pipeline.execute()
+
+    async def amany(_: int) -> None:
+        tuple(await ab.contains_many(*asked))
+
+    add = Workload('add', settings.single, 'op', [
+        sync_case(POTTERY, lambda i: pb.add(members[i % MANY])),
+        sync_case(PA_SYNC, lambda i: sb.add(members[i % MANY])),
+        async_case(PA_ASYNC, loop, lambda i: ab.add(members[i % MANY])),
+        async_case(RAW_ASYNC, loop, lambda i: aclient.execute_command('BITFIELD', key, *set_args[i % MANY])),  # type: ignore[no-untyped-call]
+    ])
+    contains = Workload('contains', settings.single, 'op', [
+        sync_case(POTTERY, lambda i: asked[i % MANY] in pb),
+        sync_case(PA_SYNC, lambda i: asked[i % MANY] in sb),
+        async_case(PA_ASYNC, loop, lambda i: ab.contains(asked[i % MANY])),
+        sync_case(RAW_SYNC, raw_getbits),
+        async_case(RAW_ASYNC, loop,
+                   lambda i: aclient.execute_command('BITFIELD_RO', key, *get_args[i % MANY])),  # type: ignore[no-untyped-call]
+    ])
+    many = Workload('contains_many', settings.many, 'call', [
+        sync_case(POTTERY, lambda i: tuple(pb.contains_many(*asked))),
+        sync_case(PA_SYNC, lambda i: tuple(sb.contains_many(*asked))),
+        async_case(PA_ASYNC, loop, amany),
+    ])
+    update = Workload('update', settings.many, 'call', [
+        sync_case(POTTERY, lambda i: pb.update(members[:MANY])),
+        sync_case(PA_SYNC, lambda i: sb.update(members[:MANY])),
+        async_case(PA_ASYNC, loop, lambda i: ab.update(members[:MANY])),
+    ])
+    return [add, contains, many, update]
+
+
+LABELS = {
+    'add': 'bf.add(x)',
+    'contains': 'x in bf',
+    'contains_many': f'bf.contains_many({MANY} elements)',
+    'update': f'bf.update({MANY} elements)',
+}
+
+
+def report(workloads: list[Workload]) -> str:
+    by_name = {w.name: w for w in workloads}
+    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC]
+    rows = median_rows(workloads, LABELS, columns)
+    out = [table(
+        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} GETBITs', f'{RAW_ASYNC} BITFIELD',
+         'sync/Pottery', 'async/Pottery'],
+        rows,
+    )]
+    out.append(MEDIAN_NOTE)
+
+    rows = []
+    for w in workloads:
+        row = [LABELS[w.name]]
+        for name in (POTTERY, PA_SYNC, PA_ASYNC):
+            row.append(format_time(w.case(name).cpu_median))
+        row.append(f'{w.case(PA_SYNC).cpu_median / w.case(POTTERY).cpu_median:.2f}x')
+        rows.append(row)
+    out.append('')
+    out.append('Client CPU time per op/call (this process, user+system; the server excluded):')
+    out.append(table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery'], rows))
+
+    out.extend(targets_table(TARGETS, by_name))
+    return '\n'.join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
+    return run_benchmark(
+        f'{settings.repetitions} interleaved repetitions; filter for {NUM_ELEMENTS} elements at '
+        f'{FALSE_POSITIVES} false positives, half full; per sample: {settings.single} single-element ops, '
+        f'{settings.many} contains_many() / update() calls of {MANY} elements',
+        settings.repetitions,
+        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
+        report,
+        # Both libraries warn on update() of more than one element.
+        ignore=(pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning),
+    )
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""HyperLogLog: Pottery 3.0.1 vs pottery_async (both APIs), on one server.
+
+Run ``python benchmarks/bench_hyper.py [--quick]``.  Uses ``$REDIS_URL`` if
+set, else starts a private server and stops it afterwards.  See
+benchmarks/README.md for how the timing works and how to read the ratios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pottery
+import pottery.exceptions
+import redis
+import redis.asyncio
+from bench_common import (
+    MEDIAN_NOTE,
+    PA_ASYNC,
+    PA_SYNC,
+    POTTERY,
+    RAW_ASYNC,
+    RAW_SYNC,
+    Case,
+    Target,
+    Workload,
+    choose_settings,
+    format_time,
+    median_rows,
+    parse_args,
+    run_benchmark,
+    sync_case,
+    table,
+    targets_table,
+)
+
+import pottery_async
+import pottery_async.sync
+
+ELEMENTS = 5000  # in the HyperLogLog that membership is tested against (dense)
+MANY = 100  # elements per contains_many() / update() call
+
+
+@dataclass(frozen=True)
+class Settings:
+    repetitions: int
+    single: int  # single-element operations per sample
+    many: int  # contains_many() / update() calls per sample
+
+
+FULL = Settings(repetitions=25, single=1000, many=20)
+QUICK = Settings(repetitions=5, single=200, many=5)
+
+
+TARGETS = (
+    Target('sync hll.add(x): throughput vs Pottery', 'add', PA_SYNC, POTTERY, 'throughput', 3.0),
+    # A bare redis.asyncio command already costs more than half of Pottery's
+    # add: the async goal is the client's own cost.
+    Target('async hll.add(x): time vs a bare await PFADD', 'add', PA_ASYNC, RAW_ASYNC, 'time', 1.15),
+)
+
+
+def async_case(name: str, loop: asyncio.AbstractEventLoop, operation: Callable[[int], Any]) -> Case:
+    'A case whose coroutine operation is awaited n times inside the running loop.'
+
+    async def batch(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await operation(i)
+        return time.perf_counter() - start
+
+    return Case(name, lambda n: loop.run_until_complete(batch(n)))
+
+
+def build_workloads(
+    settings: Settings,
+    url: str,
+    prefix: str,
+    loop: asyncio.AbstractEventLoop,
+    aclient: redis.asyncio.Redis,
+) -> list[Workload]:
+    key, other_key = f'{prefix}:hll', f'{prefix}:other'
+    # Each library gets its own sync client (same URL, default settings).
+    pottery_client = redis.Redis.from_url(url)
+    pa_client = redis.Redis.from_url(url)
+    raw = redis.Redis.from_url(url)
+
+    # All read and write the same HyperLogLogs: the encoding is shared.
+    ph = pottery.HyperLogLog(redis=pottery_client, key=key)
+    sh = pottery_async.sync.HyperLogLog(redis=pa_client, key=key)
+    ah = pottery_async.HyperLogLog(redis=aclient, key=key)
+    members = [f'member-{i}' for i in range(ELEMENTS)]
+    encoded = [json.dumps(m) for m in members]
+    sh.update(members)
+    po = pottery.HyperLogLog(redis=pottery_client, key=other_key)
+    so = pottery_async.sync.HyperLogLog(redis=pa_client, key=other_key)
+    ao = pottery_async.HyperLogLog(redis=aclient, key=other_key)
+    so.update(f'other-{i}' for i in range(ELEMENTS))
+    asked = [f'member-{i}' for i in range(0, 2 * ELEMENTS, 2 * ELEMENTS // MANY)]  # half are members
+
+    # The implementations must agree before their speed means anything.
+    expected = tuple(ph.contains_many(*asked))
+    assert expected[:MANY // 2] == (True,) * (MANY // 2)
+    assert tuple(sh.contains_many(*asked)) == expected
+    assert tuple(loop.run_until_complete(ah.contains_many(*asked))) == expected
+    assert len(ph) == len(sh) == loop.run_until_complete(ah.len())
+
+    async def amany(_: int) -> None:
+        tuple(await ah.contains_many(*asked))
+
+    add = Workload('add', settings.single, 'op', [
+        sync_case(POTTERY, lambda i: ph.add(members[i % ELEMENTS])),
+        sync_case(PA_SYNC, lambda i: sh.add(members[i % ELEMENTS])),
+        async_case(PA_ASYNC, loop, lambda i: ah.add(members[i % ELEMENTS])),
+        sync_case(RAW_SYNC, lambda i: raw.pfadd(key, encoded[i % ELEMENTS])),
+        async_case(RAW_ASYNC, loop, lambda i: aclient.pfadd(key, encoded[i % ELEMENTS])),
+    ])
+    length = Workload('len', settings.single, 'op', [
+        sync_case(POTTERY, lambda i: len(ph)),
+        sync_case(PA_SYNC, lambda i: len(sh)),
+        async_case(PA_ASYNC, loop, lambda i: ah.len()),
+        sync_case(RAW_SYNC, lambda i: raw.pfcount(key)),
+        async_case(RAW_ASYNC, loop, lambda i: aclient.pfcount(key)),
+    ])
+    contains = Workload('contains', settings.single, 'op', [
+        sync_case(POTTERY, lambda i: asked[i % MANY] in ph),
+        sync_case(PA_SYNC, lambda i: asked[i % MANY] in sh),
+        async_case(PA_ASYNC, loop, lambda i: ah.contains(asked[i % MANY])),
+    ])
+    many = Workload('contains_many', settings.many, 'call', [
+        sync_case(POTTERY, lambda i: tuple(ph.contains_many(*asked))),
+        sync_case(PA_SYNC, lambda i: tuple(sh.contains_many(*asked))),
+        async_case(PA_ASYNC, loop, amany),
+    ])
+    update = Workload('update', settings.many, 'call', [
+        sync_case(POTTERY, lambda i: ph.update(members[:MANY])),
+        sync_case(PA_SYNC, lambda i: sh.update(members[:MANY])),
+        async_case(PA_ASYNC, loop, lambda i: ah.update(members[:MANY])),
+    ])
+    merge = Workload('merge', settings.single, 'op', [
+        sync_case(POTTERY, lambda i: ph.update(po)),
+        sync_case(PA_SYNC, lambda i: sh.update(so)),
+        async_case(PA_ASYNC, loop, lambda i: ah.update(ao)),
+    ])
+    return [add, length, contains, many, update, merge]
+
+
+LABELS = {
+    'add': 'hll.add(x)  (PFADD)',
+    'len': 'len(hll)  (PFCOUNT)',
+    'contains': 'x in hll',
+    'contains_many': f'hll.contains_many({MANY} elements)',
+    'update': f'hll.update({MANY} elements)',
+    'merge': 'hll.update(other_hll)',
+}
+
+
+def report(workloads: list[Workload]) -> str:
+    by_name = {w.name: w for w in workloads}
+    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC]
+    rows = median_rows(workloads, LABELS, columns)
+    out = [table(
+        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} floor', f'{RAW_ASYNC} floor',
+         'sync/Pottery', 'async/Pottery'],
+        rows,
+    )]
+    out.append(MEDIAN_NOTE)
+
+    rows = []
+    for w in workloads:
+        row = [LABELS[w.name]]
+        for name in (POTTERY, PA_SYNC, PA_ASYNC):
+            row.append(format_time(w.case(name).cpu_median))
+        row.append(f'{w.case(PA_SYNC).cpu_median / w.case(POTTERY).cpu_median:.2f}x')
+        rows.append(row)
+    out.append('')
+    out.append('Client CPU time per op/call (this process, user+system; the server excluded):')
+    out.append(table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery'], rows))
+
+    out.extend(targets_table(TARGETS, by_name))
+    return '\n'.join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
+    return run_benchmark(
+        f'{settings.repetitions} interleaved repetitions; a HyperLogLog of {ELEMENTS} elements (dense); '
+        f'per sample: {settings.single} single-element ops or merges, '
+        f'{settings.many} contains_many() / update() calls of {MANY} elements',
+        settings.repetitions,
+        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
+        report,
+        # Both libraries warn on update() and contains_many() of more than one element.
+        ignore=(pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning),
+    )
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,492 @@
+"""BloomFilter through both APIs, against real servers."""
+
+from __future__ import annotations
+
+import math
+import socket
+import time
+import warnings
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+import redis.backoff
+import redis.retry
+
+import pottery_async
+import pottery_async.sync
+from pottery_async.bloom import _ADD, _HAS
+from pottery_async.exceptions import InefficientAccessWarning
+from pottery_async.sync import BloomFilter
+from tests.helpers import assert_wrong_type
+from tests.server_checks import sent_commands, temporaries_deleted
+from tests.servers import Cluster
+
+pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
+
+# The bits of three elements in a filter for 100 elements at 1% false
+# positives, as Pottery 3.0.1's documentation lists them.
+RAJIV = {183, 319, 787, 585, 8, 471, 711}
+RAJ = {482, 875, 725, 667, 109, 714, 595}
+DAN = {687, 925, 954, 707, 615, 914, 620}
+
+ELEMENTS = ['jack', 4098, None, True, 1.5, [1, 'two'], {'b': 2, 'a': [None]}, 'ünïcode', '']
+
+
+def bits(client: redis.Redis | redis.RedisCluster, key: str) -> set[int]:
+    'The offsets of the bits set in a Redis string, numbered as SETBIT numbers them.'
+    data: bytes = client.get(key) or b''  # type: ignore[assignment]
+    return {8 * i + j for i, byte in enumerate(data) for j in range(8) if byte & (0x80 >> j)}
+
+
+def getbit_calls(client: redis.Redis) -> int:
+    'How many GETBITs the server has run (scripts\' own calls included).'
+    stats: dict[str, Any] = client.info('commandstats')
+    return int(stats.get('cmdstat_getbit', {}).get('calls', 0))
+
+
+@pytest.fixture
+def dilberts(redis_client: redis.Redis) -> BloomFilter:
+    return BloomFilter(num_elements=100, false_positives=0.01, redis=redis_client, key='dilberts')
+
+
+def warm_scripts(client: redis.Redis) -> None:
+    'Load the scripts, so that sent_commands sees EVALSHA alone (not EVALSHA, NOSCRIPT, EVAL).'
+    for script in (_ADD, _HAS):
+        client.script_load(script.source)
+
+
+# --- the sync API ------------------------------------------------------------
+
+
+def test_seed_example(dilberts: BloomFilter, redis_client: redis.Redis) -> None:
+    assert not redis_client.exists('dilberts')
+    dilberts.add('rajiv')
+    assert redis_client.type('dilberts') == b'string'
+    assert bits(redis_client, 'dilberts') == RAJIV
+    assert 'rajiv' in dilberts
+    assert 'raj' not in dilberts
+    assert 'dan' not in dilberts
+    assert len(dilberts) == 1
+    dilberts.update({'raj', 'dan'})
+    assert bits(redis_client, 'dilberts') == RAJIV | RAJ | DAN
+    assert len(dilberts) == 3
+    answers = dilberts.contains_many('rajiv', 'raj', 'dan', 'luis')
+    assert tuple(answers) == (True, True, True, False)
+    dilberts.clear()
+    assert not redis_client.exists('dilberts')
+    assert len(dilberts) == 0
+    assert 'rajiv' not in dilberts
+
+
+def test_sizing_and_attributes(dilberts: BloomFilter) -> None:
+    assert dilberts.num_elements == 100
+    assert dilberts.false_positives == 0.01
+    assert dilberts.size() == 959
+    assert dilberts.num_hashes() == 7
+    assert repr(dilberts) == '<BloomFilter key=dilberts>'
+
+
+@pytest.mark.parametrize(('num_elements', 'false_positives'), [
+    (1, 0.5), (1, 0.999), (7, 1 / 3), (100, 0.01), (5000, 0.01), (10**6, 0.001), (10**8, 0.1), (3, 1e-9),
+])
+def test_sizing_is_pottery_s(
+    pottery_module: Any, redis_client: redis.Redis, num_elements: int, false_positives: float,
+) -> None:
+    ours = BloomFilter(num_elements=num_elements, false_positives=false_positives,
+                       redis=redis_client, key='b')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        theirs = pottery_module.BloomFilter(
+            num_elements=num_elements, false_positives=false_positives, redis=redis_client, key='b',
+        )
+    assert (ours.size(), ours.num_hashes()) == (theirs.size(), theirs.num_hashes())
+
+
+def test_elements_of_every_json_type(redis_client: redis.Redis) -> None:
+    bf = BloomFilter(ELEMENTS[:4], num_elements=100, false_positives=0.01, redis=redis_client, key='bf')
+    bf.update(ELEMENTS[4:6], ELEMENTS[6:])
+    assert all(value in bf for value in ELEMENTS)
+    assert tuple(bf.contains_many(*ELEMENTS)) == (True,) * len(ELEMENTS)
+    # Sets are not JSON: never added, never found.
+    assert {1, 2} not in bf
+    assert tuple(bf.contains_many('jack', {1, 2}, object(), 'nobody')) == (True, False, False, False)
+    assert tuple(bf.contains_many()) == ()
+
+
+def test_one_command_per_operation(dilberts: BloomFilter, redis_client: redis.Redis, url: str) -> None:
+    warm_scripts(redis_client)
+    with sent_commands(url) as sent:
+        dilberts.add('rajiv')
+    assert [command.split()[0] for command in sent] == ['BITFIELD']
+    with sent_commands(url) as sent:
+        assert 'rajiv' in dilberts
+    assert [command.split()[0] for command in sent] == ['BITFIELD_RO']
+    # 7 bits to test in a bitmap of 120 bytes: the server tests them.
+    with sent_commands(url) as sent:
+        assert tuple(dilberts.contains_many('nobody')) == (False,)
+    assert [command.split()[0] for command in sent] == ['EVALSHA']
+    many = [f'element-{i}' for i in range(1000)]
+    with sent_commands(url) as sent:
+        dilberts.update(many)
+    assert [command.split()[0] for command in sent] == ['EVALSHA']
+    with sent_commands(url) as sent:
+        assert tuple(dilberts.contains_many(*many)) == (True,) * 1000
+    # A small bitmap is read whole and tested by the client.
+    assert [command.split()[0] for command in sent] == ['GETRANGE']
+    with sent_commands(url) as sent:
+        len(dilberts)
+    assert [command.split()[0] for command in sent] == ['BITCOUNT']
+
+
+def test_false_positive_rate_at_the_configured_load(redis_client: redis.Redis) -> None:
+    bf = BloomFilter(num_elements=5000, false_positives=0.01, redis=redis_client, key='load')
+    members = [f'member-{i}' for i in range(5000)]
+    bf.update(members)
+    # No false negatives, ever.
+    assert all(bf.contains_many(*members))
+    assert all(member in bf for member in members[:200])
+    # The elements are fixed, so is the outcome: no flakiness.
+    strangers = [f'stranger-{i}' for i in range(20_000)]
+    false_positives = sum(bf.contains_many(*strangers))
+    assert false_positives / len(strangers) <= 1.5 * 0.01
+    # Single tests agree with contains_many().
+    assert sum(stranger in bf for stranger in strangers[:2000]) == sum(bf.contains_many(*strangers[:2000]))
+    assert abs(len(bf) - 5000) <= 0.03 * 5000
+
+
+def test_every_way_of_testing_bits_answers_alike(redis_client: redis.Redis, url: str) -> None:
+    # 11982 bytes of bitmap, 7 bits per element.  One element: BITFIELD_RO.
+    # Many: the client tests the bits of a bitmap of up to 16 bytes per bit
+    # asked (200 elements), else a script does, reading a bitmap of up to 256
+    # bytes per bit whole (10 elements), a larger one bit by bit (4).
+    bf = BloomFilter(num_elements=10_000, false_positives=0.01, redis=redis_client, key='big')
+    assert (bf.size(), bf.num_hashes()) == (95851, 7)
+    values = [f'v{i}' for i in range(3000)]
+    bf.update(values[::2])
+    warm_scripts(redis_client)
+    answers = {}
+    for batch, command in ((1, 'BITFIELD_RO'), (4, 'EVALSHA'), (10, 'EVALSHA'), (200, 'GETRANGE')):
+        getbits = getbit_calls(redis_client)
+        with sent_commands(url) as sent:
+            if batch == 1:
+                answers[batch] = [value in bf for value in values[:400]]
+            else:
+                answers[batch] = [answer for i in range(0, 400, batch)
+                                  for answer in bf.contains_many(*values[i:i + batch])]
+        assert {c.split()[0] for c in sent} == {command}
+        assert len(sent) == 400 // batch
+        # Only the script for 4 elements at a time reads bit by bit.
+        assert (getbit_calls(redis_client) > getbits) == (batch == 4)
+    assert answers[1][::2] == [True] * 200
+    assert answers[1] == answers[4] == answers[10] == answers[200]
+
+
+def test_len_of_a_full_bitmap_is_finite(redis_client: redis.Redis) -> None:
+    bf = BloomFilter(num_elements=10, false_positives=0.1, redis=redis_client, key='full')
+    redis_client.set('full', b'\xff' * math.ceil(bf.size() / 8))
+    assert len(bf) == math.floor(-bf.size() / bf.num_hashes() * math.log(1 / bf.size()))
+    assert 'anything' in bf
+
+
+def test_warns_where_pottery_warns(dilberts: BloomFilter) -> None:
+    with pytest.warns(InefficientAccessWarning):
+        dilberts.update(['a', 'b'])
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        dilberts.add('c')
+        dilberts.update(['d'])
+        assert 'c' in dilberts
+        assert tuple(dilberts.contains_many('a', 'b', 'z')) == (True, True, False)
+        assert 3 <= len(dilberts) <= 4  # an estimate
+
+
+def test_adds_to_an_existing_filter(dilberts: BloomFilter, redis_client: redis.Redis) -> None:
+    dilberts.add('rajiv')
+    again = BloomFilter(['raj'], num_elements=100, false_positives=0.01, redis=redis_client, key='dilberts')
+    assert bits(redis_client, 'dilberts') == RAJIV | RAJ
+    assert tuple(again.contains_many('rajiv', 'raj', 'dan')) == (True, True, False)
+
+
+def test_random_key_is_deleted_when_collected(redis_client: redis.Redis) -> None:
+    temp = BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=redis_client)
+    key = temp.key
+    assert key.startswith('pottery:')
+    assert redis_client.exists(key)
+    del temp
+    # Deletion is queued (no I/O in __del__) and runs before the next call.
+    assert 'x' not in BloomFilter(num_elements=10, false_positives=0.1, redis=redis_client, key='other')
+    assert not redis_client.exists(key)
+
+
+def test_url_client(url: str, redis_client: redis.Redis) -> None:
+    bf = BloomFilter(['rajiv'], num_elements=100, false_positives=0.01, redis=url, key='by-url')
+    assert bf.redis == url
+    assert bits(redis_client, 'by-url') == RAJIV
+
+
+# --- bad input: a clear error, and nothing on the server changes ------------
+
+
+@pytest.mark.parametrize(('num_elements', 'false_positives', 'error'), [
+    (0, 0.01, ValueError),
+    (-5, 0.01, ValueError),
+    (100, 0, ValueError),
+    (100, 1, ValueError),
+    (100, 1.5, ValueError),
+    (100, -0.01, ValueError),
+    (100, float('nan'), ValueError),
+    (10**12, 0.01, ValueError),  # more bits than a Redis string holds
+    (100.0, 0.01, TypeError),
+    ('100', 0.01, TypeError),
+    (None, 0.01, TypeError),
+    (True, 0.01, TypeError),
+    (100, '0.01', TypeError),
+    (100, None, TypeError),
+    (100, False, TypeError),
+])
+def test_invalid_sizing_raises_before_writing(
+    redis_client: redis.Redis, num_elements: Any, false_positives: Any, error: type[Exception],
+) -> None:
+    with pytest.raises(error):
+        BloomFilter(['a'], num_elements=num_elements, false_positives=false_positives,
+                    redis=redis_client, key='bad')
+    with pytest.raises(error):
+        pottery_async.BloomFilter(['a'], num_elements=num_elements, false_positives=false_positives,
+                                  redis=redis_client, key='bad')
+    assert redis_client.keys('*') == []
+
+
+def test_sizing_arguments_are_required(redis_client: redis.Redis) -> None:
+    with pytest.raises(TypeError):
+        BloomFilter(redis=redis_client, key='bad')  # type: ignore[call-arg]
+    assert redis_client.keys('*') == []
+
+
+def test_unserialisable_elements_write_nothing(dilberts: BloomFilter, redis_client: redis.Redis) -> None:
+    dilberts.add('rajiv')
+    before = redis_client.get('dilberts')
+    with pytest.raises(TypeError, match='not JSON serializable'):
+        dilberts.add(object())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        dilberts.update(['ok', object()])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        dilberts.update(['ok'], [{1, 2}])  # type: ignore[list-item]
+    assert redis_client.get('dilberts') == before
+    assert 'ok' not in dilberts
+    with pytest.raises(TypeError):
+        BloomFilter(['ok', object()], num_elements=10, false_positives=0.1,  # type: ignore[list-item]
+                    redis=redis_client, key='new')
+    assert not redis_client.exists('new')
+
+
+@pytest.mark.parametrize('setup', [
+    lambda c: c.hset('k', 'a', '1'),
+    lambda c: c.rpush('k', 'a', 'b'),
+    lambda c: c.sadd('k', 'a'),
+    lambda c: c.zadd('k', {'a': 1}),
+])
+def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) -> None:
+    warm_scripts(redis_client)
+    setup(redis_client)
+    kind = redis_client.type('k')
+    dump = redis_client.dump('k')
+    bf = BloomFilter(num_elements=100, false_positives=0.01, redis=redis_client, key='k')
+    operations = [
+        lambda: bf.add('a'),
+        lambda: bf.update(['a', 'b']),
+        lambda: 'a' in bf,
+        lambda: tuple(bf.contains_many('a', 'b')),
+        lambda: len(bf),
+        lambda: BloomFilter(['a'], num_elements=100, false_positives=0.01, redis=redis_client, key='k'),
+    ]
+    assert_wrong_type(operations, 'string')
+    assert redis_client.type('k') == kind
+    assert redis_client.dump('k') == dump
+    assert redis_client.keys('*') == [b'k']
+
+
+def test_dead_server_raises_promptly() -> None:
+    # A port held, bound but not listening, for the whole test: connections
+    # to it are refused, and no other server can take it meanwhile.
+    with socket.socket() as held:
+        held.bind(('127.0.0.1', 0))
+        port = held.getsockname()[1]
+        # redis-py's default retries take a few seconds; the rest go without.
+        default = BloomFilter(num_elements=100, false_positives=0.01,
+                              redis=redis.Redis(port=port, socket_connect_timeout=2), key='k')
+        started = time.monotonic()
+        with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
+            default.add('a')
+        assert time.monotonic() - started < 30
+        no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
+        once = redis.Redis(port=port, socket_connect_timeout=2, retry=no_retry)
+        bf = BloomFilter(num_elements=100, false_positives=0.01, redis=once, key='k')
+        for operation in (lambda: 'a' in bf, lambda: tuple(bf.contains_many('a', 'b')),
+                          lambda: bf.update(['a', 'b']), lambda: len(bf),
+                          lambda: BloomFilter(['a'], num_elements=100, false_positives=0.01,
+                                              redis=once, key='k')):
+            started = time.monotonic()
+            with pytest.raises(redis.ConnectionError):
+                operation()
+            assert time.monotonic() - started < 30
+
+
+# --- the async API -----------------------------------------------------------
+
+
+async def test_async_api(aredis: redis.asyncio.Redis) -> None:
+    dilberts = await pottery_async.BloomFilter(
+        ['rajiv'], num_elements=100, false_positives=0.01, redis=aredis, key='dilberts',
+    )
+    assert isinstance(dilberts, pottery_async.BloomFilter)
+    assert bits_of(await aredis.get('dilberts')) == RAJIV
+    assert await dilberts.contains('rajiv')
+    assert not await dilberts.contains('raj')
+    assert await dilberts.len() == 1
+    await dilberts.add('raj')
+    await dilberts.update({'dan'}, [])
+    assert bits_of(await aredis.get('dilberts')) == RAJIV | RAJ | DAN
+    assert tuple(await dilberts.contains_many('rajiv', 'raj', 'dan', 'luis')) == (True, True, True, False)
+    assert await dilberts.len() == 3
+    assert repr(dilberts) == '<BloomFilter key=dilberts>'
+    assert (dilberts.size(), dilberts.num_hashes()) == (959, 7)
+    await dilberts.clear()
+    assert not await aredis.exists('dilberts')
+    assert await dilberts.len() == 0
+
+
+def bits_of(data: bytes | None) -> set[int]:
+    data = data or b''
+    return {8 * i + j for i, byte in enumerate(data) for j in range(8) if byte & (0x80 >> j)}
+
+
+async def test_async_false_positive_rate(aredis: redis.asyncio.Redis) -> None:
+    bf = await pottery_async.BloomFilter(
+        (f'member-{i}' for i in range(2000)), num_elements=2000, false_positives=0.05,
+        redis=aredis, key='load',
+    )
+    assert all(await bf.contains_many(*(f'member-{i}' for i in range(2000))))
+    found = sum(await bf.contains_many(*(f'stranger-{i}' for i in range(10_000))))
+    assert found / 10_000 <= 1.5 * 0.05
+
+
+async def test_async_constructor_does_no_io_and_forgotten_await_fails(aredis: redis.asyncio.Redis) -> None:
+    pending = pottery_async.BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=aredis,
+                                        key='pending')
+    assert not await aredis.exists('pending')
+    with pytest.raises(RuntimeError, match='not awaited'):
+        await pending.contains('a')
+    assert not await aredis.exists('pending')
+    await pending
+    assert await pending.contains('a')
+    forgotten = pottery_async.BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=aredis,
+                                          key='forgotten')
+    with pytest.warns(RuntimeWarning, match='never awaited'):
+        del forgotten
+    assert not await aredis.exists('forgotten')
+    # Without initial elements, nothing needs awaiting.
+    empty = pottery_async.BloomFilter(num_elements=10, false_positives=0.1, redis=aredis, key='empty')
+    assert not await empty.contains('a')
+
+
+async def test_async_wrong_type(aredis: redis.asyncio.Redis) -> None:
+    await aredis.hset('k', 'a', '1')
+    dump = await aredis.dump('k')
+    bf = pottery_async.BloomFilter(num_elements=10, false_positives=0.1, redis=aredis, key='k')
+    for operation in (bf.add('a'), bf.update(['a', 'b']), bf.contains('a'), bf.contains_many('a', 'b'),
+                      bf.len()):
+        with pytest.raises(pottery_async.WrongTypeError, match="'k' holds a hash"):
+            await operation
+    with pytest.raises(pottery_async.WrongTypeError):
+        await pottery_async.BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=aredis, key='k')
+    assert await aredis.dump('k') == dump
+
+
+async def test_async_random_key_is_deleted(aredis: redis.asyncio.Redis) -> None:
+    temp = await pottery_async.BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=aredis)
+    assert await aredis.exists(temp.key)
+    del temp
+    await temporaries_deleted(aredis)
+
+
+# --- Redis Cluster: every operation touches one key --------------------------
+
+
+def test_filters_on_a_cluster(cluster: Cluster) -> None:
+    client = redis.RedisCluster(host=cluster.host, port=cluster.port)
+    try:
+        filters = [
+            BloomFilter(['rajiv'], num_elements=100, false_positives=0.01, redis=client, key=f'bf-{i}')
+            for i in range(6)
+        ]
+        assert len({client.get_node_from_key(bf.key).name for bf in filters}) > 1
+        for bf in filters:
+            bf.update(['raj', 'dan'])
+            bf.add('luis')
+            assert bits(client, bf.key) >= RAJIV | RAJ | DAN
+            assert 'rajiv' in bf
+            assert tuple(bf.contains_many('rajiv', 'raj', 'dan', 'luis', 'nobody')) == (True,) * 4 + (False,)
+            assert len(bf) in (3, 4)  # an estimate
+    finally:
+        client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
+        client.close()
+
+
+# --- data compatibility with Pottery 3.0.1 ---------------------------------
+
+
+def test_pottery_writes_we_read(pottery_module: Any, redis_client: redis.Redis) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        # Pottery's add() takes hashable elements only.
+        theirs = pottery_module.BloomFilter(
+            ELEMENTS[:4], num_elements=1000, false_positives=0.001, redis=redis_client, key='theirs',
+        )
+        theirs.add(ELEMENTS[4])
+        theirs.update(ELEMENTS[5:])
+        their_len = len(theirs)
+        their_answers = tuple(theirs.contains_many(*ELEMENTS, 'nobody', 'nothing'))
+    ours = BloomFilter(num_elements=1000, false_positives=0.001, redis=redis_client, key='theirs')
+    assert tuple(ours.contains_many(*ELEMENTS, 'nobody', 'nothing')) == their_answers
+    assert their_answers[:len(ELEMENTS)] == (True,) * len(ELEMENTS)
+    assert all(element in ours for element in ELEMENTS)
+    assert len(ours) == their_len == len(ELEMENTS)
+
+
+def test_we_write_pottery_reads(pottery_module: Any, redis_client: redis.Redis) -> None:
+    ours = BloomFilter(ELEMENTS[:4], num_elements=1000, false_positives=0.001, redis=redis_client, key='ours')
+    ours.add(ELEMENTS[4])
+    ours.update(ELEMENTS[5:])
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        mirror = pottery_module.BloomFilter(num_elements=1000, false_positives=0.001, redis=redis_client,
+                                            key='ours')
+        answers = tuple(ours.contains_many(*ELEMENTS, 'nobody'))
+        assert tuple(mirror.contains_many(*ELEMENTS, 'nobody')) == answers
+        assert all(element in mirror for element in ELEMENTS)
+        assert len(mirror) == len(ours)
+        theirs = pottery_module.BloomFilter(
+            ELEMENTS[:4], num_elements=1000, false_positives=0.001, redis=redis_client, key='theirs',
+        )
+        theirs.add(ELEMENTS[4])
+        theirs.update(ELEMENTS[5:])
+    # Byte for byte the same bitmap.
+    assert redis_client.get('ours') == redis_client.get('theirs')
+
+
+def test_sync_signature_matches_pottery(pottery_module: Any) -> None:
+    import inspect
+
+    mine_sig = inspect.signature(BloomFilter)
+    theirs_sig = inspect.signature(pottery_module.BloomFilter)
+    for parameter in theirs_sig.parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        assert mine_sig.parameters[parameter.name].kind == parameter.kind
+        assert mine_sig.parameters[parameter.name].default == parameter.default
+    for name in dir(pottery_module.BloomFilter):
+        if not name.startswith('_'):
+            assert hasattr(BloomFilter, name), name
+    assert pottery_async.sync.BloomFilter is BloomFilter

@@ -1,0 +1,497 @@
+"""HyperLogLog through both APIs, against real servers."""
+
+from __future__ import annotations
+
+import socket
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+import redis.backoff
+import redis.retry
+from redis.crc import key_slot
+
+import pottery_async
+import pottery_async.sync
+from pottery_async.exceptions import InefficientAccessWarning
+from pottery_async.hyper import _CONTAINS, _MERGE, _scratch_key
+from pottery_async.sync import HyperLogLog
+from tests.helpers import assert_wrong_type
+from tests.server_checks import sent_commands, temporaries_deleted
+from tests.servers import Cluster, Server
+
+pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
+
+SEARCHES = {
+    'google in 1998', 'minesweeper', 'joey tribbiani', 'wizard of oz', 'rgb to hex', 'pac-man',
+    'breathing exercise', 'do a barrel roll', 'snake',
+}
+ELEMENTS = ['jack', 4098, None, True, 1.5, [1, 'two'], {'b': 2, 'a': [None]}, 'ünïcode', '']
+
+
+@pytest.fixture(scope='module')
+def elsewhere() -> Iterator[Server]:
+    'A second server: HyperLogLogs there cannot be read by a command on the first.'
+    instance = Server()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def far_client(elsewhere: Server) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(elsewhere.url(1))
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def searches(redis_client: redis.Redis) -> HyperLogLog:
+    return HyperLogLog(redis=redis_client, key='google-searches')
+
+
+def encoding(client: redis.Redis, key: str) -> str:
+    'How Redis stores a HyperLogLog: sparse (small) or dense (12 kB).'
+    byte = client.getrange(key, 4, 4)
+    return {b'\x00': 'dense', b'\x01': 'sparse'}[byte]  # type: ignore[index]
+
+
+def registers(client: redis.Redis, key: str) -> bytes:
+    'A HyperLogLog as Redis stores it, without the count that PFCOUNT caches in bytes 8 to 15.'
+    data: bytes = client.get(key)  # type: ignore[assignment]
+    return data[:8] + data[16:]
+
+
+def warm_scripts(client: redis.Redis) -> None:
+    'Load the scripts, so that sent_commands sees EVALSHA alone (not EVALSHA, NOSCRIPT, EVAL).'
+    for script in (_CONTAINS, _MERGE):
+        client.script_load(script.source)
+
+
+# --- the sync API ------------------------------------------------------------
+
+
+def test_seed_example(searches: HyperLogLog, redis_client: redis.Redis) -> None:
+    assert not redis_client.exists('google-searches')
+    searches.add('sonic the hedgehog video game')
+    assert redis_client.type('google-searches') == b'string'
+    assert redis_client.pfcount('google-searches') == len(searches) == 1
+    searches.update(SEARCHES)
+    assert redis_client.pfcount('google-searches') == len(searches) == 10
+    assert 'joey tribbiani' in searches
+    assert 'jennifer aniston' not in searches
+    assert tuple(searches.contains_many('joey tribbiani', 'jennifer aniston')) == (True, False)
+    assert repr(searches) == '<HyperLogLog key=google-searches len=10>'
+    # Membership tests leave no trace.
+    assert redis_client.keys('*') == [b'google-searches']
+    searches.clear()
+    assert not redis_client.exists('google-searches')
+    assert len(searches) == 0
+
+
+def test_elements_are_json_encoded_like_pottery(searches: HyperLogLog, redis_client: redis.Redis) -> None:
+    searches.update(ELEMENTS)
+    # PFADD of the JSON encodings changes nothing: they are what was added.
+    assert redis_client.pfadd('google-searches', 'jack') == 1
+    assert redis_client.pfadd('google-searches', '"jack"', '4098', 'null', 'true', '1.5', '[1, "two"]',
+                              '{"a": [null], "b": 2}', '"\\u00fcn\\u00efcode"', '""') == 0
+    assert all(element in searches for element in ELEMENTS)
+    assert {1, 2} not in searches
+    assert tuple(searches.contains_many('jack', object(), 'nobody')) == (True, False, False)
+    assert tuple(searches.contains_many()) == ()
+
+
+def test_one_command_per_operation(searches: HyperLogLog, redis_client: redis.Redis, url: str) -> None:
+    warm_scripts(redis_client)
+    with sent_commands(url) as sent:
+        searches.add('snake')
+    assert [command.split()[0] for command in sent] == ['PFADD']
+    with sent_commands(url) as sent:
+        searches.update([f'search-{i}' for i in range(1000)])
+    assert [command.split()[0] for command in sent] == ['PFADD']
+    with sent_commands(url) as sent:
+        assert 'snake' in searches
+    assert [command.split()[0] for command in sent] == ['EVALSHA']
+    with sent_commands(url) as sent:
+        answers = tuple(searches.contains_many(*(f'search-{i}' for i in range(1000))))
+    assert [command.split()[0] for command in sent] == ['EVALSHA']
+    assert answers == (True,) * 1000
+    other = HyperLogLog(['x', 'y'], redis=redis_client, key='other')
+    with sent_commands(url) as sent:
+        searches.update(other, ['z'])
+    assert [command.split()[0] for command in sent] == ['EVALSHA']
+    with sent_commands(url) as sent:
+        len(searches)
+    assert [command.split()[0] for command in sent] == ['PFCOUNT']
+
+
+@pytest.mark.parametrize('size', [10, 5000])
+def test_membership_changes_nothing(redis_client: redis.Redis, size: int) -> None:
+    hll = HyperLogLog((f'e{i}' for i in range(size)), redis=redis_client, key='hll')
+    expected = 'sparse' if size == 10 else 'dense'
+    assert encoding(redis_client, 'hll') == expected
+    redis_client.expire('hll', 1000)
+    dump = redis_client.dump('hll')
+    members = [f'e{i}' for i in range(size)]
+    strangers = [f'stranger-{i}' for i in range(1000)]
+    assert all(hll.contains_many(*members))
+    found = sum(hll.contains_many(*strangers))
+    assert found < len(strangers)
+    assert [s in hll for s in strangers[:100]] == list(hll.contains_many(*strangers[:100]))
+    assert redis_client.dump('hll') == dump
+    assert redis_client.ttl('hll') > 900
+    assert redis_client.keys('*') == [b'hll']
+
+
+def test_membership_of_a_missing_hyperloglog_writes_nothing(searches: HyperLogLog,
+                                                             redis_client: redis.Redis) -> None:
+    assert 'snake' not in searches
+    assert tuple(searches.contains_many('a', 'b')) == (False, False)
+    assert len(searches) == 0
+    assert redis_client.keys('*') == []
+
+
+def test_update_merges_hyperloglogs_on_the_server(redis_client: redis.Redis) -> None:
+    a = HyperLogLog(['a', 'b'], redis=redis_client, key='a')
+    b = HyperLogLog(['b', 'c'], redis=redis_client, key='b')
+    a.update(b, ['d'], 'ef')
+    assert len(a) == 6
+    assert redis_client.pfcount('b') == 2
+    assert tuple(a.contains_many('a', 'b', 'c', 'd', 'e', 'f', 'g')) == (True,) * 6 + (False,)
+    # A HyperLogLog as the constructor's iterable is merged, as in Pottery.
+    copy = HyperLogLog(a, redis=redis_client, key='copy')
+    assert len(copy) == 6
+    assert registers(redis_client, 'copy') == registers(redis_client, 'a')
+    a.update()
+    a.update([])
+    assert len(a) == 6
+
+
+def test_update_from_another_server_copies_registers(redis_client: redis.Redis,
+                                                       far_client: redis.Redis) -> None:
+    ours = HyperLogLog(['a', 'b'], redis=redis_client, key='ours')
+    far = HyperLogLog((f'far-{i}' for i in range(5000)), redis=far_client, key='far')
+    sparse_far = HyperLogLog(['x'], redis=far_client, key='sparse-far')
+    missing = HyperLogLog(redis=far_client, key='missing')
+    far_dump = far_client.dump('far')
+    ours.update(far, sparse_far, missing, ['c'])
+    HyperLogLog(['a', 'b', 'c', 'x', *(f'far-{i}' for i in range(5000))], redis=redis_client, key='merged')
+    assert registers(redis_client, 'ours') == registers(redis_client, 'merged')
+    assert far_client.dump('far') == far_dump
+    assert not far_client.exists('missing')
+    assert sorted(redis_client.keys('*')) == [b'merged', b'ours']
+    # Only empty HyperLogLogs from elsewhere: nothing to write.
+    HyperLogLog(redis=redis_client, key='untouched').update(missing)
+    assert not redis_client.exists('untouched')
+
+
+def test_a_second_client_to_the_same_server_copies(redis_client: redis.Redis, url: str) -> None:
+    other_client = redis.Redis.from_url(url)
+    try:
+        a = HyperLogLog(['a'], redis=redis_client, key='a')
+        b = HyperLogLog(['b'], redis=other_client, key='b')
+        a.update(b)
+        assert len(a) == 2
+    finally:
+        other_client.close()
+
+
+def test_union(redis_client: redis.Redis, far_client: redis.Redis) -> None:
+    a = HyperLogLog(['a', 'b'], redis=redis_client, key='a')
+    b = HyperLogLog(['b', 'c'], redis=redis_client, key='b')
+    union = a.union(b, ['d'])
+    assert isinstance(union, HyperLogLog)
+    assert union.key.startswith('pottery:')
+    assert len(union) == 4
+    assert (len(a), len(b)) == (2, 2)
+    named = a.union(b, key='named')
+    assert named.key == 'named'
+    assert redis_client.pfcount('named') == 3
+    # On another server: its registers are copied there.
+    far = a.union(['z'], redis=far_client, key='far-union')
+    assert far_client.pfcount('far-union') == 3
+    assert len(far) == 3
+    temporary = union.key
+    del union
+    len(a)  # the deletion queued by the collection runs before this call
+    assert not redis_client.exists(temporary)
+    assert sorted(redis_client.keys('*')) == [b'a', b'b', b'named']
+
+
+def test_warns_where_pottery_warns(searches: HyperLogLog, redis_client: redis.Redis) -> None:
+    other = HyperLogLog(redis=redis_client, key='other')
+    with pytest.warns(InefficientAccessWarning):
+        searches.update(['a', 'b'])
+    with pytest.warns(InefficientAccessWarning):
+        searches.update(other)
+    with pytest.warns(InefficientAccessWarning):
+        tuple(searches.contains_many('a', 'b'))
+    with pytest.warns(InefficientAccessWarning):
+        searches.union()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        searches.add('c')
+        searches.update(['d'])
+        assert 'c' in searches
+        assert tuple(searches.contains_many('c')) == (True,)
+        assert len(searches) == 4
+
+
+def test_random_key_is_deleted_when_collected(redis_client: redis.Redis) -> None:
+    temp = HyperLogLog(['a'], redis=redis_client)
+    key = temp.key
+    assert key.startswith('pottery:')
+    assert redis_client.exists(key)
+    del temp
+    assert 'x' not in HyperLogLog(redis=redis_client, key='other')
+    assert not redis_client.exists(key)
+
+
+def test_scratch_keys_share_the_slot() -> None:
+    for key in ('plain', 'with{tag}', '{tag}first', 'braces}only', '}{', 'a{}b}', 'a{b', 'ü{}', '{}'):
+        scratch = _scratch_key(key)
+        assert key_slot(scratch.encode()) == key_slot(key.encode()), key
+        assert scratch != _scratch_key(key)
+
+
+# --- bad input: a clear error, and nothing on the server changes ------------
+
+
+def test_unserialisable_elements_write_nothing(searches: HyperLogLog, redis_client: redis.Redis) -> None:
+    searches.add('a')
+    before = redis_client.get('google-searches')
+    with pytest.raises(TypeError, match='not JSON serializable'):
+        searches.add(object())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        searches.update(['ok', object()])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        searches.update(HyperLogLog(['x'], redis=redis_client, key='x'), [{1, 2}])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        searches.union(['ok', object()], key='union')  # type: ignore[list-item]
+    assert redis_client.get('google-searches') == before
+    assert not redis_client.exists('union')
+    with pytest.raises(TypeError):
+        HyperLogLog(['ok', object()], redis=redis_client, key='new')  # type: ignore[list-item]
+    assert not redis_client.exists('new')
+
+
+@pytest.mark.parametrize('setup', [
+    lambda c: c.set('k', 'not a HyperLogLog'),
+    lambda c: c.set('k', b'HYLL\x00' + b'\x00' * 20),  # a dense header, the wrong length
+    lambda c: c.hset('k', 'a', '1'),
+    lambda c: c.rpush('k', 'a', 'b'),
+    lambda c: c.sadd('k', 'a'),
+])
+def test_wrong_type_key_is_left_intact(
+    redis_client: redis.Redis, far_client: redis.Redis, setup: Any,
+) -> None:
+    warm_scripts(redis_client)
+    setup(redis_client)
+    kind = redis_client.type('k')
+    dump = redis_client.dump('k')
+    hll = HyperLogLog(redis=redis_client, key='k')
+    near = HyperLogLog(['n'], redis=redis_client, key='near')
+    far = HyperLogLog(['f'], redis=far_client, key='far')
+    operations = [
+        lambda: hll.add('a'),
+        lambda: hll.update(['a', 'b']),
+        lambda: hll.update(near),
+        lambda: hll.update(far),
+        lambda: hll.update(near, far, ['a']),
+        lambda: 'a' in hll,
+        lambda: tuple(hll.contains_many('a', 'b')),
+        lambda: len(hll),
+        lambda: repr(hll),
+        lambda: hll.union(near, key='union'),
+        lambda: HyperLogLog(['a'], redis=redis_client, key='k'),
+        # The culprit is the source, on this server or another one.
+        lambda: near.update(hll),
+        lambda: near.union(hll, key='union'),
+        lambda: HyperLogLog(hll, redis=far_client, key='far-copy'),
+    ]
+    assert_wrong_type(operations, 'HyperLogLog')
+    assert redis_client.type('k') == kind
+    assert redis_client.dump('k') == dump
+    assert sorted(redis_client.keys('*')) == [b'k', b'near']
+    assert redis_client.pfcount('near') == 1
+    assert far_client.keys('*') == [b'far']
+
+
+def test_dead_server_raises_promptly(redis_client: redis.Redis) -> None:
+    # A port held, bound but not listening, for the whole test: connections
+    # to it are refused, and no other server can take it meanwhile.
+    with socket.socket() as held:
+        held.bind(('127.0.0.1', 0))
+        port = held.getsockname()[1]
+        # redis-py's default retries take a few seconds; the rest go without.
+        default = HyperLogLog(redis=redis.Redis(port=port, socket_connect_timeout=2), key='k')
+        started = time.monotonic()
+        with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
+            default.add('a')
+        assert time.monotonic() - started < 30
+        no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
+        once = redis.Redis(port=port, socket_connect_timeout=2, retry=no_retry)
+        hll = HyperLogLog(redis=once, key='k')
+        here = HyperLogLog(['a'], redis=redis_client, key='here')
+        for operation in (lambda: 'a' in hll, lambda: tuple(hll.contains_many('a', 'b')),
+                          lambda: hll.update(['a', 'b']), lambda: len(hll), lambda: hll.update(here),
+                          lambda: here.update(hll), lambda: HyperLogLog(['a'], redis=once, key='k')):
+            started = time.monotonic()
+            with pytest.raises(redis.ConnectionError):
+                operation()
+            assert time.monotonic() - started < 30
+        assert redis_client.keys('*') == [b'here']
+
+
+# --- the async API -----------------------------------------------------------
+
+
+async def test_async_api(aredis: redis.asyncio.Redis) -> None:
+    searches = await pottery_async.HyperLogLog(['sonic the hedgehog video game'], redis=aredis,
+                                               key='google-searches')
+    assert isinstance(searches, pottery_async.HyperLogLog)
+    assert await searches.len() == 1
+    await searches.update(SEARCHES)
+    await searches.add('snake')
+    assert await aredis.pfcount('google-searches') == await searches.len() == 10
+    assert await searches.contains('joey tribbiani')
+    assert not await searches.contains('jennifer aniston')
+    assert tuple(await searches.contains_many('joey tribbiani', 'jennifer aniston')) == (True, False)
+    assert await searches.repr() == '<HyperLogLog key=google-searches len=10>'
+    assert repr(searches) == "<HyperLogLog key='google-searches'>"
+    other = await pottery_async.HyperLogLog(['x'], redis=aredis, key='other')
+    union = await searches.union(other, ['y'])
+    assert isinstance(union, pottery_async.HyperLogLog)
+    assert await union.len() == 12
+    await searches.update(other)
+    assert await searches.len() == 11
+    await searches.clear()
+    assert not await aredis.exists('google-searches')
+    assert await searches.len() == 0
+    del union
+    await temporaries_deleted(aredis)
+    assert sorted(await aredis.keys('*')) == [b'other']
+
+
+async def test_async_constructor_does_no_io_and_forgotten_await_fails(aredis: redis.asyncio.Redis) -> None:
+    pending = pottery_async.HyperLogLog(['a'], redis=aredis, key='pending')
+    assert not await aredis.exists('pending')
+    with pytest.raises(RuntimeError, match='not awaited'):
+        await pending.len()
+    assert not await aredis.exists('pending')
+    await pending
+    assert await pending.contains('a')
+    forgotten = pottery_async.HyperLogLog(['a'], redis=aredis, key='forgotten')
+    with pytest.warns(RuntimeWarning, match='never awaited'):
+        del forgotten
+    assert not await aredis.exists('forgotten')
+
+
+async def test_async_wrong_type(aredis: redis.asyncio.Redis) -> None:
+    await aredis.hset('k', 'a', '1')
+    dump = await aredis.dump('k')
+    hll = pottery_async.HyperLogLog(redis=aredis, key='k')
+    for operation in (hll.add('a'), hll.update(['a', 'b']), hll.contains('a'), hll.contains_many('a', 'b'),
+                      hll.len(), hll.repr()):
+        with pytest.raises(pottery_async.WrongTypeError, match="'k' holds a hash"):
+            await operation
+    assert await aredis.dump('k') == dump
+
+
+async def test_async_decoding_client(url: str) -> None:
+    # Replies arrive as str; the registers copied from elsewhere stay bytes.
+    client = redis.asyncio.Redis.from_url(url, decode_responses=True)
+    other = redis.asyncio.Redis.from_url(url)
+    try:
+        a = await pottery_async.HyperLogLog((f'a{i}' for i in range(3000)), redis=client, key='a')
+        b = await pottery_async.HyperLogLog(['b'], redis=other, key='b')
+        await a.update(b)
+        assert await a.len() == await other.pfcount('a')
+        assert tuple(await a.contains_many('a1', 'b', 'zz')) == (True, True, False)
+    finally:
+        await client.aclose()
+        await other.aclose()
+
+
+# --- Redis Cluster: PFMERGE within a slot, copies across slots ---------------
+
+
+def test_hyperloglogs_on_a_cluster(cluster: Cluster) -> None:
+    client = redis.RedisCluster(host=cluster.host, port=cluster.port)
+    try:
+        keys = ['{tag}a', '{tag}b', 'spread-0', 'spread-1', 'spread-2', 'odd}key', 'a{}b}']
+        hlls = {key: HyperLogLog([key, 'common'], redis=client, key=key) for key in keys}
+        assert len({client.get_node_from_key(key).name for key in keys}) > 1
+        for key, hll in hlls.items():
+            assert key in hll
+            assert tuple(hll.contains_many(key, 'common', 'nobody')) == (True, True, False)
+            assert len(hll) == 2
+        target = hlls['{tag}a']
+        target.update(*hlls.values(), ['extra'])
+        assert len(target) == len(keys) + 2
+        union = hlls['spread-0'].union(*hlls.values())
+        assert len(union) == len(keys) + 2
+        found = client.keys('*', target_nodes=redis.RedisCluster.PRIMARIES)
+        assert sorted(found) == sorted([k.encode() for k in keys] + [union.key.encode()])
+    finally:
+        client.flushall(target_nodes=redis.RedisCluster.PRIMARIES)
+        client.close()
+
+
+# --- data compatibility with Pottery 3.0.1 ---------------------------------
+
+
+def test_pottery_writes_we_read(pottery_module: Any, redis_client: redis.Redis) -> None:
+    hashable = [e for e in ELEMENTS if not isinstance(e, (list, dict))]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        theirs = pottery_module.HyperLogLog(hashable, redis=redis_client, key='theirs')
+        theirs.add('late')
+        their_len = len(theirs)
+        their_answers = tuple(theirs.contains_many(*hashable, 'late', 'nobody'))
+    ours = HyperLogLog(redis=redis_client, key='theirs')
+    assert len(ours) == their_len == len(hashable) + 1
+    assert tuple(ours.contains_many(*hashable, 'late', 'nobody')) == their_answers
+    assert their_answers == (True,) * (len(hashable) + 1) + (False,)
+
+
+def test_we_write_pottery_reads(pottery_module: Any, redis_client: redis.Redis) -> None:
+    hashable = [e for e in ELEMENTS if not isinstance(e, (list, dict))]
+    ours = HyperLogLog(hashable, redis=redis_client, key='ours')
+    ours.add('late')
+    ours.update([f'bulk-{i}' for i in range(100)])
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        mirror = pottery_module.HyperLogLog(redis=redis_client, key='ours')
+        assert len(mirror) == len(ours)
+        assert all(mirror.contains_many(*hashable, 'late'))
+        assert 'nobody' not in mirror
+        mirror.add('from pottery')
+        theirs = pottery_module.HyperLogLog(hashable, redis=redis_client, key='theirs')
+        theirs.add('late')
+        theirs.update([f'bulk-{i}' for i in range(100)])
+        theirs.add('from pottery')
+    assert 'from pottery' in ours
+    # The same HyperLogLog, byte for byte but for the cached count.
+    assert registers(redis_client, 'ours') == registers(redis_client, 'theirs')
+
+
+def test_sync_signature_matches_pottery(pottery_module: Any) -> None:
+    import inspect
+
+    mine_sig = inspect.signature(HyperLogLog)
+    theirs_sig = inspect.signature(pottery_module.HyperLogLog)
+    for parameter in theirs_sig.parameters.values():
+        assert mine_sig.parameters[parameter.name].kind == parameter.kind
+        assert mine_sig.parameters[parameter.name].default == parameter.default
+    mine_union = inspect.signature(HyperLogLog.union)
+    for parameter in inspect.signature(pottery_module.HyperLogLog.union).parameters.values():
+        assert mine_union.parameters[parameter.name].kind == parameter.kind
+    for name in dir(pottery_module.HyperLogLog):
+        if not name.startswith('_'):
+            assert hasattr(HyperLogLog, name), name
+    assert pottery_async.sync.HyperLogLog is HyperLogLog
