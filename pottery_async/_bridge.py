@@ -58,7 +58,7 @@ _THIS_FILE = __file__
 class LoopState:
     'One private event loop and what lives on it.'
 
-    __slots__ = ('clients', 'loop', 'pending', 'pid', 'thread', 'watches')
+    __slots__ = ('clients', 'hubs', 'loop', 'pending', 'pid', 'thread', 'watches')
 
     def __init__(self, thread: threading.Thread) -> None:
         self.loop = asyncio.new_event_loop()
@@ -73,6 +73,8 @@ class LoopState:
         # states alive.
         self.watches: dict[object, weakref.ReferenceType[Any]] = {}
         self.pending: collections.deque[Cleanup] = collections.deque()
+        # Pub/sub hubs kept between calls (see _wake), keyed by client.
+        self.hubs: dict[Any, Any] = {}
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
         loop = self.loop
@@ -139,6 +141,13 @@ class LoopState:
         await self.loop.shutdown_asyncgens()
         # Closing async generators may have queued more.
         await _run_cleanups(self.pending)
+        # Pub/sub hubs kept between calls hold connections of their own.
+        while self.hubs:
+            _, hub = self.hubs.popitem()
+            try:
+                await hub.close()
+            except Exception:
+                _log.debug('error while closing %r', hub, exc_info=True)
         # One by one: a collected sync client may drop its twin meanwhile.
         while self.clients:
             try:

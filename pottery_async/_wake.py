@@ -2,16 +2,18 @@
 
 A waiter (a blocking ``acquire()``) joins a channel on a client with an
 ``asyncio.Event``; whoever frees the resource publishes on that channel, and
-each message sets the event of the channel's longest-waiting waiter (see
-``_Hub.wake``).  All the waiters on one
+each message sets the event of the channel's longest-waiting waiter in
+this process (see ``_wake_first``).  All the waiters on one
 client share one pub/sub connection and one reader task (a *hub*), however
 many channels they wait on, so two hundred waiting tasks hold one extra
 connection per master, not two hundred.
 
-The hub exists only while someone waits: the first waiter opens the
-connection and starts the reader, the last one to leave stops the reader and
-closes the connection.  Nothing runs or stays subscribed between waits,
-which matters for the sync API, whose bridge loop only runs during a call.
+On the application's loops (the async API) a hub exists only while someone
+waits: the first waiter opens the connection and starts the reader, the
+last one to leave stops the reader and closes the connection.  A bridge loop
+(the sync API) keeps its hubs between waits, subscribed, and closes them
+with the loop; while that loop does not run, messages wait in the socket
+and are read (as harmless extra wake-ups) at the next wait.
 
 A wake-up is a hint, never a grant: the waiter tries again and waits again
 if it lost.  When the connection breaks, every waiter is woken (and tries
@@ -23,12 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from . import _clients
+from . import _bridge, _clients
 
 
 class _Hub:
@@ -37,7 +40,7 @@ class _Hub:
     def __init__(self, client: _clients.AsyncClient) -> None:
         self.client = client
         self.pubsub: Any = client.pubsub()
-        # In arrival order: a message wakes the longest-waiting one.
+        # The waiters using this hub (which lives as long as there are).
         self.waiters: dict[bytes, dict[asyncio.Event, None]] = {}
         # Channel -> resolved when the server confirms the subscription.
         # Channels stay subscribed for the hub's life (it ends when the last
@@ -75,27 +78,9 @@ class _Hub:
         waiters = self.waiters.get(channel)
         if waiters is not None:
             waiters.pop(event, None)
-            if event.is_set():
-                # Woken, and leaving without having looked (a timeout, a
-                # cancellation): the wake-up is the next waiter's.
-                self.wake(channel)
             if not waiters:
                 del self.waiters[channel]
         return not self.waiters
-
-    def wake(self, channel: bytes) -> None:
-        """Wake the longest-waiting waiter of ``channel``.
-
-        One per message: the lock can go to one of them only, so waking all
-        would make every waiter try (and all but one fail) at each release.
-        A woken waiter that does not get the lock waits again, and is woken
-        first again; the one that gets it publishes again when it releases.
-        The masters of one lock each send a message per release: they all
-        wake the same waiter.
-        """
-        for event in self.waiters.get(channel, ()):
-            event.set()
-            return
 
     async def _read(self) -> None:
         try:
@@ -105,7 +90,7 @@ class _Hub:
                     continue
                 kind, channel = message['type'], message['channel']
                 if kind == 'message':
-                    self.wake(channel)
+                    _wake_first(channel)
                 elif kind == 'subscribe':
                     confirmed = self.confirmed.get(channel)
                     if confirmed is not None and not confirmed.done():
@@ -137,9 +122,69 @@ class _Hub:
         await asyncio.sleep(0)
 
 
-# The hub of each client that has waiters.  A hub lives only while someone
-# waits, so holding the client here does not keep it alive for long.
+# Every waiter of this process, per channel, in arrival order, with its
+# loop: each thread of the sync API has its own loop and hubs, and each hub
+# gets its own copy of every message, but a message wakes one waiter of the
+# whole process, the longest-waiting (see _wake_first).
+_queues: dict[bytes, dict[asyncio.Event, asyncio.AbstractEventLoop]] = {}
+_queues_lock = threading.Lock()
+
+
+def _wake_first(channel: bytes) -> None:
+    """Wake the process's longest-waiting waiter of ``channel``.
+
+    One per message: the lock can go to one of them only, so waking all
+    would make every waiter try (and all but one fail) at each release.  A
+    woken waiter that does not get the lock waits again, first in line; the
+    one that gets it publishes again when it releases.  The copies of a
+    message (one per master, per hub) all wake the same waiter.
+    """
+    with _queues_lock:
+        queue = _queues.get(channel)
+        first = next(iter(queue.items()), None) if queue else None
+    if first is None:
+        return
+    event, loop = first
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if loop is running:
+        event.set()
+    else:
+        with contextlib.suppress(RuntimeError):  # its loop has closed
+            loop.call_soon_threadsafe(event.set)
+
+
+def _enqueue(channel: bytes, event: asyncio.Event) -> None:
+    with _queues_lock:
+        _queues.setdefault(channel, {})[event] = asyncio.get_running_loop()
+
+
+def _dequeue(channel: bytes, event: asyncio.Event) -> None:
+    with _queues_lock:
+        queue = _queues.get(channel)
+        if queue is not None:
+            queue.pop(event, None)
+            if not queue:
+                del _queues[channel]
+    if event.is_set():
+        # Woken, and leaving without having looked (a timeout, a
+        # cancellation): the wake-up is the next waiter's.
+        _wake_first(channel)
+
+
+# The hub of each client that has waiters, on the application's loops (the
+# async API): a hub lives only while someone waits there, so holding the
+# client here does not keep it alive for long, and nothing of ours outlives
+# the wait on a loop that is not ours.  The sync API's bridge loops keep
+# their hubs between waits instead (LoopState.hubs: reconnecting and
+# subscribing again on every contended acquire costs more than the wait),
+# and close them with the loop.
 _hubs: dict[Any, _Hub] = {}
+# A kept hub subscribed to more channels than this is replaced: channels are
+# never unsubscribed, and each brings messages that nobody may wait for.
+_MAX_KEPT_CHANNELS = 64
 
 
 @contextlib.asynccontextmanager
@@ -157,14 +202,26 @@ async def listening(
     name = channel.encode()
     event = asyncio.Event()
     hubs: list[_Hub] = []
-    for client in clients:
-        hub = _hubs.get(client)
-        if hub is None or hub.broken:
-            hub = _hubs[client] = _Hub(client)
-        hub.add(name, event)
-        hubs.append(hub)
-    joins = [asyncio.ensure_future(hub.subscribed(name)) for hub in hubs]
+    joins: list[asyncio.Future[None]] = []
+    state = _bridge.current_state()
+    registry: dict[Any, _Hub] = _hubs if state is None else state.hubs
+    retired: list[_Hub] = []
+    _enqueue(name, event)
     try:
+        for client in clients:
+            hub = registry.get(client)
+            crowded = hub is not None and not hub.waiters and len(hub.confirmed) > _MAX_KEPT_CHANNELS
+            if hub is not None and (hub.broken or crowded):
+                retired.append(hub)
+                hub = None
+            if hub is None:
+                hub = registry[client] = _Hub(client)
+            hub.add(name, event)
+            hubs.append(hub)
+        for hub in retired:
+            if not hub.waiters:
+                await hub.close()
+        joins = [asyncio.ensure_future(hub.subscribed(name)) for hub in hubs]
         pending = set(joins)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience
@@ -177,17 +234,24 @@ async def listening(
             )
         yield event
     finally:
+        # The bookkeeping first, with no await that a second cancellation
+        # could interrupt; then the waiting.
+        _dequeue(name, event)
+        unused = []
+        for hub in hubs:
+            if hub.leave(name, event) and (state is None or hub.broken):
+                if registry.get(hub.client) is hub:
+                    del registry[hub.client]
+                unused.append(hub)
         for join in joins:
             join.cancel()
-        await asyncio.wait(joins)
+        if joins:
+            await asyncio.wait(joins)
         for join in joins:
             if not join.cancelled():
                 join.exception()  # retrieved: a failed join is only a missed wake-up
-        for hub in hubs:
-            if hub.leave(name, event):
-                if _hubs.get(hub.client) is hub:
-                    del _hubs[hub.client]
-                await hub.close()
+        for hub in unused:
+            await hub.close()
 
 
 def _confirmed(join: asyncio.Future[None]) -> bool:

@@ -103,3 +103,21 @@ def test_unused_function_name_fails(tree: Path) -> None:
     result = check(tree)
     assert result.returncode != 0
     assert 'FUNCTION_NAMES entries never used: AIOThing' in result.stdout + result.stderr
+
+
+def test_subclass_twin_and_plain_methods(tree: Path) -> None:
+    twin = (tree / 'pottery_async' / 'sync' / 'cache.py').read_text()
+    # CachedOrderedDict's twin is the core class (an OrderedDict), its
+    # coroutines run on the bridge under their sync names.
+    assert 'class CachedOrderedDict(_core.CachedOrderedDict):' in twin
+    assert '_bridge.run(super().setitem(dict_key, value))' in twin
+    # A method without I/O calls the core directly, without the bridge.
+    bloom = (tree / 'pottery_async' / 'sync' / 'bloom.py').read_text()
+    assert 'return self._core.size()' in bloom
+    core = tree / 'pottery_async' / 'cache.py'
+    source = core.read_text()
+    assert 'async def setdefault(' in source
+    core.write_text(source.replace('async def setdefault(', 'async def set_default('))
+    result = check(tree)
+    assert result.returncode == 1
+    assert '+    def set_default(' in result.stdout

@@ -161,12 +161,12 @@ def check_reports(reports: list[dict[str, Any]], final: int, *, masters_lost: in
     """No update lost: the counter is exactly the sum of the cycles; no call
     outlasted the guard; a release went unconfirmed at most once per master
     lost (only the holder of the moment can lose a master it held)."""
-    assert sum(report['cycles'] for report in reports) == final
-    assert sum(report['unconfirmed'] for report in reports) <= masters_lost
+    assert sum(report['cycles'] for report in reports) == final, reports
+    assert sum(report['unconfirmed'] for report in reports) <= masters_lost, reports
     for report in reports:
-        assert report['missed'] == 0
-        assert report['slowest_acquire'] < HANG_GUARD
-        assert report['slowest_release'] < HANG_GUARD
+        assert report['missed'] == 0, reports
+        assert report['slowest_acquire'] < HANG_GUARD, reports
+        assert report['slowest_release'] < HANG_GUARD, reports
 
 
 def test_processes_no_lost_update(
