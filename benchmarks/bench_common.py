@@ -405,6 +405,22 @@ MEDIAN_NOTE = ('(median time; ±: half the interquartile range over repetitions,
                ' x/Pottery: ratio of medians, time)')
 
 
+def cpu_table(workloads: Sequence[Workload], labels: Mapping[str, str]) -> list[str]:
+    'The client CPU time per op of Pottery and both APIs, with the sync/Pottery ratio.'
+    rows = []
+    for w in workloads:
+        row = [labels[w.name]]
+        for name in (POTTERY, PA_SYNC, PA_ASYNC):
+            row.append(format_time(w.case(name).cpu_median))
+        row.append(f'{w.case(PA_SYNC).cpu_median / w.case(POTTERY).cpu_median:.2f}x')
+        rows.append(row)
+    return [
+        '',
+        'Client CPU time per op/call (this process, user+system; the server excluded):',
+        table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery'], rows),
+    ]
+
+
 def format_time(seconds: float) -> str:
     if seconds >= 1e-1:
         return f'{seconds:.3f} s'

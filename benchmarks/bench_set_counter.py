@@ -29,7 +29,7 @@ from bench_common import (
     Target,
     Workload,
     choose_settings,
-    format_time,
+    cpu_table,
     median_rows,
     parse_args,
     run_benchmark,
@@ -191,16 +191,7 @@ def report(workloads: list[Workload]) -> str:
     )]
     out.append(MEDIAN_NOTE)
 
-    rows = []
-    for w in workloads:
-        row = [LABELS[w.name]]
-        for name in (POTTERY, PA_SYNC, PA_ASYNC):
-            row.append(format_time(w.case(name).cpu_median))
-        row.append(f'{w.case(PA_SYNC).cpu_median / w.case(POTTERY).cpu_median:.2f}x')
-        rows.append(row)
-    out.append('')
-    out.append('Client CPU time per op/call (this process, user+system; the server excluded):')
-    out.append(table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery'], rows))
+    out.extend(cpu_table(workloads, LABELS))
 
     out.extend(targets_table(TARGETS, by_name))
     return '\n'.join(out)
