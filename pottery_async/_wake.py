@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -256,3 +257,17 @@ async def listening(
 
 def _confirmed(join: asyncio.Future[None]) -> bool:
     return join.done() and not join.cancelled() and join.exception() is None
+
+
+def _after_fork_in_child() -> None:
+    # The parent's waiters and hubs are not this process's: a wake-up must
+    # never go to them.  What they hold stays referenced, never touched (see
+    # _bridge._after_fork_in_child).
+    global _queues, _queues_lock, _hubs
+    _inherited.append((_queues, _hubs))
+    _queues, _hubs = {}, {}
+    _queues_lock = threading.Lock()
+
+
+_inherited: list[object] = []
+os.register_at_fork(after_in_child=_after_fork_in_child)

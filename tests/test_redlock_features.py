@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import threading
 import time
+import warnings
 from typing import Any
 
 import pytest
@@ -472,3 +474,52 @@ def test_paused_master_is_cleaned_up_after_it_resumes(
     # long before the 10 s lease would have run out.
     assert eventually(lambda: not masters[0].exists('redlock:late'), within=5)
     assert lock_keys(masters) == [[]] * 5
+
+
+def test_forked_child_wakes_its_own_waiters(masters: list[redis.Redis], no_recheck: None) -> None:
+    holder = Redlock(key='forked', masters=masters)
+    assert holder.acquire()
+    parent_results: list[bool] = []
+
+    def parent_waiter() -> None:
+        lock = Redlock(key='forked', masters=masters)
+        parent_results.append(lock.acquire(timeout=20))
+        lock.release()
+
+    waiter = threading.Thread(target=parent_waiter)
+    waiter.start()
+    assert eventually(lambda: all(subscribers(m, 'redlock:forked') == 1 for m in masters))
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about forking a process that has threads.
+        warnings.simplefilter('ignore', DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            # The parent's waiter is not the child's: a release must wake
+            # the child's own waiter, which never looks again on its own
+            # here: if nothing wakes it within 2 s, another holder takes the
+            # lock, and its wait ends in failure.
+            results: list[bool] = []
+            child = threading.Thread(
+                target=lambda: results.append(Redlock(key='forked', masters=masters).acquire(timeout=4)),
+            )
+            child.start()
+            deadline = time.monotonic() + 10
+            while sum(subscribers(m, 'redlock:forked') for m in masters) < 10 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            holder.release()  # the parent's holder, inherited
+            child.join(timeout=2)
+            if child.is_alive():
+                late = Redlock(key='forked', masters=masters)
+                while not late.acquire(blocking=False):
+                    time.sleep(0.01)
+                child.join()
+                late.release()
+            code = 0 if results == [True] else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    waiter.join()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert parent_results == [True]
