@@ -68,6 +68,19 @@ def unwrap(obj: Any) -> Any:
     return obj._core if isinstance(obj, SyncTwin) else obj
 
 
+def is_container(obj: Any) -> bool:
+    'Whether ``obj`` (unwrapped) is read with ``async for``: a container of either API.'
+    return hasattr(unwrap(obj), '__aiter__')
+
+
+async def values_of(obj: Any) -> list[Any]:
+    'The values of an iterable, or of a container of either API (read from Redis).'
+    source = unwrap(obj)
+    if hasattr(source, '__aiter__'):
+        return [value async for value in source]
+    return list(source)
+
+
 def require_coroutine_function(func: object, decorator: str) -> None:
     'TypeError unless ``func`` is a coroutine function (what the async API decorates).'
     if not inspect.iscoroutinefunction(func):

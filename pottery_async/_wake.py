@@ -89,9 +89,12 @@ class _Hub:
                 message = await self.pubsub.get_message(timeout=None)
                 if not message:
                     continue
-                kind, channel = message['type'], message['channel']
+                kind, channel = message['type'], _as_bytes(message['channel'])
                 if kind == 'message':
-                    _wake_first(channel)
+                    if _as_bytes(message['data']) in EVERYONE:
+                        _wake_all(channel)
+                    else:
+                        _wake_first(channel)
                 elif kind == 'subscribe':
                     confirmed = self.confirmed.get(channel)
                     if confirmed is not None and not confirmed.done():
@@ -123,6 +126,10 @@ class _Hub:
         await asyncio.sleep(0)
 
 
+# Messages that wake every waiter of their channel (a value every waiter can
+# use, as a cached result); any other message wakes one (see _wake_first).
+EVERYONE = frozenset({b'stored'})
+
 # Every waiter of this process, per channel, in arrival order, with its
 # loop: each thread of the sync API has its own loop and hubs, and each hub
 # gets its own copy of every message, but a message wakes one waiter of the
@@ -143,9 +150,19 @@ def _wake_first(channel: bytes) -> None:
     with _queues_lock:
         queue = _queues.get(channel)
         first = next(iter(queue.items()), None) if queue else None
-    if first is None:
-        return
-    event, loop = first
+    if first is not None:
+        _set(*first)
+
+
+def _wake_all(channel: bytes) -> None:
+    'Wake every waiter of ``channel`` in this process (what they wait for is there for all).'
+    with _queues_lock:
+        waiters = list(_queues.get(channel, {}).items())
+    for event, loop in waiters:
+        _set(event, loop)
+
+
+def _set(event: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
@@ -155,6 +172,11 @@ def _wake_first(channel: bytes) -> None:
     else:
         with contextlib.suppress(RuntimeError):  # its loop has closed
             loop.call_soon_threadsafe(event.set)
+
+
+def _as_bytes(value: bytes | str) -> bytes:
+    # A client with decode_responses=True gives str.
+    return value.encode() if isinstance(value, str) else value
 
 
 def _enqueue(channel: bytes, event: asyncio.Event) -> None:

@@ -19,7 +19,6 @@ bitmap, whose bits the client tests itself.
 from __future__ import annotations
 
 import array
-import itertools
 import math
 import numbers
 import sys
@@ -30,7 +29,7 @@ import mmh3
 from redis.client import NEVER_DECODE
 
 from . import _clients
-from ._base import Container, Script, redis_type, unwrap, warn_inefficient
+from ._base import Container, Script, is_container, redis_type, unwrap, values_of, warn_inefficient
 from ._codec import Codec, JSONTypes
 
 # A Redis string holds at most 512 MB, so bit offsets stop at 2**32 - 1.
@@ -152,15 +151,23 @@ class BloomFilter(Container):
         self._seeds = range(self._num_hashes)
         # Encode now: an element that cannot be stored fails here, and
         # nothing is written.
-        encoded = self._encode_all(unwrap(iterable))
-        if encoded:
-            self._unwritten = encoded
+        if is_container(iterable):
+            # Another container is read when this filter is awaited.
+            self._unwritten = unwrap(iterable)
+        else:
+            encoded = self._encode_all(iterable)
+            if encoded:
+                self._unwritten = encoded
 
     @redis_type('string')
     async def _initialize(self) -> None:
         unwritten, self._unwritten = self._unwritten, None
         if unwritten is None:
             return
+        if not isinstance(unwritten, list):
+            unwritten = self._encode_all(await values_of(unwritten))
+            if not unwritten:
+                return
         try:
             await self._add_encoded(unwritten)
         except BaseException:
@@ -227,7 +234,7 @@ class BloomFilter(Container):
     @redis_type('string')
     async def update(self, *iterables: Iterable[JSONTypes]) -> None:
         'Add the elements of every iterable, in one atomic step (one script).  O(n * k)'
-        encoded = self._encode_all(itertools.chain.from_iterable(unwrap(i) for i in iterables))
+        encoded = self._encode_all([value for iterable in iterables for value in await values_of(iterable)])
         if encoded:
             await self._add_encoded(encoded)
 

@@ -47,6 +47,8 @@ import warnings
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from typing import Any, ClassVar, NamedTuple, ParamSpec, Protocol, Self, TypeAlias, TypeVar, cast
 
+from redis.exceptions import RedisError
+
 from . import _clients, _wake
 from ._base import Container, Script, redis_type, require_coroutine_function
 from ._codec import JSON, JSONTypes
@@ -301,9 +303,17 @@ class _FunctionCache(Container):
         client = self._client
         keys = self._keys(entry_id)
         args = (f'"{entry_id}"', self._timeout, token, self._lease)
-        reply = await _LOOKUP(client, keys, args)
-        if reply[0] == 2:
-            reply = await self._wait(client, keys, args)
+        try:
+            reply = await _LOOKUP(client, keys, args)
+            if reply[0] == 2:
+                reply = await self._wait(client, keys, args)
+        except BaseException:
+            # Cancelled or failed with the reply unread: the lock may be
+            # ours.  Let it go (only if it holds our token), or every caller
+            # of these arguments would wait for its whole lease.
+            if token:
+                await asyncio.shield(self._abandon_soon(_Entry(entry_id, False, token=token)))
+            raise
         if reply[0] == 1:
             self.hits += 1
             return _Entry(entry_id, True, self._codec.decode(reply[1]))
@@ -339,12 +349,31 @@ class _FunctionCache(Container):
             await self.abandon(entry)
             raise
         args = (f'"{entry.id}"', encoded, self._timeout, self._entry_ttl, entry.token)
-        await _STORE(self._client, self._keys(entry.id), args)
+        try:
+            await _STORE(self._client, self._keys(entry.id), args)
+        except BaseException:
+            # Not stored (or not known to be): let the lock go all the same.
+            await asyncio.shield(self._abandon_soon(entry))
+            raise
 
     async def abandon(self, entry: _Entry) -> None:
-        'Release the lock of an entry whose computation failed, waking a waiter to compute it.'
+        """Release the lock of an entry whose computation failed, waking a waiter to compute it.
+
+        Never raises a Redis error (it runs while another error is raised):
+        a lock that cannot be released expires with its lease.
+        """
         if entry.token:
-            await _ABANDON(self._client, [self._lock_prefix + entry.id], (entry.token,))
+            try:
+                await _ABANDON(self._client, [self._lock_prefix + entry.id], (entry.token,))
+            except RedisError as error:
+                logger.warning('redis_cache(): could not release the lock of an entry: %s', error)
+
+    async def _abandon_soon(self, entry: _Entry) -> None:
+        # While an error or a cancellation is on its way: bounded, so that a
+        # paused server does not hold the caller (the lock then expires).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_SUBSCRIBE_TIMEOUT):
+                await self.abandon(entry)
 
     @redis_type('hash')
     async def info(self) -> CacheInfo:

@@ -27,7 +27,17 @@ from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
 from . import _clients
-from ._base import Container, Script, SyncTwin, redis_type, same_server, unwrap, warn_inefficient
+from ._base import (
+    Container,
+    Script,
+    SyncTwin,
+    is_container,
+    redis_type,
+    same_server,
+    unwrap,
+    values_of,
+    warn_inefficient,
+)
 from ._codec import Codec, JSONTypes
 
 # What update() and union() take: iterables of elements, or HyperLogLogs
@@ -138,6 +148,14 @@ def _scratch_key(key: str) -> str:
     return f'pottery-scratch:{unique}:{{{tag}}}'
 
 
+async def _read_containers(objs: Iterable[Operand]) -> list[Operand]:
+    'The operands, with the values of containers other than HyperLogLogs read from Redis.'
+    return [
+        await values_of(obj) if is_container(obj) and not isinstance(unwrap(obj), HyperLogLog) else obj
+        for obj in objs
+    ]
+
+
 class HyperLogLog(Container):
     'A Redis HyperLogLog: add elements and estimate how many distinct ones there are.'
 
@@ -154,14 +172,20 @@ class HyperLogLog(Container):
         # Encode now: an element that cannot be stored fails here, and
         # nothing is written.  Another HyperLogLog is merged in when this one
         # is awaited, as Pottery's constructor merges one.
-        others, encoded = self._split([iterable])
-        if others or encoded:
-            self._unwritten = (others, encoded)
+        if is_container(iterable) and not isinstance(unwrap(iterable), HyperLogLog):
+            # Another container is read when this one is awaited.
+            self._unwritten = unwrap(iterable)
+        else:
+            others, encoded = self._split([iterable])
+            if others or encoded:
+                self._unwritten = (others, encoded)
 
     async def _initialize(self) -> None:
         unwritten, self._unwritten = self._unwritten, None
         if unwritten is None:
             return
+        if not isinstance(unwritten, tuple):
+            unwritten = self._split([await values_of(unwritten)])
         try:
             await self._update(*unwritten)
         except BaseException:
@@ -190,7 +214,7 @@ class HyperLogLog(Container):
 
     async def update(self, *objs: Operand) -> None:
         'Add the elements of iterables, and merge in other HyperLogLogs, in one atomic step.  O(n)'
-        others, encoded = self._split(objs)
+        others, encoded = self._split(await _read_containers(objs))
         await self._update(others, encoded)
 
     async def union(self, *objs: Operand, redis: _clients.RedisArg = None, key: str = '') -> HyperLogLog:
@@ -201,7 +225,7 @@ class HyperLogLog(Container):
         given.
         """
         new = HyperLogLog(redis=self._redis if redis is None else redis, key=key, codec=self._codec)
-        others, encoded = new._split([self, *objs])
+        others, encoded = new._split([self, *await _read_containers(objs)])
         await new._update(others, encoded)
         return new
 

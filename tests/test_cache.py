@@ -26,7 +26,7 @@ import redis.asyncio
 import pottery_async
 from pottery_async.sync import CachedOrderedDict, CacheInfo, redis_cache
 from tests.helpers import NOT_A_HASH, assert_wrong_type, read_line
-from tests.servers import Cluster
+from tests.servers import Cluster, Server
 
 
 def round_trips(client: redis.Redis, action: Callable[[], object]) -> int:
@@ -350,6 +350,63 @@ async def test_async_stampede_computes_once(aredis: redis.asyncio.Redis, redis_c
     assert results == [42] * 20
     assert redis_client.get('executions') == b'1'
     assert await slow.cache_info() == CacheInfo(hits=19, misses=1, maxsize=None, currsize=1)
+    assert lock_keys(redis_client) == []
+
+
+@pytest.mark.parametrize('decode_responses', [False, True])
+async def test_stored_value_wakes_every_waiter(
+    url: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch, decode_responses: bool,
+) -> None:
+    # Waiters never look again on their own here, and the lock outlasts the
+    # test's patience: only the holder's "stored" message can let them go,
+    # all of them at once (also through a client that decodes replies).
+    monkeypatch.setattr(pottery_async.cache, '_RECHECK', 600.0)
+    client = redis.asyncio.Redis.from_url(url, decode_responses=decode_responses)
+
+    @pottery_async.redis_cache(redis=client, key='woken', stampede_protection=True, stampede_timeout=60)
+    async def slow(n: int) -> int:
+        await client.incr('executions')
+        # Longer than a waiter's wait for its subscription (1 s): they are
+        # all listening when the value is stored.
+        await asyncio.sleep(1.5)
+        return n * 2
+
+    try:
+        async with asyncio.timeout(20):
+            results = await asyncio.gather(*[slow(21) for _ in range(10)])
+    finally:
+        await client.aclose()
+    assert results == [42] * 10
+    assert redis_client.get('executions') == b'1'
+    assert lock_keys(redis_client) == []
+
+
+async def test_cancelled_lookup_releases_its_lock(
+    server: Server, url: str, redis_client: redis.Redis,
+) -> None:
+    client = redis.asyncio.Redis.from_url(url)
+
+    @pottery_async.redis_cache(redis=client, key='cancelled', stampede_protection=True, stampede_timeout=60)
+    async def f(n: int) -> int:
+        return n
+
+    try:
+        await client.ping()  # connected: the lookup goes out at once
+        # The lookup (which takes the entry's lock) is sent, the server
+        # pauses before answering, and the caller gives up.
+        server.pause()
+        resume = threading.Timer(0.3, server.resume)
+        resume.start()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.1):
+                await f(1)
+        resume.join()
+        # Nobody holds the entry: the next call computes it at once.
+        async with asyncio.timeout(10):
+            assert await f(1) == 1
+    finally:
+        server.resume()
+        await client.aclose()
     assert lock_keys(redis_client) == []
 
 

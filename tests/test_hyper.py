@@ -495,3 +495,25 @@ def test_sync_signature_matches_pottery(pottery_module: Any) -> None:
         if not name.startswith('_'):
             assert hasattr(HyperLogLog, name), name
     assert pottery_async.sync.HyperLogLog is HyperLogLog
+
+
+def test_containers_as_sources(redis_client: redis.Redis) -> None:
+    # The other containers of both APIs are read from Redis, as Pottery
+    # iterates its own.
+    words = pottery_async.sync.RedisList(['a', 'b', 'a'], redis=redis_client, key='words')
+    more = pottery_async.sync.RedisSet({'c'}, redis=redis_client, key='more')
+    hll = HyperLogLog(words, redis=redis_client, key='from-list')
+    assert len(hll) == 2
+    hll.update(more, ['d'])
+    assert len(hll) == 4
+    assert list(hll.contains_many('a', 'c', 'z')) == [True, True, False]
+    union = hll.union(pottery_async.sync.RedisSet({'e'}, redis=redis_client, key='other'), key='union')
+    assert redis_client.pfcount('union') == len(union) == 5
+    assert words.to_list() == ['a', 'b', 'a']  # read, not changed
+
+
+async def test_async_containers_as_sources(aredis: redis.asyncio.Redis) -> None:
+    hll = await pottery_async.HyperLogLog(await pottery_async.RedisList(['a'], redis=aredis, key='awords'),
+                                          redis=aredis, key='ahll')
+    await hll.update(await pottery_async.RedisSet({'b'}, redis=aredis, key='aset'))
+    assert await hll.len() == 2

@@ -47,6 +47,7 @@ import math
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Mapping
+from redis.exceptions import RedisError
 from typing import Any, ClassVar, NamedTuple, ParamSpec, Protocol, Self, TypeAlias, TypeVar, cast
 from .. import _bridge, _clients, _twin, _wake, cache as _core
 from .._base import Container, Script, SyncTwin, redis_type, require_plain_function
@@ -95,7 +96,11 @@ class _FunctionCache(SyncTwin):
         _bridge.run(self._core.store(entry, value))
 
     def abandon(self, entry: _Entry) -> None:
-        'Release the lock of an entry whose computation failed, waking a waiter to compute it.'
+        """Release the lock of an entry whose computation failed, waking a waiter to compute it.
+
+        Never raises a Redis error (it runs while another error is raised):
+        a lock that cannot be released expires with its lease.
+        """
         _bridge.run(self._core.abandon(entry))
 
     def info(self) -> CacheInfo:

@@ -27,7 +27,7 @@ from redis.crc import key_slot
 from redis.exceptions import ResponseError
 from typing import Any, TypeAlias, cast
 from .. import _bridge, _clients, _twin, hyper as _core
-from .._base import Container, Script, SyncTwin, redis_type, same_server, unwrap, warn_inefficient
+from .._base import Container, Script, SyncTwin, is_container, redis_type, same_server, unwrap, values_of, warn_inefficient
 from .._codec import Codec, JSONTypes
 from ..hyper import Operand
 
