@@ -86,7 +86,7 @@ class Primitive:
         return len(self._masters) // 2 + 1
 
     async def _fan_out(
-        self, request: Callable[[_clients.AsyncClient], Awaitable[T]],
+        self, request: Callable[[_clients.AsyncClient], Awaitable[T]], limit: float | None = None,
     ) -> tuple[list[T], list[RedisError]]:
         """Run ``request`` on every master concurrently.
 
@@ -98,11 +98,11 @@ class Primitive:
             # No task to create: one master answers in place.
             (master,) = self._masters
             try:
-                return [await self._ask(master, request)], []
+                return [await self._ask(master, request, limit)], []
             except RedisError as error:
                 self._log(error)
                 return [], [error]
-        tasks = [asyncio.ensure_future(self._ask(master, request)) for master in self._masters]
+        tasks = [asyncio.ensure_future(self._ask(master, request, limit)) for master in self._masters]
         try:
             # Each request is bounded by its own timeout (see _ask).
             await asyncio.wait(tasks)
@@ -127,27 +127,27 @@ class Primitive:
         return results, errors
 
     async def _ask(
-        self, master: _clients.RedisArg, request: Callable[[_clients.AsyncClient], Awaitable[T]],
+        self,
+        master: _clients.RedisArg,
+        request: Callable[[_clients.AsyncClient], Awaitable[T]],
+        limit: float | None = None,
     ) -> T:
+        'One request to one master, bounded by ``limit`` seconds (the master timeout by default).'
         client = _clients.resolve(master)
         slots = _slots_of(client)
-        if slots is None:
-            return await self._timed(client, request)
-        async with slots:
-            return await self._timed(client, request)
-
-    async def _timed(
-        self, client: _clients.AsyncClient, request: Callable[[_clients.AsyncClient], Awaitable[T]],
-    ) -> T:
+        seconds = self._MASTER_TIMEOUT if limit is None else limit
         try:
-            async with asyncio.timeout(self._MASTER_TIMEOUT):
-                return await request(client)
+            async with asyncio.timeout(seconds):
+                if slots is None:
+                    return await request(client)
+                # Waiting for a slot counts: a paused master holding them
+                # all must not hold the caller longer.
+                async with slots:
+                    return await request(client)
         except TimeoutError as error:
             if isinstance(error, RedisError):
                 raise
-            raise CommandTimeoutError(
-                f'Timeout: no reply from a master within {self._MASTER_TIMEOUT} s',
-            ) from None
+            raise CommandTimeoutError(f'Timeout: no reply from a master within {seconds:.3g} s') from None
 
     def _log(self, error: RedisError) -> None:
         logger.warning(

@@ -113,10 +113,13 @@ class _Hub:
                     confirmed.exception()
 
     async def close(self) -> None:
-        if self.reader is not None:
-            self.reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
-                await self.reader
+        reader = self.reader
+        if reader is not None:
+            reader.cancel()
+            # Waited for without awaiting it: its cancellation is not ours.
+            await asyncio.wait([reader])
+            if not reader.cancelled():
+                reader.exception()
         for confirmed in self.confirmed.values():
             confirmed.cancel()
         with contextlib.suppress(RedisError, OSError):
@@ -268,13 +271,25 @@ async def listening(
                 unused.append(hub)
         for join in joins:
             join.cancel()
-        if joins:
-            await asyncio.wait(joins)
-        for join in joins:
-            if not join.cancelled():
-                join.exception()  # retrieved: a failed join is only a missed wake-up
-        for hub in unused:
-            await hub.close()
+        # As a task, shielded: a second cancellation must not leave a hub's
+        # connection and reader behind.
+        cleanup = asyncio.ensure_future(_finish(joins, unused))
+        _cleanups.add(cleanup)
+        cleanup.add_done_callback(_cleanups.discard)
+        await asyncio.shield(cleanup)
+
+
+_cleanups: set[asyncio.Future[None]] = set()
+
+
+async def _finish(joins: list[asyncio.Future[None]], unused: list[_Hub]) -> None:
+    if joins:
+        await asyncio.wait(joins)
+    for join in joins:
+        if not join.cancelled():
+            join.exception()  # retrieved: a failed join is only a missed wake-up
+    for hub in unused:
+        await hub.close()
 
 
 def _confirmed(join: asyncio.Future[None]) -> bool:

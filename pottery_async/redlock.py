@@ -296,8 +296,19 @@ class AIORedlock(Primitive):
         elif raise_on_redis_errors and len(errors) >= self.quorum:
             raise QuorumIsImpossible(self.key, self.masters, redis_errors=errors)
 
-    async def _attempt(self, raise_on_redis_errors: bool | None, *, in_order: bool = False) -> _Attempt:
-        """Try once, on every master at once (or ``in_order``); on failure, undo what was stored."""
+    async def _attempt(
+        self, raise_on_redis_errors: bool | None, *, in_order: bool = False, deadline: float = math.inf,
+    ) -> _Attempt:
+        """Try once, on every master at once (or ``in_order``); on failure, undo what was stored.
+
+        With a ``deadline`` (the event loop's time), each request waits for
+        its master until then at most (a paused master must not make a
+        caller overrun its timeout), but 50 ms at least.
+        """
+        limit = None
+        if deadline != math.inf:
+            remaining = deadline - asyncio.get_running_loop().time()
+            limit = min(max(remaining, 0.05), self._MASTER_TIMEOUT)
         value = str(uuid.uuid4())
         keys = [self.key, _fence_key(self.key)] if self._fencing else [self.key]
         args = (value, int(self._auto_release_time * 1000))
@@ -307,10 +318,10 @@ class AIORedlock(Primitive):
 
         start = time.monotonic()
         try:
-            replies, errors = await (self._in_order(take) if in_order else self._fan_out(take))
+            replies, errors = await (self._in_order(take, limit) if in_order else self._fan_out(take, limit))
             granted = [reply for reply in replies if reply[0] == 1]
             refused = [reply for reply in replies if reply[0] != 1]
-            if len(granted) >= self.quorum and await self._fence_in(value, granted):
+            if len(granted) >= self.quorum and await self._fence_in(value, granted, limit):
                 validity = self._auto_release_time - self._drift() - (time.monotonic() - start)
                 if validity > 0:
                     self._uuid = value
@@ -323,7 +334,7 @@ class AIORedlock(Primitive):
             # the value.  Take it back before giving up, or it would hold
             # them for a whole lease; shielded so that a second cancellation
             # does not stop the cleanup either.
-            await asyncio.shield(self._take_back(value, publish=True))
+            await asyncio.shield(self._take_back(value, publish=True, limit=limit))
             raise
         holders = collections.Counter(reply[2] for reply in refused)
         held = bool(holders) and holders.most_common(1)[0][1] >= self.quorum
@@ -332,7 +343,7 @@ class AIORedlock(Primitive):
             # (a master that timed out may have stored it too).  Waiters are
             # told only if nobody else holds the lock (contenders split the
             # masters): otherwise they could not take it anyway.
-            await self._take_back(value, publish=not held)
+            await asyncio.shield(self._take_back(value, publish=not held, limit=limit))
         self._check_errors(errors, raise_on_redis_errors)
         # The lock can be ours once enough of the refusing masters' keys
         # have expired to make a majority with the ones that granted.
@@ -344,7 +355,7 @@ class AIORedlock(Primitive):
         return _Attempt(acquired=False, free_in=free_in, split=bool(refused) and not held)
 
     async def _in_order(
-        self, take: Callable[[_clients.AsyncClient], Awaitable[Any]],
+        self, take: Callable[[_clients.AsyncClient], Awaitable[Any]], limit: float | None,
     ) -> tuple[list[Any], list[RedisError]]:
         """Ask the masters one after the other, in an order every process agrees on.
 
@@ -361,7 +372,7 @@ class AIORedlock(Primitive):
             if granted >= self.quorum or granted + len(masters) - index < self.quorum:
                 break
             try:
-                reply = await self._ask(master, take)
+                reply = await self._ask(master, take, limit)
             except RedisError as error:
                 self._log(error)
                 errors.append(error)
@@ -373,7 +384,7 @@ class AIORedlock(Primitive):
                 break
         return replies, errors
 
-    async def _fence_in(self, value: str, granted: list[Any]) -> bool:
+    async def _fence_in(self, value: str, granted: list[Any], limit: float | None) -> bool:
         """Make the new fencing token stick; whether the lock is still held.
 
         The token is the greatest counter the granting masters returned.
@@ -389,7 +400,7 @@ class AIORedlock(Primitive):
         async def raise_fence(client: _clients.AsyncClient) -> Any:
             return await _RAISE_FENCE(client, keys, args)
 
-        raised, _ = await self._fan_out(raise_fence)
+        raised, _ = await self._fan_out(raise_fence, limit)
         return sum(1 for result in raised if result) >= self.quorum
 
     async def acquire(
@@ -403,39 +414,56 @@ class AIORedlock(Primitive):
         holder's lease runs out.
         """
         _check_timeout(blocking, timeout)
-        attempt = await self._attempt(raise_on_redis_errors)
-        if attempt.acquired or not blocking:
-            return self._acquired(attempt.acquired)
         loop = asyncio.get_running_loop()
         deadline = math.inf if timeout == -1 else loop.time() + timeout
+        attempt = await self._attempt(raise_on_redis_errors, deadline=deadline)
+        if attempt.acquired or not blocking:
+            return self._acquired(attempt.acquired)
         clients = [_clients.resolve(master) for master in self.masters]
         # Subscribed on enough masters to overlap any holder's majority,
         # every release of the lock reaches us.
         needed = len(clients) - self.quorum + 1
         patience = min(_SUBSCRIBE_TIMEOUT, max(deadline - loop.time(), 0))
-        async with _wake.listening(clients, self.key, needed=needed, patience=patience) as woken:
-            while True:
-                woken.clear()
-                attempt = await self._attempt(raise_on_redis_errors)
+        acquired = False
+        try:
+            async with _wake.listening(clients, self.key, needed=needed, patience=patience) as woken:
+                acquired = await self._wait_and_take(woken, deadline, raise_on_redis_errors)
+        except BaseException:
+            if acquired:
+                # Taken, then interrupted on the way out (a cancellation
+                # while leaving the channel): the caller never learns it
+                # holds the lock, so let it go.
+                await asyncio.shield(self._take_back(self._uuid, publish=True))
+            raise
+        # Renewal starts only once acquire() can no longer fail.
+        return self._acquired(acquired)
+
+    async def _wait_and_take(
+        self, woken: asyncio.Event, deadline: float, raise_on_redis_errors: bool | None,
+    ) -> bool:
+        loop = asyncio.get_running_loop()
+        while True:
+            woken.clear()
+            attempt = await self._attempt(raise_on_redis_errors, deadline=deadline)
+            if attempt.acquired:
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            if attempt.split:
+                # Contenders tried together and split the masters: try
+                # again in order (see _in_order); if someone is ahead,
+                # wait for them.
+                attempt = await self._attempt(raise_on_redis_errors, in_order=True, deadline=deadline)
                 if attempt.acquired:
-                    return self._acquired(True)
+                    return True
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return False
-                if attempt.split:
-                    # Contenders tried together and split the masters: try
-                    # again in order (see _in_order); if someone is ahead,
-                    # wait for them.
-                    attempt = await self._attempt(raise_on_redis_errors, in_order=True)
-                    if attempt.acquired:
-                        return self._acquired(True)
-                    remaining = deadline - loop.time()
-                    if remaining <= 0:
-                        return False
-                wait = _RECHECK if attempt.free_in is None else min(attempt.free_in + 0.001, _RECHECK)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(wait, remaining)):
-                        await woken.wait()
+            wait = _RECHECK if attempt.free_in is None else min(attempt.free_in + 0.001, _RECHECK)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(wait, remaining)):
+                    await woken.wait()
 
     def _acquired(self, acquired: bool) -> bool:
         if acquired and self._auto_renew:
@@ -532,7 +560,9 @@ class AIORedlock(Primitive):
 
         return release
 
-    async def _take_back(self, value: str, *, publish: bool) -> tuple[list[Any], list[RedisError]]:
+    async def _take_back(
+        self, value: str, *, publish: bool, limit: float | None = None,
+    ) -> tuple[list[Any], list[RedisError]]:
         """Delete ``value`` from every master holding it.
 
         A master that failed to answer (paused, partitioned) may still run
@@ -542,7 +572,7 @@ class AIORedlock(Primitive):
         stale key holds it for a whole lease.  (Not in the async API: the
         application's clients may be closed by then.)
         """
-        released, errors = await self._fan_out(self._release_request(value, publish=publish))
+        released, errors = await self._fan_out(self._release_request(value, publish=publish), limit)
         if errors and _bridge.current_state() is not None:
             _bridge.background(self._take_back_later(value))
         return released, errors

@@ -523,3 +523,71 @@ def test_forked_child_wakes_its_own_waiters(masters: list[redis.Redis], no_reche
     waiter.join()
     assert os.waitstatus_to_exitcode(status) == 0
     assert parent_results == [True]
+
+
+async def test_cancelled_waiter_never_keeps_the_lock(
+    amasters: list[redis.asyncio.Redis], masters: list[redis.Redis],
+) -> None:
+    # Cancelled at every point of its wait, on the way out included (after
+    # the lock was taken, while leaving the channel): a waiter whose
+    # acquire() was cancelled never holds the lock afterwards.
+    cancelled = 0
+    for i in range(40):
+        holder = AIORedlock(key=f'sweep{i}', masters=amasters)
+        assert await holder.acquire()
+        waiter = AIORedlock(key=f'sweep{i}', masters=amasters, auto_renew=True, auto_release_time=3)
+        task = asyncio.ensure_future(waiter.acquire())
+        await asyncio.sleep(0.05)
+        await holder.release()
+        for _ in range(i % 20):
+            await asyncio.sleep(0)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            cancelled += 1
+            assert await waiter.locked_by_anyone() == 0
+        else:
+            await waiter.release()
+    assert cancelled > 0
+    assert lock_keys(masters) == [[]] * 5
+
+
+async def test_twice_cancelled_waiters_leave_no_subscription(
+    amasters: list[redis.asyncio.Redis], masters: list[redis.Redis],
+) -> None:
+    def subscribed_connections() -> list[int]:
+        return [len(m.client_list(_type='pubsub')) for m in masters]
+
+    before = subscribed_connections()
+    holder = AIORedlock(key='twice', masters=amasters)
+    assert await holder.acquire()
+    for _ in range(5):
+        task = asyncio.ensure_future(AIORedlock(key='twice', masters=amasters).acquire())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        task.cancel()  # again, while it leaves the channel
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    await holder.release()
+    assert await asyncio.to_thread(eventually, lambda: subscribed_connections() == before)
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    assert others == []
+
+
+def test_timeout_is_honoured_with_a_paused_master(
+    five_servers: list[Server], masters: list[redis.Redis],
+) -> None:
+    holder = Redlock(key='paused-timeout', masters=masters)
+    assert holder.acquire()
+    waiter = Redlock(key='paused-timeout', masters=masters)
+    with paused(five_servers[:1]):
+        start = time.monotonic()
+        assert not waiter.acquire(timeout=0.2)
+        # Each request waits for the paused master until the deadline (50 ms
+        # at least), not for the whole 1 s master timeout (the try and the
+        # taking back of what it stored would take 2 s).
+        assert time.monotonic() - start < 1.5
+    holder.release()
