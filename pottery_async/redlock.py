@@ -281,9 +281,12 @@ class AIORedlock(Primitive):
         """The last acquisition's fencing token (``fencing=True`` only), else None.
 
         Greater than the token of every earlier acquisition of this key by
-        any lock with ``fencing=True``, even across master failures; a
-        resource that remembers the greatest token it has seen can refuse a
-        holder whose lease has run out.  Kept after release.
+        any lock with ``fencing=True``, even across master failures (masters
+        down, paused or cut off); a resource that remembers the greatest
+        token it has seen can refuse a holder whose lease has run out.  A
+        master that restarts *without its data* loses its counter: keep the
+        masters persistent (AOF with fsync) for this guarantee.  Kept after
+        release.
         """
         return self._fencing_token
 
@@ -478,9 +481,15 @@ class AIORedlock(Primitive):
         async def renew(client: _clients.AsyncClient) -> Any:
             return await _EXTEND(client, keys, args)
 
+        # On a fixed schedule, each renewal bounded by the period: a paused
+        # master must not delay the next renewal past the lease.
+        period = self._auto_release_time * (1 - _RENEW_AT)
+        loop = asyncio.get_running_loop()
+        renew_at = loop.time()
         while True:
-            await asyncio.sleep(self._auto_release_time * (1 - _RENEW_AT))
-            renewed, _ = await self._fan_out(renew)
+            renew_at += period
+            await asyncio.sleep(max(renew_at - loop.time(), 0))
+            renewed, _ = await self._fan_out(renew, min(period, self._MASTER_TIMEOUT))
             if sum(1 for result in renewed if result) < self.quorum:
                 logger.warning('%r could not renew its lease: it is no longer held', self)
                 return

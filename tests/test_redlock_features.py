@@ -591,3 +591,18 @@ def test_timeout_is_honoured_with_a_paused_master(
         # taking back of what it stored would take 2 s).
         assert time.monotonic() - start < 1.5
     holder.release()
+
+
+def test_auto_renew_keeps_a_short_lease_with_a_paused_master(
+    five_servers: list[Server], masters: list[redis.Redis],
+) -> None:
+    lock = Redlock(key='renew-paused', masters=masters, auto_release_time=1.2, auto_renew=True)
+    assert lock.acquire()
+    with paused(five_servers[:1]):
+        # Renewals keep their schedule (a third of the lease), each bounded
+        # by it, however long the paused master keeps them waiting.
+        for _ in range(10):
+            time.sleep(0.25)
+            assert all(m.exists('redlock:renew-paused') for m in masters[1:])
+    lock.release()
+    assert not any(m.exists('redlock:renew-paused') for m in masters[1:])

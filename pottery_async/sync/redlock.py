@@ -157,9 +157,12 @@ class Redlock(SyncTwin):
         """The last acquisition's fencing token (``fencing=True`` only), else None.
 
         Greater than the token of every earlier acquisition of this key by
-        any lock with ``fencing=True``, even across master failures; a
-        resource that remembers the greatest token it has seen can refuse a
-        holder whose lease has run out.  Kept after release.
+        any lock with ``fencing=True``, even across master failures (masters
+        down, paused or cut off); a resource that remembers the greatest
+        token it has seen can refuse a holder whose lease has run out.  A
+        master that restarts *without its data* loses its counter: keep the
+        masters persistent (AOF with fsync) for this guarantee.  Kept after
+        release.
         """
         return self._core.fencing_token
 
