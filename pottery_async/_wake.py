@@ -129,6 +129,14 @@ class _Hub:
         await asyncio.sleep(0)
 
 
+# A waiter looks again at least this often (seconds) even if nobody woke it:
+# a holder that never publishes (Pottery's Redlock) or a wake-up lost with a
+# broken connection costs at most this much.
+RECHECK = 0.25
+# The longest a waiter waits for its subscriptions before it starts waiting
+# anyway (a paused server may never confirm them).
+SUBSCRIBE_TIMEOUT = 1.0
+
 # Messages that wake every waiter of their channel (a value every waiter can
 # use, as a cached result); any other message wakes one (see _wake_first).
 EVERYONE = frozenset({b'stored'})

@@ -67,11 +67,6 @@ PlainFunction: TypeAlias = Callable[P, R]
 _DEFAULT_TIMEOUT = 60  # seconds, Pottery's default for both
 _STAMPEDE_TIMEOUT = 10.0
 _NUM_TRIES = 3
-# A waiter looks again at least this often (seconds), even if nobody woke
-# it: a wake-up lost with a broken connection costs at most this much.
-_RECHECK = 0.25
-# The longest a waiter waits for its pub/sub subscription before waiting anyway.
-_SUBSCRIBE_TIMEOUT = 1.0
 # How many random entries each store with entry_ttl checks for expiry.
 _SWEEP = 3
 
@@ -322,7 +317,7 @@ class _FunctionCache(Container):
 
     async def _wait(self, client: _clients.AsyncClient, keys: list[str], args: tuple[str, ...]) -> Any:
         'Wait while another caller holds the lock; the first other reply of _LOOKUP.'
-        async with _wake.listening([client], keys[1], needed=1, patience=_SUBSCRIBE_TIMEOUT) as woken:
+        async with _wake.listening([client], keys[1], needed=1, patience=_wake.SUBSCRIBE_TIMEOUT) as woken:
             while True:
                 woken.clear()
                 # Asked again once subscribed: a value stored meanwhile was
@@ -333,8 +328,9 @@ class _FunctionCache(Container):
                 # The holder's lease bounds the wait: if it died, its lock
                 # expires and the next look takes it.
                 pttl = int(reply[1])
+                wait = _wake.RECHECK if pttl < 0 else min(pttl / 1000 + 0.001, _wake.RECHECK)
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(_RECHECK if pttl < 0 else min(pttl / 1000 + 0.001, _RECHECK)):
+                    async with asyncio.timeout(wait):
                         await woken.wait()
 
     @redis_type('hash')
@@ -372,7 +368,7 @@ class _FunctionCache(Container):
         # While an error or a cancellation is on its way: bounded, so that a
         # paused server does not hold the caller (the lock then expires).
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(_SUBSCRIBE_TIMEOUT):
+            async with asyncio.timeout(_wake.SUBSCRIBE_TIMEOUT):
                 await self.abandon(entry)
 
     @redis_type('hash')

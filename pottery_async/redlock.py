@@ -21,7 +21,7 @@ Waiting: a release publishes on the channel named like the key, and a
 blocked ``acquire()`` listens there (``_wake``: one pub/sub connection per
 client, shared by all its waiters) after a first failed try, tries again
 when woken, and otherwise sleeps until the holder's lease could have run out
-on enough masters, or ``_RECHECK`` at most (a Pottery holder publishes
+on enough masters, or ``_wake.RECHECK`` at most (a Pottery holder publishes
 nothing).  A failed try takes back what it stored and, when nobody holds a
 majority (contenders split the masters), wakes the others and tries again
 at once, asking the masters one by one in an order all processes share
@@ -70,13 +70,6 @@ logger = logging.getLogger('pottery_async')
 _AUTO_RELEASE_TIME = 10.0
 _NUM_EXTENSIONS = 3
 _CLOCK_DRIFT_FACTOR = 0.01
-# A waiter looks again at least this often (seconds), even if nobody woke
-# it: a holder that never publishes (Pottery's Redlock) or a wake-up lost
-# with a broken connection costs at most this much.
-_RECHECK = 0.25
-# The longest a waiter waits for its pub/sub subscriptions before it starts
-# waiting anyway (a paused master may never confirm).
-_SUBSCRIBE_TIMEOUT = 1.0
 # Automatic renewal renews the lease when this fraction of it is left.
 _RENEW_AT = 2 / 3
 
@@ -426,7 +419,7 @@ class AIORedlock(Primitive):
         # Subscribed on enough masters to overlap any holder's majority,
         # every release of the lock reaches us.
         needed = len(clients) - self.quorum + 1
-        patience = min(_SUBSCRIBE_TIMEOUT, max(deadline - loop.time(), 0))
+        patience = min(_wake.SUBSCRIBE_TIMEOUT, max(deadline - loop.time(), 0))
         acquired = False
         try:
             async with _wake.listening(clients, self.key, needed=needed, patience=patience) as woken:
@@ -463,7 +456,7 @@ class AIORedlock(Primitive):
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return False
-            wait = _RECHECK if attempt.free_in is None else min(attempt.free_in + 0.001, _RECHECK)
+            wait = _wake.RECHECK if attempt.free_in is None else min(attempt.free_in + 0.001, _wake.RECHECK)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(wait, remaining)):
                     await woken.wait()

@@ -18,6 +18,11 @@ from pottery_async.exceptions import WrongTypeError
 from tests.servers import Server
 
 
+def lock_keys(masters: list[redis.Redis]) -> list[list[bytes]]:
+    'The Redlock keys on each master, sorted.'
+    return [sorted(master.keys('redlock:*')) for master in masters]  # type: ignore[arg-type]
+
+
 def unique(prefix: str) -> str:
     return f'{prefix}-{uuid.uuid4().hex[:12]}'
 

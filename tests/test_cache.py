@@ -24,6 +24,7 @@ import redis
 import redis.asyncio
 
 import pottery_async
+from pottery_async import _wake
 from pottery_async.sync import CachedOrderedDict, CacheInfo, redis_cache
 from tests.helpers import NOT_A_HASH, assert_wrong_type, read_line
 from tests.servers import Cluster, Server
@@ -360,7 +361,7 @@ async def test_stored_value_wakes_every_waiter(
     # Waiters never look again on their own here, and the lock outlasts the
     # test's patience: only the holder's "stored" message can let them go,
     # all of them at once (also through a client that decodes replies).
-    monkeypatch.setattr(pottery_async.cache, '_RECHECK', 600.0)
+    monkeypatch.setattr(_wake, 'RECHECK', 600.0)
     client = redis.asyncio.Redis.from_url(url, decode_responses=decode_responses)
 
     @pottery_async.redis_cache(redis=client, key='woken', stampede_protection=True, stampede_timeout=60)

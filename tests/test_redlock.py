@@ -22,12 +22,8 @@ from pottery_async.exceptions import (
     TooManyExtensions,
 )
 from pottery_async.sync import Redlock
-from tests.helpers import HANG_GUARD, paused
+from tests.helpers import HANG_GUARD, lock_keys, paused
 from tests.servers import Server
-
-
-def lock_keys(masters: list[redis.Redis]) -> list[list[bytes]]:
-    return [sorted(master.keys('redlock:*')) for master in masters]  # type: ignore[arg-type]
 
 
 def test_exports() -> None:

@@ -29,12 +29,8 @@ from pottery_async.exceptions import (
     ReleaseUnlockedLock,
 )
 from pottery_async.sync import Redlock
-from tests.helpers import HANG_GUARD, eventually, paused, run_script, unique
+from tests.helpers import HANG_GUARD, eventually, lock_keys, paused, run_script, unique
 from tests.servers import Server
-
-
-def lock_keys(masters: list[redis.Redis]) -> list[list[bytes]]:
-    return [sorted(master.keys('redlock:*')) for master in masters]  # type: ignore[arg-type]
 
 
 @pytest.fixture

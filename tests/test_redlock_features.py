@@ -18,15 +18,11 @@ import redis.asyncio
 
 import pottery_async
 import pottery_async.sync
-from pottery_async import AIORedlock, redlock
+from pottery_async import AIORedlock, _wake
 from pottery_async.exceptions import QuorumNotAchieved, ReleaseUnlockedLock
 from pottery_async.sync import Redlock, synchronize
-from tests.helpers import HANG_GUARD, eventually, paused
+from tests.helpers import HANG_GUARD, eventually, lock_keys, paused
 from tests.servers import Server
-
-
-def lock_keys(masters: list[redis.Redis]) -> list[list[bytes]]:
-    return [sorted(master.keys('redlock:*')) for master in masters]  # type: ignore[arg-type]
 
 
 def subscribers(master: redis.Redis, channel: str) -> int:
@@ -37,7 +33,7 @@ def subscribers(master: redis.Redis, channel: str) -> int:
 @pytest.fixture
 def no_recheck(monkeypatch: pytest.MonkeyPatch) -> None:
     'Waiters never look again on their own: only a wake-up (or lease expiry) moves them.'
-    monkeypatch.setattr(redlock, '_RECHECK', 600.0)
+    monkeypatch.setattr(_wake, 'RECHECK', 600.0)
 
 
 # Waking waiters.

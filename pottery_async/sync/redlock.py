@@ -23,7 +23,7 @@ Waiting: a release publishes on the channel named like the key, and a
 blocked ``acquire()`` listens there (``_wake``: one pub/sub connection per
 client, shared by all its waiters) after a first failed try, tries again
 when woken, and otherwise sleeps until the holder's lease could have run out
-on enough masters, or ``_RECHECK`` at most (a Pottery holder publishes
+on enough masters, or ``_wake.RECHECK`` at most (a Pottery holder publishes
 nothing).  A failed try takes back what it stored and, when nobody holds a
 majority (contenders split the masters), wakes the others and tries again
 at once, asking the masters one by one in an order all processes share
