@@ -440,6 +440,7 @@ class AIORedlock(Primitive):
         loop = asyncio.get_running_loop()
         while True:
             woken.clear()
+            started = loop.time()
             attempt = await self._attempt(raise_on_redis_errors, deadline=deadline)
             if attempt.acquired:
                 return True
@@ -456,7 +457,12 @@ class AIORedlock(Primitive):
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return False
-            wait = _wake.RECHECK if attempt.free_in is None else min(attempt.free_in + 0.001, _wake.RECHECK)
+            # Unwoken, look again after RECHECK, or twice as long as trying
+            # took: with masters paused a try holds what it stored for up to
+            # the master timeout, and waiters looking again faster than that
+            # would keep blocking each other (and the one ahead of them).
+            fallback = max(_wake.RECHECK, 2 * (loop.time() - started))
+            wait = fallback if attempt.free_in is None else min(attempt.free_in + 0.001, fallback)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(wait, remaining)):
                     await woken.wait()
