@@ -91,6 +91,15 @@ _ASYNC_DEFAULT_SOCKET_TIMEOUT = inspect.signature(AsyncConnection.__init__).para
 ].default
 
 
+# redis-py 5.2 requires a command name (which it ignores); from 5.3 on,
+# passing one is deprecated.
+_GET_CONNECTION_ARGS: tuple[str, ...] = (
+    ('_',)
+    if inspect.signature(aconn.ConnectionPool.get_connection).parameters['command_name'].default
+    is inspect.Parameter.empty
+    else ()
+)
+
 # redis.asyncio.Redis, as seen by a subclass that calls its untyped methods.
 _Untyped: Any = redis.asyncio.Redis
 
@@ -99,7 +108,9 @@ class UnsupportedClientError(TypeError):
     'A sync client uses a feature that has no redis.asyncio equivalent.'
 
 
-_python_pack = sconn.HiredisRespSerializer().pack if HIREDIS_AVAILABLE else None
+# Untyped in some redis-py releases: called through Any.
+_serializer_class: Any = sconn.HiredisRespSerializer
+_python_pack = _serializer_class().pack if HIREDIS_AVAILABLE else None
 
 
 def _hiredis_pack(*args: Any) -> list[bytes]:
@@ -223,7 +234,7 @@ class BridgeRedis(redis.asyncio.Redis):
             conn: Any = self._own
             if conn is None:
                 pool: Any = self.connection_pool
-                conn = await pool.get_connection()
+                conn = await pool.get_connection(*_GET_CONNECTION_ARGS)
                 # This connection is never shared; execute_command() bounds
                 # each command as a whole.
                 self._own_socket_timeout = conn.socket_timeout
