@@ -100,6 +100,16 @@ _GET_CONNECTION_ARGS: tuple[str, ...] = (
     else ()
 )
 
+# Retry.get_retries() exists from redis-py 6.0 on; before, the count is only
+# in the attribute the constructor sets (sync and async Retry alike).
+if hasattr(redis.retry.Retry, 'get_retries') and hasattr(redis.asyncio.retry.Retry, 'get_retries'):
+    def _retries(retry: redis.retry.Retry | redis.asyncio.retry.Retry) -> int:
+        return retry.get_retries()
+else:
+    def _retries(retry: redis.retry.Retry | redis.asyncio.retry.Retry) -> int:
+        return retry._retries
+
+
 # redis.asyncio.Redis, as seen by a subclass that calls its untyped methods.
 _Untyped: Any = redis.asyncio.Redis
 
@@ -251,7 +261,7 @@ class BridgeRedis(redis.asyncio.Redis):
                 # The connection broke (server restart, idle timeout): retry
                 # as the client's retry policy says, on a fresh socket.
                 await conn.disconnect()
-                if conn.retry.get_retries() == 0:
+                if _retries(conn.retry) == 0:
                     raise
                 client: Any = self
                 return await conn.retry.call_with_retry(
@@ -425,7 +435,7 @@ def _retry_twin(retry: redis.retry.Retry | redis.asyncio.retry.Retry) -> redis.a
     # coroutine function without awaiting it.  Rebuild the same policy.
     return redis.asyncio.retry.Retry(
         backoff=copy.deepcopy(retry._backoff),
-        retries=retry.get_retries(),
+        retries=_retries(retry),
         supported_errors=cast(tuple[type[redis.RedisError], ...], tuple(retry._supported_errors)),
     )
 
