@@ -418,11 +418,12 @@ def _pool_twin(pool: sconn.ConnectionPool) -> aconn.ConnectionPool:
     kwargs = _async_kwargs(dict(pool.connection_kwargs), 'this redis.Redis client')
     # redis-py's async pool raises when full; ours waits for a connection,
     # within the sync pool's own timeout when it is a blocking pool.
-    max_connections = min(pool.max_connections, 2**31 - 1)
+    # The size as is, even redis-py 5.2's default of 2**31: the async pool
+    # only counts connections, it preallocates nothing.
     wait = pool.timeout if isinstance(pool, sconn.BlockingConnectionPool) else None
     return aconn.BlockingConnectionPool(
         connection_class=connection_class,
-        max_connections=max_connections,
+        max_connections=pool.max_connections,
         timeout=wait,
         **kwargs,
     )
