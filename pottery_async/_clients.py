@@ -19,11 +19,12 @@ import copy
 import inspect
 import os
 import weakref
-from collections.abc import Callable
-from typing import Any, TypeAlias, cast
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias, TypeVar, cast
 
 import redis
 import redis.asyncio
+import redis.asyncio.client
 import redis.asyncio.cluster
 import redis.asyncio.connection as aconn
 import redis.asyncio.retry
@@ -40,6 +41,7 @@ from . import _bridge
 from .exceptions import CommandTimeoutError
 
 AsyncClient: TypeAlias = redis.asyncio.Redis | redis.asyncio.RedisCluster
+AsyncPipeline: TypeAlias = redis.asyncio.client.Pipeline | redis.asyncio.cluster.ClusterPipeline
 RedisArg: TypeAlias = (
     redis.asyncio.Redis | redis.asyncio.RedisCluster | redis.Redis | redis.RedisCluster | str | None
 )
@@ -454,3 +456,67 @@ def _cluster_twin(cluster: redis.RedisCluster) -> redis.asyncio.RedisCluster:
         for node in cluster.nodes_manager.startup_nodes.values()
     ]
     return redis.asyncio.RedisCluster(startup_nodes=startup_nodes, **kwargs)
+
+
+# --- what older redis.asyncio cluster clients lack ------------------------------------
+
+# redis.asyncio's cluster client runs transactions (pipeline(transaction=True)
+# with WATCH and MULTI) from redis-py 6.2 on; before, it raises
+# RedisClusterException.  They are run here instead on a plain client
+# connected to the key's master.
+_CLUSTER_TRANSACTIONS = hasattr(redis.asyncio.cluster.ClusterPipeline, 'multi')
+
+# How often a transaction on a cluster node is tried again after the node
+# answered MOVED (the slot went elsewhere since the cluster client looked).
+_MOVED_RETRIES = 2
+
+_T = TypeVar('_T')
+
+
+def _node_client(node: redis.asyncio.cluster.ClusterNode) -> redis.asyncio.Redis:
+    'A plain client on one cluster node, with the settings of the cluster client\'s connections.'
+    # The cluster's connect callback only sends READONLY, for replicas; the
+    # nodes used here are masters.
+    kwargs = {k: v for k, v in node.connection_kwargs.items() if k != 'redis_connect_func'}
+    pool = aconn.ConnectionPool(connection_class=node.connection_class, **kwargs)
+    return redis.asyncio.Redis(connection_pool=pool)
+
+
+def _master_of(cluster: redis.asyncio.RedisCluster, key: str | bytes) -> redis.asyncio.cluster.ClusterNode:
+    node = cluster.get_node_from_key(key)  # type: ignore[arg-type]
+    if node is None:  # only for a replica, which is not asked for
+        raise redis.exceptions.SlotNotCoveredError(f'no master serves the slot of {key!r}')
+    return node
+
+
+async def transaction(
+    client: AsyncClient, key: str, body: Callable[[AsyncPipeline], Awaitable[_T]],
+) -> _T:
+    """``await body(pipeline)`` with a transaction pipeline, for commands on ``key`` alone.
+
+    On a cluster whose client cannot run transactions (redis-py before 6.2),
+    the pipeline belongs to a plain client connected to the master of
+    ``key``'s slot for this one call: a connection set up per transaction,
+    the price of atomicity there.
+    """
+    if _CLUSTER_TRANSACTIONS or not isinstance(client, redis.asyncio.RedisCluster):
+        async with client.pipeline(transaction=True) as pipeline:
+            return await body(pipeline)
+    await client.initialize()
+    retries = _MOVED_RETRIES
+    while True:
+        single = _node_client(_master_of(client, key))
+        try:
+            async with single.pipeline(transaction=True) as pipeline:
+                return await body(pipeline)
+        except redis.exceptions.MovedError:
+            # A node refuses commands for slots it does not serve, writes
+            # included: nothing was done, and it is safe to run body again
+            # once the cluster client has read the slots anew.
+            if retries == 0:
+                raise
+            retries -= 1
+            await client.nodes_manager.initialize()
+        finally:
+            await single.aclose(close_connection_pool=True)
+
