@@ -461,10 +461,11 @@ def _cluster_twin(cluster: redis.RedisCluster) -> redis.asyncio.RedisCluster:
 # --- what older redis.asyncio cluster clients lack ------------------------------------
 
 # redis.asyncio's cluster client runs transactions (pipeline(transaction=True)
-# with WATCH and MULTI) from redis-py 6.2 on; before, it raises
-# RedisClusterException.  They are run here instead on a plain client
-# connected to the key's master.
+# with WATCH and MULTI) from redis-py 6.2 on, and has pubsub() from 8.0 on;
+# before, the first raises RedisClusterException and the second is missing.
+# Both are done here instead on a plain client connected to one node.
 _CLUSTER_TRANSACTIONS = hasattr(redis.asyncio.cluster.ClusterPipeline, 'multi')
+_CLUSTER_PUBSUB = hasattr(redis.asyncio.RedisCluster, 'pubsub')
 
 # How often a transaction on a cluster node is tried again after the node
 # answered MOVED (the slot went elsewhere since the cluster client looked).
@@ -520,3 +521,43 @@ async def transaction(
         finally:
             await single.aclose(close_connection_pool=True)
 
+
+class _NodePubSub:
+    """Pub/sub for a cluster client that has none (redis-py before 8.0).
+
+    Subscribes on the master serving the first channel's slot, as redis-py's
+    own cluster pub/sub does: a message published on any node of a cluster
+    reaches the subscribers on every node, so one node is enough.  Only what
+    _wake uses: subscribe(), get_message() and aclose().
+    """
+
+    def __init__(self, cluster: redis.asyncio.RedisCluster) -> None:
+        self._cluster = cluster
+        self._client: redis.asyncio.Redis | None = None
+        self._pubsub: redis.asyncio.client.PubSub | None = None
+
+    async def subscribe(self, *channels: str | bytes) -> None:
+        if self._pubsub is None:
+            await self._cluster.initialize()
+            self._client = _node_client(_master_of(self._cluster, channels[0]))
+            self._pubsub = self._client.pubsub()
+        await self._pubsub.subscribe(*channels)
+
+    async def get_message(self, **options: Any) -> Any:
+        assert self._pubsub is not None, 'subscribe() first'
+        return await self._pubsub.get_message(**options)
+
+    async def aclose(self) -> None:
+        try:
+            if self._pubsub is not None:
+                await self._pubsub.aclose()
+        finally:
+            if self._client is not None:
+                await self._client.aclose(close_connection_pool=True)
+
+
+def pubsub(client: AsyncClient) -> Any:
+    'A pub/sub object on ``client`` (see _NodePubSub for a cluster without one).'
+    if _CLUSTER_PUBSUB or not isinstance(client, redis.asyncio.RedisCluster):
+        return client.pubsub()
+    return _NodePubSub(client)
