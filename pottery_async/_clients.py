@@ -88,6 +88,27 @@ _REFUSED = {
 }
 
 
+def _keywords(cls: type[Any]) -> frozenset[str]:
+    'The keyword arguments that ``cls(...)`` takes by name, its bases\' included.'
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = vars(klass).get('__init__')
+        if init is None or klass is object:
+            continue
+        names.update(
+            name for name, parameter in inspect.signature(init).parameters.items()
+            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+        )
+    return frozenset(names)
+
+
+# What the async twins take.  redis.asyncio can lack a setting that the sync
+# side of the same release has (redis-py 5.2's async SSLConnection has no
+# ssl_password nor ssl_ca_path), and passing it would raise TypeError.
+_ASYNC_KEYWORDS = {cls: _keywords(cls) for cls in _CONNECTION_CLASSES.values()}
+_ASYNC_CLUSTER_KEYWORDS = _keywords(redis.asyncio.RedisCluster)
+
+
 _ASYNC_DEFAULT_SOCKET_TIMEOUT = inspect.signature(AsyncConnection.__init__).parameters[
     'socket_timeout'
 ].default
@@ -377,7 +398,7 @@ def build(redis_arg: redis.Redis | redis.RedisCluster | str | None) -> AsyncClie
     )
 
 
-def _async_kwargs(kwargs: dict[str, Any], where: str) -> dict[str, Any]:
+def _async_kwargs(kwargs: dict[str, Any], where: str, accepted: frozenset[str]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, value in kwargs.items():
         if name in _REFUSED:
@@ -387,6 +408,14 @@ def _async_kwargs(kwargs: dict[str, Any], where: str) -> dict[str, Any]:
                     'support; pass a client without it'
                 )
         elif name in _CARRIED:
+            if name not in accepted:
+                # Unset, it can stay behind; set, it would be silently lost.
+                if value in (None, False):
+                    continue
+                raise UnsupportedClientError(
+                    f'{where} sets {name!r}, which redis.asyncio does not take in this '
+                    f'redis-py release ({redis.__version__}); pass a client without it'
+                )
             if name == 'retry' and value is not None:
                 value = _retry_twin(value)
             elif name == 'socket_keepalive_options' and not isinstance(value, dict):
@@ -417,7 +446,9 @@ def _pool_twin(pool: sconn.ConnectionPool) -> aconn.ConnectionPool:
         raise UnsupportedClientError(
             f'connection class {pool.connection_class.__name__} has no redis.asyncio twin'
         )
-    kwargs = _async_kwargs(dict(pool.connection_kwargs), 'this redis.Redis client')
+    kwargs = _async_kwargs(
+        dict(pool.connection_kwargs), 'this redis.Redis client', _ASYNC_KEYWORDS[connection_class],
+    )
     # redis-py's async pool raises when full; ours waits for a connection,
     # within the sync pool's own timeout when it is a blocking pool.
     # The size as is, even redis-py 5.2's default of 2**31: the async pool
@@ -450,6 +481,7 @@ def _cluster_twin(cluster: redis.RedisCluster) -> redis.asyncio.RedisCluster:
     kwargs = _async_kwargs(
         {k: v for k, v in cluster.nodes_manager.connection_kwargs.items() if k not in own},
         'this redis.RedisCluster client',
+        _ASYNC_CLUSTER_KEYWORDS,
     )
     startup_nodes = [
         redis.asyncio.cluster.ClusterNode(node.host, node.port)
