@@ -803,8 +803,7 @@ class RedisList(Container):
         if key is None and not await _SORT(self._client, [self._key], ['1' if reverse else '0']):
             return
         decode = self._codec.decode
-
-        async def rewrite(pipeline: _clients.AsyncPipeline) -> None:
+        async with self._client.pipeline(transaction=True) as pipeline:
             while True:
                 try:
                     await pipeline.watch(self._key)
@@ -824,8 +823,6 @@ class RedisList(Container):
                     return
                 except WatchError:
                     continue
-
-        await _clients.transaction(self._client, self._key, rewrite)
 
     @redis_type('list')
     async def clear(self) -> None:
