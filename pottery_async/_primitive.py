@@ -19,6 +19,8 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar, TypeVar
 
+import redis
+import redis.asyncio
 from redis.asyncio.connection import BlockingConnectionPool
 from redis.exceptions import RedisError
 
@@ -26,6 +28,8 @@ from . import _clients
 from .exceptions import CommandTimeoutError, QuorumIsImpossible
 
 T = TypeVar('T')
+
+_CLIENTS = (redis.Redis, redis.RedisCluster, redis.asyncio.Redis, redis.asyncio.RedisCluster)
 
 logger = logging.getLogger('pottery_async')
 
@@ -67,6 +71,13 @@ class Primitive:
     def masters(self, value: Iterable[_clients.RedisArg]) -> None:
         if value is None or isinstance(value, (str, bytes)):
             raise TypeError(f'masters must be an iterable of Redis clients, not {type(value).__name__}')
+        if isinstance(value, _CLIENTS):
+            # A client looks iterable (it has __getitem__): iterating a sync
+            # one would GET keys 0, 1, ... and fail with KeyError: 0.
+            raise TypeError(
+                f'masters must be a collection of Redis clients, not one {type(value).__name__}: '
+                'pass masters={client} (or a list of clients)'
+            )
         # None stands for the default client (the sync API's default, as
         # Pottery's; the async API refuses it at first use).
         self._masters: frozenset[_clients.RedisArg] = frozenset(value) or frozenset({None})

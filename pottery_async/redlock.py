@@ -68,8 +68,13 @@ from .exceptions import (
 logger = logging.getLogger('pottery_async')
 
 _AUTO_RELEASE_TIME = 10.0
+# Redis refuses a lease (PX, in milliseconds) that, added to the current
+# Unix time in milliseconds, overflows 64 bits: about 9.2e15 s from now.
+# 1e15 s (some 30 million years) stays well clear of that.
+_MAX_AUTO_RELEASE_TIME = 1e15
 _NUM_EXTENSIONS = 3
 _CLOCK_DRIFT_FACTOR = 0.01
+_CLOCK_DRIFT_MIN = 0.002
 # Automatic renewal renews the lease when this fraction of it is left.
 _RENEW_AT = 2 / 3
 
@@ -162,6 +167,32 @@ class _Attempt:
     split: bool = False
 
 
+def _check_auto_release_time(value: float) -> float:
+    'The lease in seconds, or TypeError / ValueError for what Redis could not hold.'
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f'auto_release_time must be a number of seconds, not {type(value).__qualname__}')
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    # A lease no longer than the clock-drift allowance is never valid: a
+    # blocking acquire() would try for ever.  (It is also at least the 1 ms
+    # Redis needs.)  NaN fails this comparison too.
+    if not _drift(seconds) < seconds <= _MAX_AUTO_RELEASE_TIME:
+        shortest = _CLOCK_DRIFT_MIN / (1 - _CLOCK_DRIFT_FACTOR)
+        raise ValueError(
+            f'auto_release_time must be more than {shortest:.5f} s (a shorter lease is all '
+            f'clock-drift allowance, 2 ms + 1%) and at most {_MAX_AUTO_RELEASE_TIME:g} s '
+            f'(what Redis can expire), not {value!r}'
+        )
+    return seconds
+
+
+def _drift(lease: float) -> float:
+    'The allowance for clock drift between the masters, for a lease of ``lease`` seconds.'
+    return lease * _CLOCK_DRIFT_FACTOR + _CLOCK_DRIFT_MIN
+
+
 def _check_timeout(blocking: bool, timeout: float) -> None:
     if isinstance(timeout, bool) or not isinstance(timeout, Real):
         raise TypeError(f'timeout must be a number, not {type(timeout).__qualname__}')
@@ -220,11 +251,7 @@ class AIORedlock(Primitive):
 
     @auto_release_time.setter
     def auto_release_time(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, Real):
-            raise TypeError(f'auto_release_time must be a number, not {type(value).__qualname__}')
-        if not value > 0:
-            raise ValueError('auto_release_time must be positive')
-        self._auto_release_time: float = float(value)
+        self._auto_release_time: float = _check_auto_release_time(value)
 
     @property
     def num_extensions(self) -> int:
@@ -283,9 +310,6 @@ class AIORedlock(Primitive):
         """
         return self._fencing_token
 
-    def _drift(self) -> float:
-        return self._auto_release_time * _CLOCK_DRIFT_FACTOR + 0.002
-
     def _check_errors(self, errors: list[RedisError], raise_on_redis_errors: bool | None) -> None:
         if raise_on_redis_errors is None:
             self._check_enough_masters_up(errors)
@@ -318,7 +342,8 @@ class AIORedlock(Primitive):
             granted = [reply for reply in replies if reply[0] == 1]
             refused = [reply for reply in replies if reply[0] != 1]
             if len(granted) >= self.quorum and await self._fence_in(value, granted, limit):
-                validity = self._auto_release_time - self._drift() - (time.monotonic() - start)
+                lease = self._auto_release_time
+                validity = lease - _drift(lease) - (time.monotonic() - start)
                 if validity > 0:
                     self._uuid = value
                     self._extension_num = 0
@@ -542,7 +567,7 @@ class AIORedlock(Primitive):
 
     def _validity(self, pttl: int, start: float) -> float:
         'Seconds a lease of ``pttl`` ms read since ``start`` can be counted on.'
-        return max(pttl / 1000 - self._drift() - (time.monotonic() - start), 0)
+        return max(pttl / 1000 - _drift(self._auto_release_time) - (time.monotonic() - start), 0)
 
     async def extend(self, *, raise_on_redis_errors: bool | None = None) -> None:
         'Renew the lease to ``auto_release_time`` seconds on the masters holding it.'
@@ -650,6 +675,7 @@ def synchronize(
     ``pottery_async``).
     """
     _check_timeout(blocking, timeout)
+    _check_auto_release_time(auto_release_time)
 
     def decorator(func: AF) -> AF:
         require_coroutine_function(func, 'synchronize()')
