@@ -25,7 +25,7 @@ from redis.asyncio.connection import BlockingConnectionPool
 from redis.exceptions import RedisError
 
 from . import _clients
-from .exceptions import CommandTimeoutError, QuorumIsImpossible
+from .exceptions import MASTER_ATTRIBUTE, CommandTimeoutError, QuorumIsImpossible, describe_error
 
 T = TypeVar('T')
 
@@ -148,23 +148,24 @@ class Primitive:
         slots = _slots_of(client)
         seconds = self._MASTER_TIMEOUT if limit is None else limit
         try:
-            async with asyncio.timeout(seconds):
-                if slots is None:
-                    return await request(client)
-                # Waiting for a slot counts: a paused master holding them
-                # all must not hold the caller longer.
-                async with slots:
-                    return await request(client)
-        except TimeoutError as error:
-            if isinstance(error, RedisError):
-                raise
-            raise CommandTimeoutError(f'Timeout: no reply from a master within {seconds:.3g} s') from None
+            try:
+                async with asyncio.timeout(seconds):
+                    if slots is None:
+                        return await request(client)
+                    # Waiting for a slot counts: a paused master holding them
+                    # all must not hold the caller longer.
+                    async with slots:
+                        return await request(client)
+            except TimeoutError as error:
+                if isinstance(error, RedisError):
+                    raise
+                raise CommandTimeoutError(f'Timeout: no reply from a master within {seconds:.3g} s') from None
+        except RedisError as error:
+            setattr(error, MASTER_ATTRIBUTE, master)
+            raise
 
     def _log(self, error: RedisError) -> None:
-        logger.warning(
-            '%s on %s caught %s: %s',
-            type(self).__qualname__, self._key, type(error).__qualname__, error,
-        )
+        logger.warning('%s on %s caught %s', type(self).__qualname__, self._key, describe_error(error))
 
     def _check_enough_masters_up(self, redis_errors: list[RedisError]) -> None:
         'With raise_on_redis_errors, raise QuorumIsImpossible if a majority failed.'

@@ -241,6 +241,9 @@ class AIORedlock(Primitive):
         self._extension_num: int = 0
         self._fencing_token: int | None = None
         self._stop_renewal: Callable[[], None] | None = None
+        # The errors of the last try on every master: why a failed acquire
+        # failed, if masters did (for QuorumNotAchieved).
+        self._last_errors: list[RedisError] = []
 
     # Pottery's configuration attributes can be assigned; so can these.
 
@@ -339,6 +342,9 @@ class AIORedlock(Primitive):
         start = time.monotonic()
         try:
             replies, errors = await (self._in_order(take, limit) if in_order else self._fan_out(take, limit))
+            if not in_order:
+                # A try in order may stop before it reaches a failing master.
+                self._last_errors = errors
             granted = [reply for reply in replies if reply[0] == 1]
             refused = [reply for reply in replies if reply[0] != 1]
             if len(granted) >= self.quorum and await self._fence_in(value, granted, limit):
@@ -636,7 +642,7 @@ class AIORedlock(Primitive):
             blocking=self._context_manager_blocking, timeout=self._context_manager_timeout,
         ):
             return self
-        raise QuorumNotAchieved(self.key, self.masters)
+        raise QuorumNotAchieved(self.key, self.masters, redis_errors=self._last_errors)
 
     async def __aexit__(
         self,

@@ -397,7 +397,7 @@ async def test_async_wrong_type(aredis: redis.asyncio.Redis) -> None:
     hll = pottery_async.HyperLogLog(redis=aredis, key='k')
     for operation in (hll.add('a'), hll.update(['a', 'b']), hll.contains('a'), hll.contains_many('a', 'b'),
                       hll.len(), hll.repr()):
-        with pytest.raises(pottery_async.WrongTypeError, match="'k' holds a hash"):
+        with pytest.raises(pottery_async.WrongTypeError, match=r"'k' on 127\.0\.0\.1:\d+/1 holds a hash"):
             await operation
     assert await aredis.dump('k') == dump
 
