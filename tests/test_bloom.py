@@ -317,7 +317,7 @@ def test_dead_server_raises_promptly() -> None:
         default = BloomFilter(num_elements=100, false_positives=0.01,
                               redis=redis.Redis(port=port, socket_connect_timeout=2), key='k')
         started = time.monotonic()
-        with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
+        with pytest.raises(redis.ConnectionError):
             default.add('a')
         assert time.monotonic() - started < 30
         no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)

@@ -330,7 +330,7 @@ def test_dead_server_raises_promptly(redis_client: redis.Redis) -> None:
         # redis-py's default retries take a few seconds; the rest go without.
         default = HyperLogLog(redis=redis.Redis(port=port, socket_connect_timeout=2), key='k')
         started = time.monotonic()
-        with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
+        with pytest.raises(redis.ConnectionError):
             default.add('a')
         assert time.monotonic() - started < 30
         no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
