@@ -60,10 +60,14 @@ def _describe_url(url: str) -> str:
 
 def describe_error(error: BaseException) -> str:
     'One line: the master that raised it (if known), its type and its message.'
+    text = type(error).__name__
     message = ' '.join(str(error).split())
-    where = getattr(error, MASTER_ATTRIBUTE, None)
-    origin = '' if where is None else f'{describe_server(where)}: '
-    return f'{origin}{type(error).__name__}' + (f': {message}' if message else '')
+    if message:
+        text += f': {message}'
+    # None is a master too: the sync API's default client.
+    if hasattr(error, MASTER_ATTRIBUTE):
+        text = f'{describe_server(getattr(error, MASTER_ATTRIBUTE))}: {text}'
+    return text
 
 
 @dataclasses.dataclass

@@ -56,13 +56,15 @@ from redis.exceptions import RedisError
 
 from . import _bridge, _clients, _wake
 from ._base import Script, require_coroutine_function
-from ._primitive import Primitive
+from ._primitive import Primitive, is_permanent
 from .exceptions import (
+    MASTER_ATTRIBUTE,
     ExtendUnlockedLock,
     QuorumIsImpossible,
     QuorumNotAchieved,
     ReleaseUnlockedLock,
     TooManyExtensions,
+    describe_error,
 )
 
 logger = logging.getLogger('pottery_async')
@@ -341,13 +343,19 @@ class AIORedlock(Primitive):
 
         start = time.monotonic()
         try:
-            replies, errors = await (self._in_order(take, limit) if in_order else self._fan_out(take, limit))
+            replies, errors = await (
+                self._in_order(take, limit) if in_order
+                else self._fan_out(take, limit, raise_permanent=False)
+            )
             if not in_order:
                 # A try in order may stop before it reaches a failing master.
                 self._last_errors = errors
+            # Masters that refused the request outright stored nothing (every
+            # error came through _ask, which names its master).
+            refusing = frozenset(getattr(error, MASTER_ATTRIBUTE) for error in errors if is_permanent(error))
             granted = [reply for reply in replies if reply[0] == 1]
             refused = [reply for reply in replies if reply[0] != 1]
-            if len(granted) >= self.quorum and await self._fence_in(value, granted, limit):
+            if not refusing and len(granted) >= self.quorum and await self._fence_in(value, granted, limit):
                 lease = self._auto_release_time
                 validity = lease - _drift(lease) - (time.monotonic() - start)
                 if validity > 0:
@@ -370,7 +378,8 @@ class AIORedlock(Primitive):
             # (a master that timed out may have stored it too).  Waiters are
             # told only if nobody else holds the lock (contenders split the
             # masters): otherwise they could not take it anyway.
-            await asyncio.shield(self._take_back(value, publish=not held, limit=limit))
+            await asyncio.shield(self._take_back(value, publish=not held, limit=limit, skip=refusing))
+        self._raise_permanent(errors)
         self._check_errors(errors, raise_on_redis_errors)
         # The lock can be ours once enough of the refusing masters' keys
         # have expired to make a majority with the ones that granted.
@@ -403,6 +412,8 @@ class AIORedlock(Primitive):
             except RedisError as error:
                 self._log(error)
                 errors.append(error)
+                if is_permanent(error):
+                    break
                 continue
             replies.append(reply)
             if reply[0] == 1:
@@ -519,7 +530,14 @@ class AIORedlock(Primitive):
         while True:
             renew_at += period
             await asyncio.sleep(max(renew_at - loop.time(), 0))
-            renewed, _ = await self._fan_out(renew, min(period, self._MASTER_TIMEOUT))
+            renewed, errors = await self._fan_out(
+                renew, min(period, self._MASTER_TIMEOUT), raise_permanent=False,
+            )
+            refusals = [describe_error(error) for error in errors if is_permanent(error)]
+            if refusals:
+                # Nobody to raise to: say it loudly, and stop asking.
+                logger.error('%r stopped renewing its lease: %s', self, '; '.join(refusals))
+                return
             if sum(1 for result in renewed if result) < self.quorum:
                 logger.warning('%r could not renew its lease: it is no longer held', self)
                 return
@@ -600,7 +618,7 @@ class AIORedlock(Primitive):
         return release
 
     async def _take_back(
-        self, value: str, *, publish: bool, limit: float | None = None,
+        self, value: str, *, publish: bool, limit: float | None = None, skip: frozenset[Any] = frozenset(),
     ) -> tuple[list[Any], list[RedisError]]:
         """Delete ``value`` from every master holding it.
 
@@ -611,8 +629,11 @@ class AIORedlock(Primitive):
         stale key holds it for a whole lease.  (Not in the async API: the
         application's clients may be closed by then.)
         """
-        released, errors = await self._fan_out(self._release_request(value, publish=publish), limit)
-        if errors and _bridge.current_state() is not None:
+        released, errors = await self._fan_out(
+            self._release_request(value, publish=publish), limit, raise_permanent=False, skip=skip,
+        )
+        transient = any(not is_permanent(error) for error in errors)
+        if transient and _bridge.current_state() is not None:
             _bridge.background(self._take_back_later(value))
         return released, errors
 
@@ -622,8 +643,8 @@ class AIORedlock(Primitive):
         delay = 0.25
         while time.monotonic() + delay < end:
             await asyncio.sleep(delay)
-            _, errors = await self._fan_out(request)
-            if not errors:
+            _, errors = await self._fan_out(request, raise_permanent=False)
+            if all(is_permanent(error) for error in errors):
                 return
             delay *= 2
 
@@ -631,6 +652,8 @@ class AIORedlock(Primitive):
         'Let the lock go and wake its waiters; ReleaseUnlockedLock if a majority did not hold it for us.'
         self._stop_renewing()
         released, errors = await self._take_back(self._uuid, publish=True)
+        # Raised once every master has been asked: the others did let go.
+        self._raise_permanent(errors)
         if sum(1 for result in released if result) >= self.quorum:
             return
         self._check_errors(errors, raise_on_redis_errors)
