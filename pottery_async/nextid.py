@@ -22,8 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from . import _clients
 from ._base import Script
 from ._primitive import Primitive
@@ -75,16 +73,13 @@ class AIONextID(Primitive):
         'The next ID.'
         if len(self.masters) == 1:
             return await self._increment()
-        errors: list[RedisError] = []
         for _ in range(self._num_tries):
-            current, errors = await self._current()
+            current = await self._current()
             if current is None:
                 continue
-            claimed, errors = await self._claim(current + 1)
-            if claimed:
+            if await self._claim(current + 1):
                 return current + 1
-        # The last try's errors say why it failed, if the masters did.
-        raise QuorumNotAchieved(self.key, self.masters, redis_errors=errors)
+        raise QuorumNotAchieved(self.key, self.masters)
 
     async def _increment(self) -> int:
         # One master is its own majority: INCR reads and claims in one step
@@ -94,16 +89,15 @@ class AIONextID(Primitive):
         async def incr(client: _clients.AsyncClient) -> Any:
             return await client.incr(key)
 
-        errors: list[RedisError] = []
         for _ in range(self._num_tries):
             ids, errors = await self._fan_out(incr)
             if ids:
                 return int(ids[0])
             self._check_enough_masters_up(errors)
-        raise QuorumNotAchieved(self.key, self.masters, redis_errors=errors)
+        raise QuorumNotAchieved(self.key, self.masters)
 
-    async def _current(self) -> tuple[int | None, list[RedisError]]:
-        'The greatest ID a majority of masters hold (None without a majority), and the errors.'
+    async def _current(self) -> int | None:
+        'The greatest ID a majority of masters hold, None without a majority.'
         key = self.key
 
         async def get(client: _clients.AsyncClient) -> Any:
@@ -111,12 +105,12 @@ class AIONextID(Primitive):
 
         values, errors = await self._fan_out(get)
         if len(values) >= self.quorum:
-            return max(int(value or 0) for value in values), errors
+            return max(int(value or 0) for value in values)
         self._check_enough_masters_up(errors)
-        return None, errors
+        return None
 
-    async def _claim(self, value: int) -> tuple[bool, list[RedisError]]:
-        'Whether a majority of masters stored ``value`` as the last ID, and the errors.'
+    async def _claim(self, value: int) -> bool:
+        'Whether a majority of masters stored ``value`` as the last ID.'
         keys = [self.key]
         args = (value,)
 
@@ -125,9 +119,9 @@ class AIONextID(Primitive):
 
         stored, errors = await self._fan_out(claim)
         if sum(1 for result in stored if result == 1) >= self.quorum:
-            return True, errors
+            return True
         self._check_enough_masters_up(errors)
-        return False, errors
+        return False
 
     async def reset(self) -> None:
         'Start the sequence again: the next ID is 1.  Every master must answer.'
