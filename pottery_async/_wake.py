@@ -84,9 +84,19 @@ class _Hub:
         return not self.waiters
 
     async def _read(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
         try:
             while True:
                 message = await self.pubsub.get_message(timeout=None)
+                if task.cancelling():
+                    # redis-py can return a message it read after this task
+                    # was cancelled, swallowing the cancellation (seen on
+                    # Python 3.11 with a subscribe confirmation): the reader
+                    # then read on, with no timeout, and closing its loop
+                    # (a dead thread's, in the next thread's first call)
+                    # waited for it for ever.  Stop as asked.
+                    raise asyncio.CancelledError
                 if not message:
                     continue
                 kind, channel = message['type'], _as_bytes(message['channel'])
