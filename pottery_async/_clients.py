@@ -304,7 +304,15 @@ def resolve(redis_arg: RedisArg) -> AsyncClient:
         if cached is not None:
             return cached  # type: ignore[no-any-return]
     if isinstance(redis_arg, (redis.asyncio.Redis, redis.asyncio.RedisCluster)):
-        return redis_arg
+        if state is None:
+            return redis_arg
+        # Its connections belong to the application's loop: used from a
+        # bridge loop they break the application's own calls.
+        raise TypeError(
+            f'the sync API needs a sync client (redis.Redis, redis.RedisCluster), a URL or None, '
+            f'not {type(redis_arg).__module__}.{type(redis_arg).__name__}; '
+            'redis.asyncio clients are for the async API (pottery_async)'
+        )
     if state is None and redis_arg is None:
         raise TypeError(
             'the async API has no default client: pass a redis.asyncio client '

@@ -20,7 +20,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar, TypeVar
 
 from redis.asyncio.connection import BlockingConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import _clients
 from .exceptions import CommandTimeoutError, QuorumIsImpossible
@@ -150,7 +152,11 @@ class Primitive:
             raise CommandTimeoutError(f'Timeout: no reply from a master within {seconds:.3g} s') from None
 
     def _log(self, error: RedisError) -> None:
-        logger.warning(
+        # A master down or slow is what a quorum is for: expected, and
+        # reported to the caller through the outcome; anything else is news.
+        expected = isinstance(error, (RedisConnectionError, RedisTimeoutError))
+        logger.log(
+            logging.INFO if expected else logging.WARNING,
             '%s on %s caught %s: %s',
             type(self).__qualname__, self._key, type(error).__qualname__, error,
         )

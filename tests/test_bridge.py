@@ -29,7 +29,15 @@ import pottery_async
 from pottery_async import _bridge, _clients
 from pottery_async.exceptions import BlockingBridgeWarning
 from pottery_async.sync import RedisDict
-from tests.helpers import blocked_clients, eventually, named_connections, read_line, run_script, unique
+from tests.helpers import (
+    blocked_clients,
+    eventually,
+    lock_keys,
+    named_connections,
+    read_line,
+    run_script,
+    unique,
+)
 
 ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 CORE_DIR = os.path.dirname(pottery_async.__file__)
@@ -143,6 +151,54 @@ def test_many_threads_get_their_own_replies_and_dead_loops_are_reaped(
     assert not any(state in _bridge._states.values() for state in states)
     assert eventually(lambda: not named_connections(redis_client, name)), redis_client.client_list()
     assert eventually(lambda: int(redis_client.info('clients')['connected_clients']) <= baseline)
+
+
+def test_churning_threads_finish_and_leave_nothing_behind(
+    client: redis.Redis, redis_client: redis.Redis, masters: list[redis.Redis],
+) -> None:
+    # What a thread pool does: hundreds of short-lived threads, each using
+    # the sync API (a contended lock, whose waiters keep pub/sub hubs on
+    # their loops, a queue, a dict) and dying; each new one has the dead
+    # ones' loops closed.  A dead thread's hub reader that ignored its
+    # cancellation used to hang the next thread's first call for ever.
+    from pottery_async.sync import RedisSimpleQueue, Redlock
+
+    name = client_name(client)
+    errors: list[BaseException] = []
+    counter = masters[0]
+    counter.set('churn-counter', 0)
+
+    def work(number: int) -> None:
+        try:
+            lock = Redlock(key='churn', masters=masters, auto_release_time=5)
+            with lock:
+                counter.set('churn-counter', int(counter.get('churn-counter') or 0) + 1)
+            q = RedisSimpleQueue(redis=client, key='churn-queue')
+            q.put(number)
+            d = RedisDict(redis=client, key='churn-dict')
+            d[number] = q.get(timeout=5)
+        except BaseException as error:
+            errors.append(error)
+
+    start = time.monotonic()
+    batches, size = 30, 10
+    for batch in range(batches):
+        threads = [threading.Thread(target=work, args=(batch * size + i,)) for i in range(size)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not any(thread.is_alive() for thread in threads), f'batch {batch} hung'
+    in_thread(lambda: _bridge.run(asyncio.sleep(0)))  # closes the last batch's loops
+    assert errors == []
+    assert time.monotonic() - start < 120
+    assert counter.get('churn-counter') == str(batches * size).encode()
+    assert redis_client.hlen('churn-dict') == batches * size
+    assert lock_keys(masters) == [[]] * 5
+    # Every dead thread's connections are closed: no hub subscribed, none of the client's left.
+    assert eventually(lambda: not named_connections(redis_client, name))
+    assert eventually(lambda: all(m.pubsub_numsub('redlock:churn')[0][1] == 0 for m in masters))
+    assert RedisSimpleQueue(redis=client, key='churn-queue').qsize() == 0
 
 
 # --- 2. os.fork() -------------------------------------------------------------
@@ -330,6 +386,68 @@ def test_ctrl_c_during_blpop_consumes_nothing_later(url: str, redis_client: redi
     assert child.returncode == 0, err
     assert not any(word in err for word in DIRT), err
     assert redis_client.lrange(queue, 0, -1) == [b'item']
+
+
+def test_signal_handler_exception_interrupts_a_blocking_call_under_uvloop(
+    url: str, redis_client: redis.Redis,
+) -> None:
+    # A service that installed uvloop times a blocking call out with SIGALRM:
+    # the handler's exception must end the call, as with asyncio's loop
+    # (uvloop's loop logs and swallows it: the call went on waiting).
+    pytest.importorskip('uvloop')
+    queue = unique('alarm-queue')
+    script = """
+import signal, sys, time
+import uvloop
+uvloop.install()
+from pottery_async.sync import RedisSimpleQueue
+
+class Alarm(Exception):
+    pass
+
+def ring(signum, frame):
+    raise Alarm
+
+signal.signal(signal.SIGALRM, ring)
+q = RedisSimpleQueue(redis=sys.argv[1], key=sys.argv[2])
+signal.setitimer(signal.ITIMER_REAL, 0.5)
+start = time.monotonic()
+try:
+    q.get(timeout=20)
+except Alarm:
+    print('interrupted', round(time.monotonic() - start, 1), flush=True)
+"""
+    result = subprocess.run(
+        [sys.executable, '-c', script, url, queue], capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == 'interrupted', result.stdout
+    assert float(result.stdout.split()[1]) < 5
+    assert not any(word in result.stderr for word in DIRT), result.stderr
+    # The interrupted get() took nothing: a later put stays there.
+    assert eventually(lambda: blocked_clients(redis_client) == 0)
+    from pottery_async.sync import RedisSimpleQueue
+
+    q = RedisSimpleQueue(redis=url, key=queue)
+    q.put('item')
+    assert q.qsize() == 1
+
+
+def test_async_client_refused_by_the_sync_api(url: str, redis_client: redis.Redis) -> None:
+    import redis.asyncio
+
+    from pottery_async.sync import Redlock
+
+    name = unique('app')
+    aclient = redis.asyncio.Redis.from_url(url, client_name=name)
+    d = RedisDict(redis=aclient, key='refused')
+    with pytest.raises(TypeError, match='sync client'):
+        d['a'] = 1
+    with pytest.raises(TypeError, match='sync client'):
+        Redlock(key='refused', masters=[aclient]).acquire(blocking=False)
+    # Nothing was sent with it: the application's client never connected.
+    assert named_connections(redis_client, name) == []
+    assert redis_client.keys('*refused*') == []
 
 
 def test_timeout_during_blpop_consumes_nothing_later(url: str, redis_client: redis.Redis) -> None:
