@@ -19,11 +19,12 @@ import copy
 import inspect
 import os
 import weakref
-from collections.abc import Callable
-from typing import Any, TypeAlias, cast
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias, TypeVar, cast
 
 import redis
 import redis.asyncio
+import redis.asyncio.client
 import redis.asyncio.cluster
 import redis.asyncio.connection as aconn
 import redis.asyncio.retry
@@ -40,6 +41,7 @@ from . import _bridge
 from .exceptions import CommandTimeoutError
 
 AsyncClient: TypeAlias = redis.asyncio.Redis | redis.asyncio.RedisCluster
+AsyncPipeline: TypeAlias = redis.asyncio.client.Pipeline | redis.asyncio.cluster.ClusterPipeline
 RedisArg: TypeAlias = (
     redis.asyncio.Redis | redis.asyncio.RedisCluster | redis.Redis | redis.RedisCluster | str | None
 )
@@ -86,6 +88,27 @@ _REFUSED = {
 }
 
 
+def _keywords(cls: type[Any]) -> frozenset[str]:
+    'The keyword arguments that ``cls(...)`` takes by name, its bases\' included.'
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = vars(klass).get('__init__')
+        if init is None or klass is object:
+            continue
+        names.update(
+            name for name, parameter in inspect.signature(init).parameters.items()
+            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+        )
+    return frozenset(names)
+
+
+# What the async twins take.  redis.asyncio can lack a setting that the sync
+# side of the same release has (redis-py 5.2's async SSLConnection has no
+# ssl_password nor ssl_ca_path), and passing it would raise TypeError.
+_ASYNC_KEYWORDS = {cls: _keywords(cls) for cls in _CONNECTION_CLASSES.values()}
+_ASYNC_CLUSTER_KEYWORDS = _keywords(redis.asyncio.RedisCluster)
+
+
 _ASYNC_DEFAULT_SOCKET_TIMEOUT = inspect.signature(AsyncConnection.__init__).parameters[
     'socket_timeout'
 ].default
@@ -99,6 +122,16 @@ _GET_CONNECTION_ARGS: tuple[str, ...] = (
     is inspect.Parameter.empty
     else ()
 )
+
+# Retry.get_retries() exists from redis-py 6.0 on; before, the count is only
+# in the attribute the constructor sets (sync and async Retry alike).
+if hasattr(redis.retry.Retry, 'get_retries') and hasattr(redis.asyncio.retry.Retry, 'get_retries'):
+    def _retries(retry: redis.retry.Retry | redis.asyncio.retry.Retry) -> int:
+        return retry.get_retries()
+else:
+    def _retries(retry: redis.retry.Retry | redis.asyncio.retry.Retry) -> int:
+        return retry._retries
+
 
 # redis.asyncio.Redis, as seen by a subclass that calls its untyped methods.
 _Untyped: Any = redis.asyncio.Redis
@@ -251,7 +284,7 @@ class BridgeRedis(redis.asyncio.Redis):
                 # The connection broke (server restart, idle timeout): retry
                 # as the client's retry policy says, on a fresh socket.
                 await conn.disconnect()
-                if conn.retry.get_retries() == 0:
+                if _retries(conn.retry) == 0:
                     raise
                 client: Any = self
                 return await conn.retry.call_with_retry(
@@ -373,7 +406,7 @@ def build(redis_arg: redis.Redis | redis.RedisCluster | str | None) -> AsyncClie
     )
 
 
-def _async_kwargs(kwargs: dict[str, Any], where: str) -> dict[str, Any]:
+def _async_kwargs(kwargs: dict[str, Any], where: str, accepted: frozenset[str]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, value in kwargs.items():
         if name in _REFUSED:
@@ -383,6 +416,14 @@ def _async_kwargs(kwargs: dict[str, Any], where: str) -> dict[str, Any]:
                     'support; pass a client without it'
                 )
         elif name in _CARRIED:
+            if name not in accepted:
+                # Unset, it can stay behind; set, it would be silently lost.
+                if value in (None, False):
+                    continue
+                raise UnsupportedClientError(
+                    f'{where} sets {name!r}, which redis.asyncio does not take in this '
+                    f'redis-py release ({redis.__version__}); pass a client without it'
+                )
             if name == 'retry' and value is not None:
                 value = _retry_twin(value)
             elif name == 'socket_keepalive_options' and not isinstance(value, dict):
@@ -413,14 +454,17 @@ def _pool_twin(pool: sconn.ConnectionPool) -> aconn.ConnectionPool:
         raise UnsupportedClientError(
             f'connection class {pool.connection_class.__name__} has no redis.asyncio twin'
         )
-    kwargs = _async_kwargs(dict(pool.connection_kwargs), 'this redis.Redis client')
+    kwargs = _async_kwargs(
+        dict(pool.connection_kwargs), 'this redis.Redis client', _ASYNC_KEYWORDS[connection_class],
+    )
     # redis-py's async pool raises when full; ours waits for a connection,
     # within the sync pool's own timeout when it is a blocking pool.
-    max_connections = min(pool.max_connections, 2**31 - 1)
+    # The size as is, even redis-py 5.2's default of 2**31: the async pool
+    # only counts connections, it preallocates nothing.
     wait = pool.timeout if isinstance(pool, sconn.BlockingConnectionPool) else None
     return aconn.BlockingConnectionPool(
         connection_class=connection_class,
-        max_connections=max_connections,
+        max_connections=pool.max_connections,
         timeout=wait,
         **kwargs,
     )
@@ -433,7 +477,7 @@ def _retry_twin(retry: redis.retry.Retry | redis.asyncio.retry.Retry) -> redis.a
     # coroutine function without awaiting it.  Rebuild the same policy.
     return redis.asyncio.retry.Retry(
         backoff=copy.deepcopy(retry._backoff),
-        retries=retry.get_retries(),
+        retries=_retries(retry),
         supported_errors=cast(tuple[type[redis.RedisError], ...], tuple(retry._supported_errors)),
     )
 
@@ -445,9 +489,115 @@ def _cluster_twin(cluster: redis.RedisCluster) -> redis.asyncio.RedisCluster:
     kwargs = _async_kwargs(
         {k: v for k, v in cluster.nodes_manager.connection_kwargs.items() if k not in own},
         'this redis.RedisCluster client',
+        _ASYNC_CLUSTER_KEYWORDS,
     )
     startup_nodes = [
         redis.asyncio.cluster.ClusterNode(node.host, node.port)
         for node in cluster.nodes_manager.startup_nodes.values()
     ]
     return redis.asyncio.RedisCluster(startup_nodes=startup_nodes, **kwargs)
+
+
+# --- what older redis.asyncio cluster clients lack ------------------------------------
+
+# redis.asyncio's cluster client runs transactions (pipeline(transaction=True)
+# with WATCH and MULTI) from redis-py 6.2 on, and has pubsub() from 8.0 on;
+# before, the first raises RedisClusterException and the second is missing.
+# Both are done here instead on a plain client connected to one node.
+_CLUSTER_TRANSACTIONS = hasattr(redis.asyncio.cluster.ClusterPipeline, 'multi')
+_CLUSTER_PUBSUB = hasattr(redis.asyncio.RedisCluster, 'pubsub')
+
+# How often a transaction on a cluster node is tried again after the node
+# answered MOVED (the slot went elsewhere since the cluster client looked).
+_MOVED_RETRIES = 2
+
+_T = TypeVar('_T')
+
+
+def _node_client(node: redis.asyncio.cluster.ClusterNode) -> redis.asyncio.Redis:
+    'A plain client on one cluster node, with the settings of the cluster client\'s connections.'
+    # The cluster's connect callback only sends READONLY, for replicas; the
+    # nodes used here are masters.
+    kwargs = {k: v for k, v in node.connection_kwargs.items() if k != 'redis_connect_func'}
+    pool = aconn.ConnectionPool(connection_class=node.connection_class, **kwargs)
+    return redis.asyncio.Redis(connection_pool=pool)
+
+
+def _master_of(cluster: redis.asyncio.RedisCluster, key: str | bytes) -> redis.asyncio.cluster.ClusterNode:
+    node = cluster.get_node_from_key(key)  # type: ignore[arg-type]
+    if node is None:  # only for a replica, which is not asked for
+        raise redis.exceptions.SlotNotCoveredError(f'no master serves the slot of {key!r}')
+    return node
+
+
+async def transaction(
+    client: AsyncClient, key: str, body: Callable[[AsyncPipeline], Awaitable[_T]],
+) -> _T:
+    """``await body(pipeline)`` with a transaction pipeline, for commands on ``key`` alone.
+
+    On a cluster whose client cannot run transactions (redis-py before 6.2),
+    the pipeline belongs to a plain client connected to the master of
+    ``key``'s slot for this one call: a connection set up per transaction,
+    the price of atomicity there.
+    """
+    if _CLUSTER_TRANSACTIONS or not isinstance(client, redis.asyncio.RedisCluster):
+        async with client.pipeline(transaction=True) as pipeline:
+            return await body(pipeline)
+    await client.initialize()
+    retries = _MOVED_RETRIES
+    while True:
+        single = _node_client(_master_of(client, key))
+        try:
+            async with single.pipeline(transaction=True) as pipeline:
+                return await body(pipeline)
+        except redis.exceptions.MovedError:
+            # A node refuses commands for slots it does not serve, writes
+            # included: nothing was done, and it is safe to run body again
+            # once the cluster client has read the slots anew.
+            if retries == 0:
+                raise
+            retries -= 1
+            await client.nodes_manager.initialize()
+        finally:
+            await single.aclose(close_connection_pool=True)
+
+
+class _NodePubSub:
+    """Pub/sub for a cluster client that has none (redis-py before 8.0).
+
+    Subscribes on the master serving the first channel's slot, as redis-py's
+    own cluster pub/sub does: a message published on any node of a cluster
+    reaches the subscribers on every node, so one node is enough.  Only what
+    _wake uses: subscribe(), get_message() and aclose().
+    """
+
+    def __init__(self, cluster: redis.asyncio.RedisCluster) -> None:
+        self._cluster = cluster
+        self._client: redis.asyncio.Redis | None = None
+        self._pubsub: redis.asyncio.client.PubSub | None = None
+
+    async def subscribe(self, *channels: str | bytes) -> None:
+        if self._pubsub is None:
+            await self._cluster.initialize()
+            self._client = _node_client(_master_of(self._cluster, channels[0]))
+            self._pubsub = self._client.pubsub()
+        await self._pubsub.subscribe(*channels)
+
+    async def get_message(self, **options: Any) -> Any:
+        assert self._pubsub is not None, 'subscribe() first'
+        return await self._pubsub.get_message(**options)
+
+    async def aclose(self) -> None:
+        try:
+            if self._pubsub is not None:
+                await self._pubsub.aclose()
+        finally:
+            if self._client is not None:
+                await self._client.aclose(close_connection_pool=True)
+
+
+def pubsub(client: AsyncClient) -> Any:
+    'A pub/sub object on ``client`` (see _NodePubSub for a cluster without one).'
+    if _CLUSTER_PUBSUB or not isinstance(client, redis.asyncio.RedisCluster):
+        return client.pubsub()
+    return _NodePubSub(client)

@@ -40,7 +40,7 @@ class _Hub:
 
     def __init__(self, client: _clients.AsyncClient) -> None:
         self.client = client
-        self.pubsub: Any = client.pubsub()
+        self.pubsub: Any = _clients.pubsub(client)
         # The waiters using this hub (which lives as long as there are).
         self.waiters: dict[bytes, dict[asyncio.Event, None]] = {}
         # Channel -> resolved when the server confirms the subscription.

@@ -171,7 +171,8 @@ class RedisCounter(_dict.RedisDict):
         Only what changed is written.
         """
         encode, decode = self._codec.encode, self._codec.decode
-        async with self._client.pipeline(transaction=True) as pipeline:
+
+        async def rewrite(pipeline: _clients.AsyncPipeline) -> None:
             while True:
                 try:
                     await pipeline.watch(self._key)  # Redis 2.2+
@@ -196,6 +197,8 @@ class RedisCounter(_dict.RedisDict):
                 except WatchError:
                     # Another client changed the counter in between: again.
                     continue
+
+        await _clients.transaction(self._client, self._key, rewrite)
 
     async def _counter(self) -> collections.Counter[JSONTypes]:
         decode = self._codec.decode

@@ -208,10 +208,14 @@ class RedisDict(Container):
     async def pop(self, key: JSONTypes, default: JSONTypes = _MISSING) -> JSONTypes:
         'Remove key and return its value, or default; KeyError if neither.  O(1)'
         encoded_key = self._codec.encode(key)
-        async with self._client.pipeline(transaction=True) as pipeline:
+
+        async def hget_hdel(pipeline: _clients.AsyncPipeline) -> Any:
             pipeline.hget(self._key, encoded_key)
             pipeline.hdel(self._key, encoded_key)
             encoded, _ = await pipeline.execute()
+            return encoded
+
+        encoded = await _clients.transaction(self._client, self._key, hget_hdel)
         if encoded is not None:
             value: JSONTypes = self._codec.decode(encoded)
             return value
@@ -233,10 +237,14 @@ class RedisDict(Container):
         'd[key] if key is in d; else set d[key] = default and return it.  O(1)'
         encode = self._codec.encode
         encoded_key = encode(key)
-        async with self._client.pipeline(transaction=True) as pipeline:
+
+        async def hsetnx_hget(pipeline: _clients.AsyncPipeline) -> Any:
             pipeline.hsetnx(self._key, encoded_key, encode(default))  # Redis 2.0+
             pipeline.hget(self._key, encoded_key)
             _, encoded = await pipeline.execute()
+            return encoded
+
+        encoded = await _clients.transaction(self._client, self._key, hsetnx_hget)
         value: JSONTypes = self._codec.decode(encoded)
         return value
 

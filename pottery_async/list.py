@@ -803,7 +803,8 @@ class RedisList(Container):
         if key is None and not await _SORT(self._client, [self._key], ['1' if reverse else '0']):
             return
         decode = self._codec.decode
-        async with self._client.pipeline(transaction=True) as pipeline:
+
+        async def rewrite(pipeline: _clients.AsyncPipeline) -> None:
             while True:
                 try:
                     await pipeline.watch(self._key)
@@ -823,6 +824,8 @@ class RedisList(Container):
                     return
                 except WatchError:
                     continue
+
+        await _clients.transaction(self._client, self._key, rewrite)
 
     @redis_type('list')
     async def clear(self) -> None:

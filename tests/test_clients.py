@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import re
 import threading
 import time
@@ -288,7 +289,8 @@ def test_retry_becomes_an_async_retry_with_the_same_policy(url: str, redis_clien
     client = redis.Redis.from_url(url, client_name=name, retry=redis.retry.Retry(backoff, 3))
     retry = twin_of(client).connection_pool.connection_kwargs['retry']
     assert isinstance(retry, redis.asyncio.retry.Retry)
-    assert retry.get_retries() == 3
+    # The attribute rather than get_retries(), which redis-py 5.2 lacks.
+    assert retry._retries == 3
     assert isinstance(retry._backoff, redis.backoff.ExponentialBackoff)
     assert (retry._backoff._cap, retry._backoff._base) == (0.2, 0.01)
     assert retry._backoff is not backoff
@@ -342,6 +344,31 @@ def test_what_has_no_async_twin_is_refused(make: Callable[[], redis.Redis], mess
         return any(key == id(client) for key in _bridge.current_state().clients)  # type: ignore[union-attr]
 
     assert not _bridge.run(cached())
+
+
+def test_tls_settings_redis_asyncio_lacks_are_dropped_when_unset_refused_when_set() -> None:
+    # redis-py 5.2's async SSLConnection takes no ssl_password (the key
+    # file's passphrase) nor ssl_ca_path, which its sync one has (unset) in
+    # every TLS client's settings.  Nothing here connects: building the
+    # twin's connection the way its pool does is enough to see a TypeError.
+    plain = _clients.build(redis.Redis(host='127.0.0.1', port=1, ssl=True))
+    try:
+        pool = plain.connection_pool
+        assert pool.connection_class is aconn.SSLConnection
+        pool.connection_class(**pool.connection_kwargs)
+    finally:
+        asyncio.run(plain.aclose())
+    with_passphrase = redis.Redis(host='127.0.0.1', port=1, ssl=True, ssl_password=PASSWORD)
+    if 'ssl_password' in inspect.signature(aconn.SSLConnection.__init__).parameters:
+        twin = _clients.build(with_passphrase)
+        try:
+            assert twin.connection_pool.connection_kwargs['ssl_password'] == PASSWORD
+        finally:
+            asyncio.run(twin.aclose())
+    else:
+        refused = r"sets 'ssl_password', which redis\.asyncio does not take"
+        with pytest.raises(UnsupportedClientError, match=refused):
+            _clients.build(with_passphrase)
 
 
 def test_resolve_refuses_sync_clients_outside_the_bridge(redis_client: redis.Redis) -> None:
