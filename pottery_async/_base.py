@@ -263,6 +263,51 @@ class Container:
     def __repr__(self) -> str:
         return f'<{type(self).__qualname__} key={self._key!r}>'
 
+    # Python's protocols cannot await, so the async API names a coroutine for
+    # each (the table in the README).  len(x) and x[k] raise TypeError by
+    # themselves, as these classes define neither; bool(x) and x == y would
+    # silently answer "true" and "the same object" without asking Redis, so
+    # they raise too, naming what to await.  __len__, __iter__ and
+    # __contains__ stay undefined on purpose: an object defining them passes
+    # isinstance(x, Sized / Iterable / Container) checks it cannot honour.
+
+    # What the messages call an instance, and the coroutine giving its size.
+    _VAR = 'x'
+    _SIZE = 'len'
+
+    def __bool__(self) -> bool:
+        name = type(self).__name__
+        raise TypeError(
+            f'bool() cannot ask Redis for the size of an async {name}: '
+            f'use "await {self._VAR}.{self._SIZE}()" (or pottery_async.sync.{name})'
+        )
+
+    def __eq__(self, other: object) -> bool:
+        name = type(self).__name__
+        raise TypeError(
+            f'== cannot ask Redis to compare an async {name}: '
+            f'use "await {self._VAR}.eq(other)" (or "is" for the same object)'
+        )
+
+    def __ne__(self, other: object) -> bool:
+        name = type(self).__name__
+        raise TypeError(
+            f'!= cannot ask Redis to compare an async {name}: '
+            f'use "not await {self._VAR}.eq(other)" (or "is not" for another object)'
+        )
+
+    # Hashable by identity, as before __eq__ was defined: applications key
+    # dicts and sets by their containers.  Two live objects never share an
+    # identity hash, so a set or dict of containers never calls __eq__.
+    __hash__ = object.__hash__
+
+    async def eq(self, other: Any) -> bool:
+        'x == other: whether other is a container of this class on the same key and server.  O(1)'
+        other = unwrap(other)
+        if other is self:
+            return True
+        return type(other) is type(self) and other._key == self._key and same_server(self, other)
+
     async def clear(self) -> None:
         'Remove every element.  O(n)'
         await self._client.unlink(self._key)  # Redis 4.0+

@@ -174,6 +174,23 @@ def _pack_fast(conn: Any) -> None:
         conn.pack_command = _hiredis_pack
 
 
+def connect_failure(interruption: BaseException) -> redis.ConnectionError | None:
+    """The connection failure a retry policy was waiting out when a deadline interrupted it.
+
+    ``interruption`` is the cancellation (or the ``TimeoutError`` that
+    ``asyncio.timeout()`` made of it).  redis-py's retry policies wait
+    between tries inside the ``except`` clause that caught the failure, so a
+    cancellation then has that failure as its context; a cancellation that
+    came while a reply was awaited has none (the server hung: a timeout).
+    """
+    error: BaseException | None = interruption
+    # Through the cancellation and asyncio's TimeoutError, not a Redis one.
+    interrupting = (asyncio.CancelledError, TimeoutError)
+    while isinstance(error, interrupting) and not isinstance(error, redis.RedisError):
+        error = error.__cause__ or error.__context__
+    return error if isinstance(error, redis.ConnectionError) else None
+
+
 class _Deadline:
     'When one command in flight must have its reply, and the task to cancel then.'
 
@@ -236,8 +253,18 @@ class BridgeRedis(redis.asyncio.Redis):
         cancelling = task.cancelling()
         try:
             return await self._execute(args, options)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as cancelled:
             if deadline.expired and task.uncancel() <= cancelling:
+                failure = connect_failure(cancelled)
+                if failure is not None:
+                    # No reply was possible: the failure to connect
+                    # (refused, authentication...) is the truth, as sync
+                    # redis-py raises it once its retries are spent.
+                    failure.add_note(
+                        f'{args[0]!s} got no reply within socket_timeout={timeout} s: '
+                        'it could not connect meanwhile'
+                    )
+                    raise failure from failure.__cause__ or failure.__context__
                 raise CommandTimeoutError(
                     f'Timeout: no reply to {args[0]!s} within socket_timeout={timeout} s',
                 ) from None
@@ -286,11 +313,6 @@ class BridgeRedis(redis.asyncio.Redis):
                 await conn.disconnect()
                 if _retries(conn.retry) == 0:
                     raise
-                client: Any = self
-                return await conn.retry.call_with_retry(
-                    lambda: client._send_command_parse_response(conn, args[0], *args, **options),
-                    lambda _error: conn.disconnect(),
-                )
             except BaseException:
                 # Cancelled (a deadline, Ctrl-C) or failed half-way: a reply
                 # may still be on its way and would answer the next command.
@@ -298,6 +320,14 @@ class BridgeRedis(redis.asyncio.Redis):
                 # all of them.
                 await conn.disconnect(nowait=True)
                 raise
+            # Retried outside the except clause: a deadline that comes while
+            # the new socket waits for its reply must not look like it came
+            # while handling the broken one (see execute_command).
+            client: Any = self
+            return await conn.retry.call_with_retry(
+                lambda: client._send_command_parse_response(conn, args[0], *args, **options),
+                lambda _error: conn.disconnect(),
+            )
         finally:
             self._own_busy = False
             if self._own is not None and not self.connection_pool.can_get_connection():

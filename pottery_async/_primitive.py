@@ -9,6 +9,13 @@ what Pottery takes in the sync API), resolved to async clients at each use.
 ``_fan_out()`` sends one request to every master at once from the event
 loop (no threads), each bounded by its own timeout, so that a dead or
 paused master costs at most that timeout and never blocks the others.
+
+A master that fails counts against the quorum only when its failure is
+transient (down, paused, loading, busy, read-only after a fail-over...).  A
+permanent error (a wrong password, an ACL permission missing, a request the
+server refuses) is no master being down: retrying cannot help and the
+quorum would only hide it, so it is raised, as redis-py raised it, once
+every master has answered (``is_permanent``).
 """
 
 from __future__ import annotations
@@ -19,15 +26,72 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar, TypeVar
 
+import redis
+import redis.asyncio
+import redis.exceptions
 from redis.asyncio.connection import BlockingConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import _clients
-from .exceptions import CommandTimeoutError, QuorumIsImpossible
+from .exceptions import (
+    MASTER_ATTRIBUTE,
+    CommandTimeoutError,
+    QuorumIsImpossible,
+    describe_error,
+    describe_server,
+)
 
 T = TypeVar('T')
+
+_CLIENTS = (redis.Redis, redis.RedisCluster, redis.asyncio.Redis, redis.asyncio.RedisCluster)
+
+# Wrong credentials or permissions, and what redis-py refuses to send.
+# (AuthorizationError: redis-py 6+.)
+_PERMANENT: tuple[type[RedisError], ...] = (
+    redis.exceptions.AuthenticationError,
+    redis.exceptions.AuthenticationWrongNumberOfArgsError,
+    redis.exceptions.NoPermissionError,
+    redis.exceptions.DataError,
+    *(
+        [redis.exceptions.AuthorizationError]  # type: ignore[attr-defined, unused-ignore]
+        if hasattr(redis.exceptions, 'AuthorizationError') else []
+    ),
+)
+# Replies that say a master cannot serve a request now, not that the request
+# is wrong.  redis-py gives most of them classes (without the code in the
+# message); the others keep their code as the first word.
+_TRANSIENT: tuple[type[RedisError], ...] = (
+    redis.exceptions.ConnectionError,  # refused, reset, LOADING, too many clients...
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,  # READONLY: a replica now (fail-over)
+    redis.exceptions.OutOfMemoryError,  # OOM
+    redis.exceptions.ClusterDownError,  # CLUSTERDOWN, MASTERDOWN
+    redis.exceptions.TryAgainError,  # TRYAGAIN
+    redis.exceptions.AskError,  # ASK, MOVED
+)
+_TRANSIENT_CODES = frozenset({
+    'BUSY', 'MISCONF', 'NOREPLICAS', 'LOADING', 'MASTERDOWN', 'READONLY', 'TRYAGAIN', 'CLUSTERDOWN',
+})
+
+
+def is_permanent(error: RedisError) -> bool:
+    """Whether retrying ``error``'s request cannot help: wrong credentials or permissions, a refused request.
+
+    Anything else (unreachable, timed out, loading, busy running a script,
+    read-only, out of memory...) is transient: that master cannot serve the
+    request now, which a quorum is there to survive.
+    """
+    if isinstance(error, _PERMANENT):
+        return True
+    if isinstance(error, _TRANSIENT):
+        return False
+    if isinstance(error, redis.exceptions.ResponseError):
+        # WRONGTYPE, NOPERM in a script, "ERR invalid expire time", "ERR
+        # unknown command"...
+        return str(error).split(' ', 1)[0] not in _TRANSIENT_CODES
+    return False
 
 logger = logging.getLogger('pottery_async')
 
@@ -69,6 +133,13 @@ class Primitive:
     def masters(self, value: Iterable[_clients.RedisArg]) -> None:
         if value is None or isinstance(value, (str, bytes)):
             raise TypeError(f'masters must be an iterable of Redis clients, not {type(value).__name__}')
+        if isinstance(value, _CLIENTS):
+            # A client looks iterable (it has __getitem__): iterating a sync
+            # one would GET keys 0, 1, ... and fail with KeyError: 0.
+            raise TypeError(
+                f'masters must be a collection of Redis clients, not one {type(value).__name__}: '
+                'pass masters={client} (or a list of clients)'
+            )
         # None stands for the default client (the sync API's default, as
         # Pottery's; the async API refuses it at first use).
         self._masters: frozenset[_clients.RedisArg] = frozenset(value) or frozenset({None})
@@ -88,23 +159,35 @@ class Primitive:
         return len(self._masters) // 2 + 1
 
     async def _fan_out(
-        self, request: Callable[[_clients.AsyncClient], Awaitable[T]], limit: float | None = None,
+        self,
+        request: Callable[[_clients.AsyncClient], Awaitable[T]],
+        limit: float | None = None,
+        *,
+        raise_permanent: bool = True,
+        skip: frozenset[Any] = frozenset(),
     ) -> tuple[list[T], list[RedisError]]:
-        """Run ``request`` on every master concurrently.
+        """Run ``request`` on every master concurrently (but those in ``skip``).
 
         Returns the results of the masters that answered and the errors of
         those that did not (a timeout counts as a ``CommandTimeoutError``).
-        Anything but a Redis error is raised.
+        Anything but a Redis error is raised, and so is a permanent one
+        unless ``raise_permanent`` is false (a clean-up that must not hide
+        what its caller raises).
         """
-        if len(self._masters) == 1:
+        masters = self._masters - skip
+        if not masters:
+            return [], []
+        if len(masters) == 1:
             # No task to create: one master answers in place.
-            (master,) = self._masters
+            (master,) = masters
             try:
                 return [await self._ask(master, request, limit)], []
             except RedisError as error:
                 self._log(error)
+                if raise_permanent:
+                    self._raise_permanent([error])
                 return [], [error]
-        tasks = [asyncio.ensure_future(self._ask(master, request, limit)) for master in self._masters]
+        tasks = [asyncio.ensure_future(self._ask(master, request, limit)) for master in masters]
         try:
             # Each request is bounded by its own timeout (see _ask).
             await asyncio.wait(tasks)
@@ -126,7 +209,24 @@ class Primitive:
                 raise outcome
             else:
                 results.append(outcome)
+        if raise_permanent:
+            self._raise_permanent(errors)
         return results, errors
+
+    def _raise_permanent(self, errors: list[RedisError]) -> None:
+        'Raise the first permanent error among ``errors``, noting which masters refused.'
+        permanent = [error for error in errors if is_permanent(error)]
+        if not permanent:
+            return
+        first, *others = permanent
+        # Every error here came through _ask, which names its master.
+        where = [describe_server(getattr(error, MASTER_ATTRIBUTE, None)) for error in permanent]
+        also = f' (and {", ".join(where[1:])})' if others else ''
+        first.add_note(
+            f'{type(self).__qualname__} {self._key!r}: refused by master {where[0]}{also}; '
+            'a permanent error, not a master being down: retrying cannot help'
+        )
+        raise first
 
     async def _ask(
         self,
@@ -139,17 +239,26 @@ class Primitive:
         slots = _slots_of(client)
         seconds = self._MASTER_TIMEOUT if limit is None else limit
         try:
-            async with asyncio.timeout(seconds):
-                if slots is None:
-                    return await request(client)
-                # Waiting for a slot counts: a paused master holding them
-                # all must not hold the caller longer.
-                async with slots:
-                    return await request(client)
-        except TimeoutError as error:
-            if isinstance(error, RedisError):
-                raise
-            raise CommandTimeoutError(f'Timeout: no reply from a master within {seconds:.3g} s') from None
+            try:
+                async with asyncio.timeout(seconds):
+                    if slots is None:
+                        return await request(client)
+                    # Waiting for a slot counts: a paused master holding them
+                    # all must not hold the caller longer.
+                    async with slots:
+                        return await request(client)
+            except TimeoutError as error:
+                if isinstance(error, RedisError):
+                    raise
+                failure = _clients.connect_failure(error)
+                if failure is not None:
+                    # redis-py's retry policy was still trying to connect
+                    # (refused, a wrong password...): that is the failure.
+                    raise failure from failure.__cause__ or failure.__context__
+                raise CommandTimeoutError(f'Timeout: no reply from a master within {seconds:.3g} s') from None
+        except RedisError as error:
+            setattr(error, MASTER_ATTRIBUTE, master)
+            raise
 
     def _log(self, error: RedisError) -> None:
         # A master down or slow is what a quorum is for: expected, and
@@ -157,8 +266,7 @@ class Primitive:
         expected = isinstance(error, (RedisConnectionError, RedisTimeoutError))
         logger.log(
             logging.INFO if expected else logging.WARNING,
-            '%s on %s caught %s: %s',
-            type(self).__qualname__, self._key, type(error).__qualname__, error,
+            '%s on %s caught %s', type(self).__qualname__, self._key, describe_error(error),
         )
 
     def _check_enough_masters_up(self, redis_errors: list[RedisError]) -> None:

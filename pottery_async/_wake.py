@@ -33,6 +33,8 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from . import _bridge, _clients
+from ._primitive import is_permanent
+from .exceptions import describe_server
 
 
 class _Hub:
@@ -276,6 +278,16 @@ async def listening(
             _, pending = await asyncio.wait(
                 pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED,
             )
+        for hub, join in zip(hubs, joins, strict=True):
+            refused = join.exception() if join.done() and not join.cancelled() else None
+            if isinstance(refused, RedisError) and is_permanent(refused):
+                # No permission for the channel, say: waiting would only
+                # ever poll, and whoever releases cannot publish either.
+                note = f'subscribing to {channel!r} on {describe_server(hub.client)}'
+                # Waiters sharing the hub share its error: one note each.
+                if note not in getattr(refused, '__notes__', ()):
+                    refused.add_note(note)
+                raise refused
         yield event
     finally:
         # The bookkeeping first, with no await that a second cancellation

@@ -123,6 +123,8 @@ def _checked_sizing(num_elements: Any, false_positives: Any) -> tuple[int, float
 class BloomFilter(Container):
     'A Redis-backed Bloom filter: add elements, test membership, estimate the count.'
 
+    _VAR = 'bf'
+
     def __init__(
         self,
         iterable: Iterable[JSONTypes] = frozenset(),

@@ -604,6 +604,21 @@ class CachedOrderedDict(collections.OrderedDict[Any, Any]):
         self._check_loaded()
         return frozenset(self._misses)
 
+    # Its contents are local, so bool() and == need no Redis once loaded;
+    # before that, an empty dict would be a silent wrong answer.
+
+    def __bool__(self) -> bool:
+        self._check_loaded()
+        return len(self) > 0
+
+    def __eq__(self, other: object) -> bool:
+        self._check_loaded()
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        self._check_loaded()
+        return super().__ne__(other)
+
     def __setitem__(self, dict_key: Any, value: Any) -> None:
         raise TypeError(
             'CachedOrderedDict in the async API writes through to Redis: '

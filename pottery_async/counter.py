@@ -76,6 +76,8 @@ def _plain(other: Any) -> bool:
 class RedisCounter(_dict.RedisDict):
     'A Redis hash that counts, like collections.Counter.'
 
+    _VAR = 'c'
+
     def __init__(
         self,
         arg: CounterArg = (),

@@ -47,6 +47,8 @@ return n - k
 class RedisDeque(_list.RedisList):
     'A Redis list that behaves like collections.deque.'
 
+    _VAR = 'd'
+
     _KIND = 'deque'
     _PLAIN = collections.deque
 

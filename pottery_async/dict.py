@@ -45,6 +45,8 @@ return {field, value}
 class RedisDict(Container):
     'A Redis hash that behaves like a dict.'
 
+    _VAR = 'd'
+
     def __init__(
         self,
         arg: InitArg = (),

@@ -8,11 +8,66 @@ from __future__ import annotations
 
 import dataclasses
 import queue
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# Where a failed request went: set by the primitives on each Redis error they
+# collect, so that messages can name the master (redis-py's rarely do).
+MASTER_ATTRIBUTE = '_pottery_master'
+
+
+def describe_server(redis: Any) -> str:
+    """Where a client (or URL) connects, for messages: host:port[/db], unix:path[/db], cluster(nodes).
+
+    Never the credentials, never redis-py's repr (hundreds of characters).
+    """
+    if redis is None:
+        from ._clients import DEFAULT_URL
+
+        return describe_server(DEFAULT_URL)
+    if isinstance(redis, str):
+        return _describe_url(redis)
+    manager = getattr(redis, 'nodes_manager', None)
+    if manager is not None:
+        nodes = redis.get_nodes() or list(manager.startup_nodes.values())
+        return f'cluster({", ".join(sorted(node.name for node in nodes))})'
+    kwargs = getattr(getattr(redis, 'connection_pool', None), 'connection_kwargs', None)
+    if not isinstance(kwargs, dict):
+        return type(redis).__name__
+    db = kwargs.get('db') or 0
+    suffix = f'/{db}' if db else ''
+    if 'path' in kwargs:
+        return f'unix:{kwargs["path"]}{suffix}'
+    return f'{kwargs.get("host", "localhost")}:{kwargs.get("port", 6379)}{suffix}'
+
+
+def _describe_url(url: str) -> str:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        query = urllib.parse.parse_qs(parts.query)
+        if parts.scheme == 'unix':
+            db = query.get('db', ['0'])[0]
+            return f'unix:{parts.path}' + (f'/{db}' if db != '0' else '')
+        db = parts.path.strip('/') or query.get('db', ['0'])[0]
+        return f'{parts.hostname or "localhost"}:{parts.port or 6379}' + (f'/{db}' if db != '0' else '')
+    except ValueError:
+        return 'a malformed URL'
+
+
+def describe_error(error: BaseException) -> str:
+    'One line: the master that raised it (if known), its type and its message.'
+    text = type(error).__name__
+    message = ' '.join(str(error).split())
+    if message:
+        text += f': {message}'
+    # None is a master too: the sync API's default client.
+    if hasattr(error, MASTER_ATTRIBUTE):
+        text = f'{describe_server(getattr(error, MASTER_ATTRIBUTE))}: {text}'
+    return text
 
 
 @dataclasses.dataclass
@@ -21,6 +76,10 @@ class PotteryError(Exception):
 
     redis: Any
     key: str | None = None
+
+    def __str__(self) -> str:
+        server = describe_server(self.redis)
+        return server if self.key is None else f'key {self.key!r} on {server}'
 
 
 class KeyExistsError(PotteryError):
@@ -44,8 +103,8 @@ class WrongTypeError(PotteryError, ResponseError):
 
     def __str__(self) -> str:
         return (
-            f'Redis key {self.key!r} holds a {self.found or "different"} value,'
-            f' not the {self.expected} this container needs; it was left as is'
+            f'Redis key {self.key!r} on {describe_server(self.redis)} holds a {self.found or "different"}'
+            f' value, not the {self.expected} this container needs; it was left as is'
         )
 
 
@@ -65,6 +124,15 @@ class PrimitiveError(Exception):
     key: str
     masters: Iterable[Any]
     redis_errors: Iterable[BaseException] = ()
+
+    def __str__(self) -> str:
+        masters = sorted(describe_server(master) for master in self.masters)
+        plural = '' if len(masters) == 1 else 's'
+        text = f'key {self.key!r} on {len(masters)} master{plural} ({", ".join(masters)})'
+        errors = [describe_error(error) for error in self.redis_errors]
+        if errors:
+            text += f'; {len(errors)} failed: ' + '; '.join(errors)
+        return text
 
 
 class QuorumNotAchieved(PrimitiveError, RuntimeError):

@@ -159,6 +159,8 @@ async def _read_containers(objs: Iterable[Operand]) -> list[Operand]:
 class HyperLogLog(Container):
     'A Redis HyperLogLog: add elements and estimate how many distinct ones there are.'
 
+    _VAR = 'hll'
+
     def __init__(
         self,
         iterable: Operand = frozenset(),

@@ -357,6 +357,8 @@ def _sentinel() -> str:
 class RedisList(Container):
     'A Redis list that behaves like a Python list.'
 
+    _VAR = 'l'
+
     # The Python type this class stands in for (named in error messages),
     # and the plain sequences that can compare equal to it (Pottery's rule).
     _KIND = 'list'

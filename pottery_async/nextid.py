@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from . import _clients
 from ._base import Script
 from ._primitive import Primitive
@@ -73,13 +75,16 @@ class AIONextID(Primitive):
         'The next ID.'
         if len(self.masters) == 1:
             return await self._increment()
+        errors: list[RedisError] = []
         for _ in range(self._num_tries):
-            current = await self._current()
+            current, errors = await self._current()
             if current is None:
                 continue
-            if await self._claim(current + 1):
+            claimed, errors = await self._claim(current + 1)
+            if claimed:
                 return current + 1
-        raise QuorumNotAchieved(self.key, self.masters)
+        # The last try's errors say why it failed, if the masters did.
+        raise QuorumNotAchieved(self.key, self.masters, redis_errors=errors)
 
     async def _increment(self) -> int:
         # One master is its own majority: INCR reads and claims in one step
@@ -89,15 +94,16 @@ class AIONextID(Primitive):
         async def incr(client: _clients.AsyncClient) -> Any:
             return await client.incr(key)
 
+        errors: list[RedisError] = []
         for _ in range(self._num_tries):
             ids, errors = await self._fan_out(incr)
             if ids:
                 return int(ids[0])
             self._check_enough_masters_up(errors)
-        raise QuorumNotAchieved(self.key, self.masters)
+        raise QuorumNotAchieved(self.key, self.masters, redis_errors=errors)
 
-    async def _current(self) -> int | None:
-        'The greatest ID a majority of masters hold, None without a majority.'
+    async def _current(self) -> tuple[int | None, list[RedisError]]:
+        'The greatest ID a majority of masters hold (None without a majority), and the errors.'
         key = self.key
 
         async def get(client: _clients.AsyncClient) -> Any:
@@ -105,12 +111,12 @@ class AIONextID(Primitive):
 
         values, errors = await self._fan_out(get)
         if len(values) >= self.quorum:
-            return max(int(value or 0) for value in values)
+            return max(int(value or 0) for value in values), errors
         self._check_enough_masters_up(errors)
-        return None
+        return None, errors
 
-    async def _claim(self, value: int) -> bool:
-        'Whether a majority of masters stored ``value`` as the last ID.'
+    async def _claim(self, value: int) -> tuple[bool, list[RedisError]]:
+        'Whether a majority of masters stored ``value`` as the last ID, and the errors.'
         keys = [self.key]
         args = (value,)
 
@@ -119,9 +125,9 @@ class AIONextID(Primitive):
 
         stored, errors = await self._fan_out(claim)
         if sum(1 for result in stored if result == 1) >= self.quorum:
-            return True
+            return True, errors
         self._check_enough_masters_up(errors)
-        return False
+        return False, errors
 
     async def reset(self) -> None:
         'Start the sequence again: the next ID is 1.  Every master must answer.'

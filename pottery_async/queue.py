@@ -107,6 +107,9 @@ def _wait_limit(client: _clients.AsyncClient) -> float | None:
 class RedisSimpleQueue(Container):
     'A Redis stream that behaves like queue.SimpleQueue: multi-producer, multi-consumer, FIFO.'
 
+    _VAR = 'q'
+    _SIZE = 'qsize'
+
     def __init__(
         self,
         *,

@@ -56,20 +56,27 @@ from redis.exceptions import RedisError
 
 from . import _bridge, _clients, _wake
 from ._base import Script, require_coroutine_function
-from ._primitive import Primitive
+from ._primitive import Primitive, is_permanent
 from .exceptions import (
+    MASTER_ATTRIBUTE,
     ExtendUnlockedLock,
     QuorumIsImpossible,
     QuorumNotAchieved,
     ReleaseUnlockedLock,
     TooManyExtensions,
+    describe_error,
 )
 
 logger = logging.getLogger('pottery_async')
 
 _AUTO_RELEASE_TIME = 10.0
+# Redis refuses a lease (PX, in milliseconds) that, added to the current
+# Unix time in milliseconds, overflows 64 bits: about 9.2e15 s from now.
+# 1e15 s (some 30 million years) stays well clear of that.
+_MAX_AUTO_RELEASE_TIME = 1e15
 _NUM_EXTENSIONS = 3
 _CLOCK_DRIFT_FACTOR = 0.01
+_CLOCK_DRIFT_MIN = 0.002
 # Automatic renewal renews the lease when this fraction of it is left.
 _RENEW_AT = 2 / 3
 
@@ -162,6 +169,32 @@ class _Attempt:
     split: bool = False
 
 
+def _check_auto_release_time(value: float) -> float:
+    'The lease in seconds, or TypeError / ValueError for what Redis could not hold.'
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f'auto_release_time must be a number of seconds, not {type(value).__qualname__}')
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    # A lease no longer than the clock-drift allowance is never valid: a
+    # blocking acquire() would try for ever.  (It is also at least the 1 ms
+    # Redis needs.)  NaN fails this comparison too.
+    if not _drift(seconds) < seconds <= _MAX_AUTO_RELEASE_TIME:
+        shortest = _CLOCK_DRIFT_MIN / (1 - _CLOCK_DRIFT_FACTOR)
+        raise ValueError(
+            f'auto_release_time must be more than {shortest:.5f} s (a shorter lease is all '
+            f'clock-drift allowance, 2 ms + 1%) and at most {_MAX_AUTO_RELEASE_TIME:g} s '
+            f'(what Redis can expire), not {value!r}'
+        )
+    return seconds
+
+
+def _drift(lease: float) -> float:
+    'The allowance for clock drift between the masters, for a lease of ``lease`` seconds.'
+    return lease * _CLOCK_DRIFT_FACTOR + _CLOCK_DRIFT_MIN
+
+
 def _check_timeout(blocking: bool, timeout: float) -> None:
     if isinstance(timeout, bool) or not isinstance(timeout, Real):
         raise TypeError(f'timeout must be a number, not {type(timeout).__qualname__}')
@@ -210,6 +243,9 @@ class AIORedlock(Primitive):
         self._extension_num: int = 0
         self._fencing_token: int | None = None
         self._stop_renewal: Callable[[], None] | None = None
+        # The errors of the last try on every master: why a failed acquire
+        # failed, if masters did (for QuorumNotAchieved).
+        self._last_errors: list[RedisError] = []
 
     # Pottery's configuration attributes can be assigned; so can these.
 
@@ -220,11 +256,7 @@ class AIORedlock(Primitive):
 
     @auto_release_time.setter
     def auto_release_time(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, Real):
-            raise TypeError(f'auto_release_time must be a number, not {type(value).__qualname__}')
-        if not value > 0:
-            raise ValueError('auto_release_time must be positive')
-        self._auto_release_time: float = float(value)
+        self._auto_release_time: float = _check_auto_release_time(value)
 
     @property
     def num_extensions(self) -> int:
@@ -283,9 +315,6 @@ class AIORedlock(Primitive):
         """
         return self._fencing_token
 
-    def _drift(self) -> float:
-        return self._auto_release_time * _CLOCK_DRIFT_FACTOR + 0.002
-
     def _check_errors(self, errors: list[RedisError], raise_on_redis_errors: bool | None) -> None:
         if raise_on_redis_errors is None:
             self._check_enough_masters_up(errors)
@@ -314,11 +343,21 @@ class AIORedlock(Primitive):
 
         start = time.monotonic()
         try:
-            replies, errors = await (self._in_order(take, limit) if in_order else self._fan_out(take, limit))
+            replies, errors = await (
+                self._in_order(take, limit) if in_order
+                else self._fan_out(take, limit, raise_permanent=False)
+            )
+            if not in_order:
+                # A try in order may stop before it reaches a failing master.
+                self._last_errors = errors
+            # Masters that refused the request outright stored nothing (every
+            # error came through _ask, which names its master).
+            refusing = frozenset(getattr(error, MASTER_ATTRIBUTE) for error in errors if is_permanent(error))
             granted = [reply for reply in replies if reply[0] == 1]
             refused = [reply for reply in replies if reply[0] != 1]
-            if len(granted) >= self.quorum and await self._fence_in(value, granted, limit):
-                validity = self._auto_release_time - self._drift() - (time.monotonic() - start)
+            if not refusing and len(granted) >= self.quorum and await self._fence_in(value, granted, limit):
+                lease = self._auto_release_time
+                validity = lease - _drift(lease) - (time.monotonic() - start)
                 if validity > 0:
                     self._uuid = value
                     self._extension_num = 0
@@ -339,7 +378,8 @@ class AIORedlock(Primitive):
             # (a master that timed out may have stored it too).  Waiters are
             # told only if nobody else holds the lock (contenders split the
             # masters): otherwise they could not take it anyway.
-            await asyncio.shield(self._take_back(value, publish=not held, limit=limit))
+            await asyncio.shield(self._take_back(value, publish=not held, limit=limit, skip=refusing))
+        self._raise_permanent(errors)
         self._check_errors(errors, raise_on_redis_errors)
         # The lock can be ours once enough of the refusing masters' keys
         # have expired to make a majority with the ones that granted.
@@ -372,6 +412,8 @@ class AIORedlock(Primitive):
             except RedisError as error:
                 self._log(error)
                 errors.append(error)
+                if is_permanent(error):
+                    break
                 continue
             replies.append(reply)
             if reply[0] == 1:
@@ -488,7 +530,14 @@ class AIORedlock(Primitive):
         while True:
             renew_at += period
             await asyncio.sleep(max(renew_at - loop.time(), 0))
-            renewed, _ = await self._fan_out(renew, min(period, self._MASTER_TIMEOUT))
+            renewed, errors = await self._fan_out(
+                renew, min(period, self._MASTER_TIMEOUT), raise_permanent=False,
+            )
+            refusals = [describe_error(error) for error in errors if is_permanent(error)]
+            if refusals:
+                # Nobody to raise to: say it loudly, and stop asking.
+                logger.error('%r stopped renewing its lease: %s', self, '; '.join(refusals))
+                return
             if sum(1 for result in renewed if result) < self.quorum:
                 logger.warning('%r could not renew its lease: it is no longer held', self)
                 return
@@ -542,7 +591,7 @@ class AIORedlock(Primitive):
 
     def _validity(self, pttl: int, start: float) -> float:
         'Seconds a lease of ``pttl`` ms read since ``start`` can be counted on.'
-        return max(pttl / 1000 - self._drift() - (time.monotonic() - start), 0)
+        return max(pttl / 1000 - _drift(self._auto_release_time) - (time.monotonic() - start), 0)
 
     async def extend(self, *, raise_on_redis_errors: bool | None = None) -> None:
         'Renew the lease to ``auto_release_time`` seconds on the masters holding it.'
@@ -569,7 +618,7 @@ class AIORedlock(Primitive):
         return release
 
     async def _take_back(
-        self, value: str, *, publish: bool, limit: float | None = None,
+        self, value: str, *, publish: bool, limit: float | None = None, skip: frozenset[Any] = frozenset(),
     ) -> tuple[list[Any], list[RedisError]]:
         """Delete ``value`` from every master holding it.
 
@@ -580,8 +629,11 @@ class AIORedlock(Primitive):
         stale key holds it for a whole lease.  (Not in the async API: the
         application's clients may be closed by then.)
         """
-        released, errors = await self._fan_out(self._release_request(value, publish=publish), limit)
-        if errors and _bridge.current_state() is not None:
+        released, errors = await self._fan_out(
+            self._release_request(value, publish=publish), limit, raise_permanent=False, skip=skip,
+        )
+        transient = any(not is_permanent(error) for error in errors)
+        if transient and _bridge.current_state() is not None:
             _bridge.background(self._take_back_later(value))
         return released, errors
 
@@ -591,8 +643,8 @@ class AIORedlock(Primitive):
         delay = 0.25
         while time.monotonic() + delay < end:
             await asyncio.sleep(delay)
-            _, errors = await self._fan_out(request)
-            if not errors:
+            _, errors = await self._fan_out(request, raise_permanent=False)
+            if all(is_permanent(error) for error in errors):
                 return
             delay *= 2
 
@@ -600,6 +652,8 @@ class AIORedlock(Primitive):
         'Let the lock go and wake its waiters; ReleaseUnlockedLock if a majority did not hold it for us.'
         self._stop_renewing()
         released, errors = await self._take_back(self._uuid, publish=True)
+        # Raised once every master has been asked: the others did let go.
+        self._raise_permanent(errors)
         if sum(1 for result in released if result) >= self.quorum:
             return
         self._check_errors(errors, raise_on_redis_errors)
@@ -611,7 +665,7 @@ class AIORedlock(Primitive):
             blocking=self._context_manager_blocking, timeout=self._context_manager_timeout,
         ):
             return self
-        raise QuorumNotAchieved(self.key, self.masters)
+        raise QuorumNotAchieved(self.key, self.masters, redis_errors=self._last_errors)
 
     async def __aexit__(
         self,
@@ -650,6 +704,7 @@ def synchronize(
     ``pottery_async``).
     """
     _check_timeout(blocking, timeout)
+    _check_auto_release_time(auto_release_time)
 
     def decorator(func: AF) -> AF:
         require_coroutine_function(func, 'synchronize()')

@@ -119,6 +119,8 @@ def _is_iterable(other: Any) -> bool:
 class RedisSet(Container):
     'A Redis set that behaves like a set.'
 
+    _VAR = 's'
+
     def __init__(
         self,
         iterable: InitArg = (),

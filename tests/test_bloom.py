@@ -317,7 +317,7 @@ def test_dead_server_raises_promptly() -> None:
         default = BloomFilter(num_elements=100, false_positives=0.01,
                               redis=redis.Redis(port=port, socket_connect_timeout=2), key='k')
         started = time.monotonic()
-        with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
+        with pytest.raises(redis.ConnectionError):
             default.add('a')
         assert time.monotonic() - started < 30
         no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
@@ -397,7 +397,7 @@ async def test_async_wrong_type(aredis: redis.asyncio.Redis) -> None:
     bf = pottery_async.BloomFilter(num_elements=10, false_positives=0.1, redis=aredis, key='k')
     for operation in (bf.add('a'), bf.update(['a', 'b']), bf.contains('a'), bf.contains_many('a', 'b'),
                       bf.len()):
-        with pytest.raises(pottery_async.WrongTypeError, match="'k' holds a hash"):
+        with pytest.raises(pottery_async.WrongTypeError, match=r"'k' on 127\.0\.0\.1:\d+/1 holds a hash"):
             await operation
     with pytest.raises(pottery_async.WrongTypeError):
         await pottery_async.BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=aredis, key='k')

@@ -12,6 +12,7 @@ import asyncio
 import gc
 import inspect
 import re
+import socket
 import threading
 import time
 import uuid
@@ -32,6 +33,7 @@ from redis.cache import CacheConfig
 
 from pottery_async import _bridge, _clients
 from pottery_async._clients import BridgeRedis, UnsupportedClientError
+from pottery_async.exceptions import CommandTimeoutError
 from pottery_async.sync import RedisDict
 from tests import servers
 from tests.helpers import eventually, named_connections, unique
@@ -58,6 +60,14 @@ def on_twin(client: redis.Redis, use: Callable[[Any], Awaitable[Any]]) -> Any:
         return await use(_clients.resolve(client))
 
     return _bridge.run(go())
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    'A port held, bound but not listening: connections to it are refused, and nothing else takes it.'
+    with socket.socket() as held:
+        held.bind(('127.0.0.1', 0))
+        yield held.getsockname()[1]
 
 
 @pytest.fixture
@@ -226,6 +236,60 @@ def test_no_socket_timeout_means_no_deadline(url: str, redis_client: redis.Redis
     assert on_twin(client, lambda twin: twin.blpop('nothing', 0.2)) is None
     with_timeout = redis.Redis.from_url(url, socket_timeout=2.5)
     assert twin_of(with_timeout)._command_timeout == 2.5
+
+
+def test_refused_connection_raises_connection_error_not_a_timeout(refused_port: int) -> None:
+    # redis-py's default retries reconnect with back-off for longer than
+    # the 1 s deadline: what stopped the command is the refusal, not a
+    # server that did not answer.
+    client = redis.Redis(host='127.0.0.1', port=refused_port, socket_timeout=1)
+    d = RedisDict(redis=client, key='k')
+    for operation in (lambda: d.__setitem__('a', 1), lambda: d['a'], lambda: len(d)):
+        started = time.monotonic()
+        with pytest.raises(redis.ConnectionError) as caught:
+            operation()
+        assert time.monotonic() - started < 10
+        assert not isinstance(caught.value, TimeoutError)
+        assert f'connecting to 127.0.0.1:{refused_port}' in str(caught.value)
+        # The refusal itself is chained.
+        assert isinstance(caught.value.__cause__ or caught.value.__context__, OSError)
+
+
+def test_server_gone_mid_session_raises_connection_error(private: Server) -> None:
+    client = redis.Redis(host=private.host, port=private.port, socket_timeout=1)
+    d = RedisDict({'a': 1}, redis=client, key='k')
+    assert d['a'] == 1
+    private.stop()
+    started = time.monotonic()
+    with pytest.raises(redis.ConnectionError) as caught:
+        d['a'] = 2
+    assert time.monotonic() - started < 10
+    assert not isinstance(caught.value, TimeoutError)
+
+
+def test_hung_server_after_a_broken_connection_is_still_a_timeout(private: Server) -> None:
+    # The first try breaks (the server closed the connection), the retry
+    # connects and then gets no reply: a timeout, not the broken connection.
+    name = unique('hung')
+    client = redis.Redis(host=private.host, port=private.port, socket_timeout=0.5, client_name=name)
+    admin = redis.Redis(host=private.host, port=private.port)
+    try:
+        admin.set('k', 'before')
+        assert on_twin(client, lambda twin: twin.get('k')) == b'before'
+        (connection,) = named_connections(admin, name)
+        admin.client_kill_filter(_id=connection['id'])
+        private.pause()
+        try:
+            started = time.monotonic()
+            with pytest.raises(CommandTimeoutError):
+                on_twin(client, lambda twin: twin.set('k', 'during'))
+            assert time.monotonic() - started < 10
+        finally:
+            private.resume()
+        assert on_twin(client, lambda twin: twin.get('k')) in (b'before', b'during')
+        assert admin.get('k') in (b'before', b'during')
+    finally:
+        admin.close()
 
 
 # --- pools --------------------------------------------------------------------------

@@ -268,10 +268,9 @@ def test_server_dying_mid_session_raises_promptly() -> None:
     assert d['a'] == 1
     server.stop()
     started = time.monotonic()
-    # redis-py's default retries reconnect with back-off: the refused
-    # connection surfaces, or, when the retries outlast the 5 s command
-    # deadline, that deadline does.  Either way, promptly.
-    with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
+    # redis-py's default retries reconnect with back-off, maybe past the
+    # 5 s command deadline: the refusal is what surfaces, promptly.
+    with pytest.raises(redis.ConnectionError):
         d['a']
     assert time.monotonic() - started < 30
 

@@ -330,7 +330,7 @@ def test_dead_server_raises_promptly(redis_client: redis.Redis) -> None:
         # redis-py's default retries take a few seconds; the rest go without.
         default = HyperLogLog(redis=redis.Redis(port=port, socket_connect_timeout=2), key='k')
         started = time.monotonic()
-        with pytest.raises((redis.ConnectionError, redis.TimeoutError)):
+        with pytest.raises(redis.ConnectionError):
             default.add('a')
         assert time.monotonic() - started < 30
         no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
@@ -397,7 +397,7 @@ async def test_async_wrong_type(aredis: redis.asyncio.Redis) -> None:
     hll = pottery_async.HyperLogLog(redis=aredis, key='k')
     for operation in (hll.add('a'), hll.update(['a', 'b']), hll.contains('a'), hll.contains_many('a', 'b'),
                       hll.len(), hll.repr()):
-        with pytest.raises(pottery_async.WrongTypeError, match="'k' holds a hash"):
+        with pytest.raises(pottery_async.WrongTypeError, match=r"'k' on 127\.0\.0\.1:\d+/1 holds a hash"):
             await operation
     assert await aredis.dump('k') == dump
 

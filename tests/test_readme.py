@@ -12,8 +12,10 @@ README = Path(__file__).resolve().parent.parent / 'README.md'
 
 @pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
 def test_readme_examples(url: str) -> None:
-    # The README shows Pottery's usual local URL; run it on the test server.
-    text = README.read_text().replace('redis://localhost:6379/1', url)
+    # The README shows Pottery's usual local URL (and messages naming that
+    # server); run it on the test server.
+    server = url.removeprefix('redis://')
+    text = README.read_text().replace('redis://localhost:6379/1', url).replace('localhost:6379/1', server)
     parser = doctest.DocTestParser()
     test = parser.get_doctest(text, {}, 'README.md', str(README), 0)
     # Every prompt in the README was found (none hides in a malformed block).

@@ -22,13 +22,14 @@ import pytest
 import redis
 import redis.asyncio
 
-from pottery_async import AIORedlock
+from pottery_async import AIONextID, AIORedlock
+from pottery_async import synchronize as async_synchronize
 from pottery_async.exceptions import (
     QuorumIsImpossible,
     QuorumNotAchieved,
     ReleaseUnlockedLock,
 )
-from pottery_async.sync import Redlock
+from pottery_async.sync import NextID, Redlock, synchronize
 from tests.helpers import HANG_GUARD, eventually, lock_keys, paused, run_script, unique
 from tests.servers import Server
 
@@ -524,3 +525,54 @@ def test_sync_bad_acquire_arguments(masters: list[redis.Redis], pottery_module: 
     with pytest.raises(TypeError):
         ours.acquire(timeout=None)
     assert lock_keys(masters) == [[]] * 5
+
+
+@pytest.mark.parametrize('cls', [Redlock, AIORedlock])
+@pytest.mark.parametrize(('value', 'error'), [
+    (0.0004, ValueError),  # PX 0, which Redis refuses
+    (0.002, ValueError),  # all clock-drift allowance: never valid, a blocking acquire spins for ever
+    (1e16, ValueError),  # past what Redis can expire
+    (1e20, ValueError),
+    (10**400, ValueError),  # not even a float
+    (math.inf, ValueError),
+    (-math.inf, ValueError),
+    (math.nan, ValueError),
+    ('10', TypeError),
+    (None, TypeError),
+    (True, TypeError),
+])
+def test_auto_release_time_redis_cannot_hold_is_refused_at_construction(
+    cls: Any, value: Any, error: type, masters: list[redis.Redis],
+) -> None:
+    with pytest.raises(error, match='auto_release_time'):
+        cls(key='lease', masters=masters, auto_release_time=value)
+    lock = cls(key='lease', masters=masters, auto_release_time=5)
+    with pytest.raises(error, match='auto_release_time'):
+        lock.auto_release_time = value
+    assert lock.auto_release_time == 5
+    decorate = synchronize if cls is Redlock else async_synchronize
+    with pytest.raises(error, match='auto_release_time'):
+        decorate(key='lease', masters=masters, auto_release_time=value)
+    assert lock_keys(masters) == [[]] * 5
+
+
+@pytest.mark.parametrize('lease', [0.00203, 0.05, 1e15])
+def test_auto_release_time_bounds_are_usable(lease: float, masters: list[redis.Redis]) -> None:
+    lock = Redlock(key='bounds', masters=masters, auto_release_time=lease)
+    if lock.acquire(blocking=False):  # a 2 ms lease is only valid on a fast machine
+        pttls = [master.pttl('redlock:bounds') for master in masters]
+        lock.release()
+        assert all(pttl <= lease * 1000 for pttl in pttls)
+    assert lock_keys(masters) == [[]] * 5
+
+
+@pytest.mark.parametrize('cls', [Redlock, AIORedlock, NextID, AIONextID])
+def test_one_client_as_masters_is_refused(
+    cls: Any, masters: list[redis.Redis], amasters: list[redis.asyncio.Redis],
+) -> None:
+    for client in (masters[0], amasters[0]):
+        with pytest.raises(TypeError, match=r'masters=\{client\}'):
+            cls(key='one', masters=client)
+    # What the message suggests works.
+    assert cls(key='one', masters={masters[0]}).masters == {masters[0]}
+    assert masters[0].keys('*') == []

@@ -55,6 +55,10 @@ class BloomFilter(SyncTwin):
         names = type(self._core).__qualname__, type(self).__qualname__
         return repr(self._core).replace(*names, 1)
 
+    def __eq__(self, other: Any) -> bool:
+        'x == other: whether other is a container of this class on the same key and server.  O(1)'
+        return _bridge.run(self._core.eq(other))
+
     def clear(self) -> None:
         'Remove every element.  O(n)'
         _bridge.run(self._core.clear())

@@ -76,6 +76,10 @@ class _FunctionCache(SyncTwin):
         'The Redis key that holds this container.'
         return self._core.key
 
+    def __eq__(self, other: Any) -> bool:
+        'x == other: whether other is a container of this class on the same key and server.  O(1)'
+        return _bridge.run(self._core.eq(other))
+
     def clear(self) -> None:
         'Delete every entry (for every process) and reset the hit and miss counts.  O(1)'
         _bridge.run(self._core.clear())

@@ -38,6 +38,10 @@ class RedisDict(SyncTwin, MutableMapping[JSONTypes, JSONTypes]):
         'The Redis key that holds this container.'
         return self._core.key
 
+    def __eq__(self, other: Any) -> bool:
+        'd == other: the same items as another mapping.  O(n)'
+        return _bridge.run(self._core.eq(other))
+
     def clear(self) -> None:
         'Remove every element.  O(n)'
         _bridge.run(self._core.clear())
@@ -77,10 +81,6 @@ class RedisDict(SyncTwin, MutableMapping[JSONTypes, JSONTypes]):
     def items(self) -> _twin.ItemsView[JSONTypes, JSONTypes]:
         'The (key, value) pairs, a page of HSCAN at a time.  O(n)'
         return _twin.ItemsView(self, self._core.items)
-
-    def __eq__(self, other: Any) -> bool:
-        'd == other: the same items as another mapping.  O(n)'
-        return _bridge.run(self._core.eq(other))
 
     def get(self, key: JSONTypes, default: JSONTypes=None) -> JSONTypes:  # type: ignore[override]
         'd.get(key, default): d[key] if key is in d, else default.  O(1)'

@@ -50,6 +50,10 @@ class HyperLogLog(SyncTwin):
         'The Redis key that holds this container.'
         return self._core.key
 
+    def __eq__(self, other: Any) -> bool:
+        'x == other: whether other is a container of this class on the same key and server.  O(1)'
+        return _bridge.run(self._core.eq(other))
+
     def clear(self) -> None:
         'Remove every element.  O(n)'
         _bridge.run(self._core.clear())

@@ -46,6 +46,10 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         'The Redis key that holds this container.'
         return self._core.key
 
+    def __eq__(self, other: Any) -> bool:
+        """l == other: the same elements as another of this class or a plain one (Pottery's rule).  O(n)"""
+        return _bridge.run(self._core.eq(other))
+
     def clear(self) -> None:
         'Remove every element (delete the key).  O(n)'
         _bridge.run(self._core.clear())
@@ -77,10 +81,6 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
     def __reversed__(self) -> Iterator[JSONTypes]:
         'reversed(l): the elements from last to first, a page of LRANGE at a time.  O(n)'
         return _bridge.iterate(self._core.reversed().pages)
-
-    def __eq__(self, other: Any) -> bool:
-        """l == other: the same elements as another of this class or a plain one (Pottery's rule).  O(n)"""
-        return _bridge.run(self._core.eq(other))
 
     def __lt__(self, other: Any) -> bool:
         'l < other, comparing elements in order as lists do.  O(n)'

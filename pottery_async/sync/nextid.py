@@ -22,6 +22,7 @@ clients race ("holes"), as in Pottery.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from redis.exceptions import RedisError
 from typing import Any
 from .. import _bridge, _clients, _twin, nextid as _core
 from .._base import Script, SyncTwin

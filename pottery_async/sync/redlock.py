@@ -56,9 +56,9 @@ from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 from .. import _bridge, _clients, _twin, _wake, redlock as _core
 from .._base import Script, SyncTwin, require_plain_function
-from .._primitive import Primitive
-from ..exceptions import ExtendUnlockedLock, QuorumIsImpossible, QuorumNotAchieved, ReleaseUnlockedLock, TooManyExtensions
-from ..redlock import F, _AUTO_RELEASE_TIME, _NUM_EXTENSIONS, _check_timeout, logger
+from .._primitive import Primitive, is_permanent
+from ..exceptions import ExtendUnlockedLock, MASTER_ATTRIBUTE, QuorumIsImpossible, QuorumNotAchieved, ReleaseUnlockedLock, TooManyExtensions, describe_error
+from ..redlock import F, _AUTO_RELEASE_TIME, _NUM_EXTENSIONS, _check_auto_release_time, _check_timeout, logger
 
 
 class Redlock(SyncTwin):
@@ -219,6 +219,7 @@ def synchronize(*, key: str, masters: Iterable[_clients.RedisArg]=frozenset(), r
     ``pottery_async``).
     """
     _check_timeout(blocking, timeout)
+    _check_auto_release_time(auto_release_time)
 
     def decorator(func: F) -> F:
         require_plain_function(func, 'synchronize()')

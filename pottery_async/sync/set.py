@@ -46,6 +46,10 @@ class RedisSet(SyncTwin, MutableSet[JSONTypes]):
         'The Redis key that holds this container.'
         return self._core.key
 
+    def __eq__(self, other: Any) -> bool:
+        's == other: the same elements as another set.  O(n)'
+        return _bridge.run(self._core.eq(other))
+
     def clear(self) -> None:
         'Remove every element.  O(n)'
         _bridge.run(self._core.clear())
@@ -81,10 +85,6 @@ class RedisSet(SyncTwin, MutableSet[JSONTypes]):
     def pop(self) -> JSONTypes:
         'Remove and return an arbitrary element; KeyError if empty.  O(1)'
         return _bridge.run(self._core.pop())
-
-    def __eq__(self, other: Any) -> bool:
-        's == other: the same elements as another set.  O(n)'
-        return _bridge.run(self._core.eq(other))
 
     def __le__(self, other: Any) -> bool:
         's <= other: every element of s is in the set other.  O(n)'

@@ -1,0 +1,161 @@
+"""What the exceptions say: one readable line naming key, servers and cause; Pottery's fields kept."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+
+import pottery_async
+from pottery_async import _clients
+from pottery_async.exceptions import (
+    ExtendUnlockedLock,
+    KeyExistsError,
+    QuorumIsImpossible,
+    QuorumNotAchieved,
+    RandomKeyError,
+    ReleaseUnlockedLock,
+    TooManyExtensions,
+    WrongTypeError,
+    describe_server,
+)
+from pottery_async.sync import NextID, RedisDict, RedisList, Redlock
+from tests.helpers import lock_keys
+from tests.servers import Server
+
+pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
+
+NO_RETRY = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    'A port held, bound but not listening: connections to it are refused.'
+    with socket.socket() as held:
+        held.bind(('127.0.0.1', 0))
+        yield held.getsockname()[1]
+
+
+def one_line(text: str, limit: int = 800) -> str:
+    assert '\n' not in text
+    assert len(text) < limit, text
+    # Never redis-py's repr of a client or pool.
+    assert 'ConnectionPool' not in text
+    assert '<redis' not in text
+    return text
+
+
+def test_quorum_errors_name_key_masters_and_causes(
+    masters: list[redis.Redis], five_servers: list[Server], refused_port: int,
+) -> None:
+    dead = redis.Redis(host='127.0.0.1', port=refused_port, db=3, retry=NO_RETRY)
+    clients = [*masters[:2], dead]
+    lock = Redlock(key='printer', masters=clients, context_manager_timeout=0.3)
+    masters[1].set('redlock:printer', 'someone else')
+    with pytest.raises(QuorumNotAchieved) as caught:
+        with lock:
+            pass
+    text = one_line(str(caught.value))
+    assert "key 'redlock:printer' on 3 masters" in text
+    for server in five_servers[:2]:
+        assert f'127.0.0.1:{server.port}/1' in text
+    assert f'127.0.0.1:{refused_port}/3: ConnectionError: Error 111 connecting' in text
+    # Pottery's fields, as Pottery passes them.
+    assert caught.value.key == 'redlock:printer'
+    assert caught.value.masters == frozenset(clients)
+    assert caught.value.args[:2] == ('redlock:printer', frozenset(clients))
+    assert [type(e) for e in caught.value.redis_errors] == [redis.ConnectionError]
+    with pytest.raises(ReleaseUnlockedLock) as released:
+        lock.release()
+    one_line(str(released.value))
+    assert f'127.0.0.1:{refused_port}/3: ConnectionError' in str(released.value)
+    # What was taken was given back; the other holder's key is left alone.
+    assert lock_keys(masters) == [[], [b'redlock:printer'], [], [], []]
+    assert masters[1].get('redlock:printer') == b'someone else'
+
+
+def test_primitive_errors_built_as_pottery_builds_them(masters: list[redis.Redis]) -> None:
+    failure = redis.ConnectionError('Error 111 connecting to 10.0.0.1:6379. Connection refused.')
+    for cls in (QuorumNotAchieved, QuorumIsImpossible, ReleaseUnlockedLock, ExtendUnlockedLock,
+                TooManyExtensions):
+        error = cls('redlock:k', set(masters), redis_errors=[failure])
+        text = one_line(str(error))
+        assert text.startswith("key 'redlock:k' on 5 masters (127.0.0.1:")
+        assert text.endswith('; 1 failed: ConnectionError: Error 111 connecting to 10.0.0.1:6379. '
+                             'Connection refused.')
+        assert error.redis_errors == [failure]
+        assert one_line(str(cls('redlock:k', masters))).count('/1') == 5
+    assert masters[0].keys('*') == []
+
+
+def test_next_id_quorum_error_says_why(masters: list[redis.Redis], refused_port: int) -> None:
+    dead = [redis.Redis(host='127.0.0.1', port=refused_port, db=db, retry=NO_RETRY) for db in (1, 2)]
+    with pytest.raises(QuorumNotAchieved) as caught:
+        next(NextID(key='ids', masters=[masters[0], *dead]))
+    text = one_line(str(caught.value))
+    assert f'127.0.0.1:{refused_port}/1: ConnectionError' in text
+    assert f'127.0.0.1:{refused_port}/2: ConnectionError' in text
+    assert len(caught.value.redis_errors) == 2
+    assert masters[0].keys('*') == []
+
+
+def test_container_errors_name_key_and_server(
+    redis_client: redis.Redis, server: Server, url: str,
+) -> None:
+    RedisDict({'a': 1}, redis=redis_client, key='tel')
+    with pytest.raises(KeyExistsError) as exists:
+        RedisDict({'b': 2}, redis=redis_client, key='tel')
+    assert one_line(str(exists.value)) == f"key 'tel' on 127.0.0.1:{server.port}/1"
+    assert (exists.value.redis, exists.value.key) == (redis_client, 'tel')
+    with pytest.raises(WrongTypeError) as wrong:
+        RedisList(redis=redis_client, key='tel').append(1)
+    assert one_line(str(wrong.value)) == (
+        f"Redis key 'tel' on 127.0.0.1:{server.port}/1 holds a hash value, not the list this "
+        'container needs; it was left as is'
+    )
+    assert RedisDict(redis=redis_client, key='tel').to_dict() == {'a': 1}
+    # A URL is described without its credentials.
+    secret = url.replace('redis://', 'redis://someone:hunter2@')
+    assert str(KeyExistsError(secret, 'k')) == f"key 'k' on 127.0.0.1:{server.port}/1"
+    assert str(RandomKeyError(redis_client)) == f'127.0.0.1:{server.port}/1'
+
+
+@pytest.mark.parametrize(('client', 'described'), [
+    (lambda: redis.Redis(host='10.1.2.3', port=6380), '10.1.2.3:6380'),
+    (lambda: redis.Redis(host='10.1.2.3', port=6380, db=4), '10.1.2.3:6380/4'),
+    (lambda: redis.asyncio.Redis(unix_socket_path='/run/redis.sock', db=2), 'unix:/run/redis.sock/2'),
+    (lambda: redis.Redis(unix_socket_path='/run/redis.sock'), 'unix:/run/redis.sock'),
+    (lambda: redis.asyncio.RedisCluster(startup_nodes=[
+        redis.asyncio.cluster.ClusterNode('10.0.0.2', 7001),
+        redis.asyncio.cluster.ClusterNode('10.0.0.1', 7000),
+    ]), 'cluster(10.0.0.1:7000, 10.0.0.2:7001)'),
+    (lambda: 'rediss://user:secret@cache.example:6390/5', 'cache.example:6390/5'),
+    (lambda: 'unix://:secret@/run/redis.sock?db=3', 'unix:/run/redis.sock/3'),
+    (lambda: None, 'default.example:6379/2'),
+])
+def test_servers_are_described_without_io_or_secrets(
+    client: Any, described: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_clients, 'DEFAULT_URL', 'redis://:secret@default.example/2')
+    assert describe_server(client()) == described
+
+
+async def test_async_quorum_error_names_the_masters(
+    amasters: list[redis.asyncio.Redis], five_servers: list[Server], masters: list[redis.Redis],
+) -> None:
+    holder = pottery_async.AIORedlock(key='shared', masters=amasters)
+    assert await holder.acquire()
+    waiter = pottery_async.AIORedlock(key='shared', masters=amasters, context_manager_timeout=0.2)
+    with pytest.raises(QuorumNotAchieved) as caught:
+        async with waiter:
+            pass
+    text = one_line(str(caught.value))
+    assert text == "key 'redlock:shared' on 5 masters (" + ', '.join(
+        sorted(f'127.0.0.1:{s.port}/1' for s in five_servers)
+    ) + ')'
+    await holder.release()
+    assert lock_keys(masters) == [[]] * 5

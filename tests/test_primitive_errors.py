@@ -1,0 +1,258 @@
+"""Redlock and NextID tell a permanent error (credentials, ACL, a refused request) from a master being down.
+
+A permanent error raises at once, as redis-py raised it, naming the master;
+a transient one (refused connection, pause, BUSY...) keeps the quorum
+semantics.  Real servers with real ACL users; nothing may be left behind.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+
+from pottery_async import AIONextID, AIORedlock
+from pottery_async._primitive import is_permanent
+from pottery_async.sync import NextID, Redlock
+from tests.helpers import eventually
+from tests.servers import Server
+
+PASSWORD = uuid.uuid4().hex
+# Each user may do everything Redlock and NextID need, but one thing.
+USERS = {
+    'locker': ['~redlock:*', '~nextid:*', '&redlock:*', '+@all'],
+    'nokeys': ['~other:*', '&redlock:*', '+@all'],
+    'nochannels': ['~redlock:*', '~nextid:*', 'resetchannels', '+@all'],
+    'noscripts': ['~redlock:*', '~nextid:*', '&redlock:*', '+@all', '-@scripting'],
+}
+# Generous: a permanent error raises within about one master timeout (1 s).
+PROMPTLY = 5.0
+NO_RETRY = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
+
+
+@pytest.fixture(scope='module')
+def acl_servers() -> Iterator[list[Server]]:
+    'Three masters of this module alone, with the users above.'
+    servers: list[Server] = []
+    try:
+        for _ in range(3):
+            servers.append(Server())
+        for server in servers:
+            admin = redis.Redis(host=server.host, port=server.port)
+            for user, rules in USERS.items():
+                admin.execute_command('ACL', 'SETUSER', user, 'reset', 'on', f'>{PASSWORD}', *rules)
+            admin.close()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def admins(acl_servers: list[Server]) -> Iterator[list[redis.Redis]]:
+    'Default-user clients on the three masters, emptied after the test.'
+    clients = [redis.Redis(host=s.host, port=s.port) for s in acl_servers]
+    yield clients
+    for client in clients:
+        client.flushall()
+        client.close()
+
+
+def as_user(servers: list[Server], user: str, password: str = PASSWORD, **kwargs: Any) -> list[redis.Redis]:
+    return [
+        redis.Redis(host=s.host, port=s.port, username=user, password=password, socket_timeout=1, **kwargs)
+        for s in servers
+    ]
+
+
+def as_user_async(servers: list[Server], user: str, password: str = PASSWORD) -> list[redis.asyncio.Redis]:
+    return [redis.asyncio.Redis(host=s.host, port=s.port, username=user, password=password) for s in servers]
+
+
+def nothing_stored(admins: list[redis.Redis]) -> bool:
+    return all(admin.keys('*') == [] for admin in admins)
+
+
+def raises_promptly(error: type[BaseException], operation: Callable[[], object]) -> pytest.ExceptionInfo[Any]:
+    started = time.monotonic()
+    with pytest.raises(error) as caught:
+        operation()
+    assert time.monotonic() - started < PROMPTLY
+    return caught
+
+
+def names_a_master(caught: pytest.ExceptionInfo[Any], servers: list[Server]) -> None:
+    notes = ' '.join(getattr(caught.value, '__notes__', []))
+    assert any(f'master {s.host}:{s.port}' in notes for s in servers), notes
+
+
+# --- a wrong password -----------------------------------------------------------------
+
+
+def test_wrong_password_raises_at_once_instead_of_waiting_for_ever(
+    acl_servers: list[Server], admins: list[redis.Redis],
+) -> None:
+    masters = as_user(acl_servers, 'locker', 'wrong password')
+    # Blocking with no timeout: it used to retry for ever, silently.
+    lock = Redlock(key='printer', masters=masters)
+    caught = raises_promptly(redis.AuthenticationError, lock.__enter__)
+    names_a_master(caught, acl_servers)
+    raises_promptly(redis.AuthenticationError, lambda: lock.acquire(blocking=False))
+    raises_promptly(redis.AuthenticationError, lambda: next(NextID(key='ids', masters=masters)))
+    assert nothing_stored(admins)
+
+
+async def test_async_wrong_password_raises_at_once(
+    acl_servers: list[Server], admins: list[redis.Redis],
+) -> None:
+    masters = as_user_async(acl_servers, 'locker', 'wrong password')
+    try:
+        started = time.monotonic()
+        with pytest.raises(redis.AuthenticationError) as caught:
+            async with AIORedlock(key='printer', masters=masters):
+                pass
+        with pytest.raises(redis.AuthenticationError):
+            await anext(AIONextID(key='ids', masters=masters))
+        assert time.monotonic() - started < 2 * PROMPTLY
+        names_a_master(caught, acl_servers)
+    finally:
+        for master in masters:
+            await master.aclose()
+    assert nothing_stored(admins)
+
+
+# --- ACL permissions ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(('user', 'message'), [
+    ('nokeys', 'No permissions to access a key'),
+    ('noscripts', "no permissions to run the 'evalsha' command"),
+])
+def test_missing_acl_permission_raises_at_once(
+    acl_servers: list[Server], admins: list[redis.Redis], user: str, message: str,
+) -> None:
+    masters = as_user(acl_servers, user)
+    lock = Redlock(key='printer', masters=masters)
+    caught = raises_promptly(redis.exceptions.NoPermissionError, lock.__enter__)
+    assert message in str(caught.value)
+    names_a_master(caught, acl_servers)
+    raises_promptly(redis.exceptions.NoPermissionError, lambda: next(NextID(key='ids', masters=masters)))
+    assert nothing_stored(admins)
+
+
+async def test_async_missing_acl_permission_raises_at_once(
+    acl_servers: list[Server], admins: list[redis.Redis],
+) -> None:
+    masters = as_user_async(acl_servers, 'nokeys')
+    try:
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await AIORedlock(key='printer', masters=masters).acquire(timeout=PROMPTLY * 2)
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await anext(AIONextID(key='ids', masters=masters))
+    finally:
+        for master in masters:
+            await master.aclose()
+    assert nothing_stored(admins)
+
+
+def test_missing_channel_permission_raises_for_waiter_and_releaser(
+    acl_servers: list[Server], admins: list[redis.Redis],
+) -> None:
+    holder = Redlock(key='printer', masters=as_user(acl_servers, 'locker'))
+    assert holder.acquire()
+    # The waiter could only poll: nobody without the channel can wake it.
+    waiter = Redlock(key='printer', masters=as_user(acl_servers, 'nochannels'))
+    caught = raises_promptly(redis.exceptions.NoPermissionError, lambda: waiter.acquire(timeout=PROMPTLY * 2))
+    assert 'channel' in str(caught.value)
+    assert "subscribing to 'redlock:printer'" in ' '.join(caught.value.__notes__)
+    holder.release()
+    assert nothing_stored(admins)
+    # Its release cannot wake anyone either: it lets the lock go, and says so.
+    lock = Redlock(key='printer', masters=as_user(acl_servers, 'nochannels'))
+    assert lock.acquire(blocking=False)
+    caught = raises_promptly(redis.ResponseError, lock.release)
+    assert 'No permissions to access a channel' in str(caught.value)
+    assert nothing_stored(admins)
+
+
+def test_one_misconfigured_master_is_not_hidden_by_the_quorum(
+    acl_servers: list[Server], admins: list[redis.Redis],
+) -> None:
+    good = as_user(acl_servers[:2], 'locker')
+    (bad,) = as_user(acl_servers[2:], 'nokeys')
+    lock = Redlock(key='printer', masters=[*good, bad])
+    caught = raises_promptly(redis.exceptions.NoPermissionError, lambda: lock.acquire(blocking=False))
+    assert f'master {acl_servers[2].host}:{acl_servers[2].port}' in ' '.join(caught.value.__notes__)
+    # What the two good masters stored was taken back.
+    assert nothing_stored(admins)
+    assert not Redlock(key='printer', masters=good).locked_by_anyone()
+
+
+# --- what is permanent, from real replies --------------------------------------------------
+
+
+def test_replies_classified(admins: list[redis.Redis], acl_servers: list[Server]) -> None:
+    admin = admins[0]
+    replies: dict[str, Callable[[], object]] = {
+        'invalid expire time': lambda: admin.set('redlock:k', 'v', px=2**63 - 1),
+        'WRONGTYPE': lambda: (admin.rpush('other', 'x'), admin.get('other')),
+        'unknown command': lambda: admin.execute_command('NOSUCHCOMMAND'),
+        'NOPERM': lambda: as_user(acl_servers, 'nokeys')[0].get('redlock:k'),
+        'WRONGPASS': lambda: as_user(acl_servers, 'locker', 'wrong', retry=NO_RETRY)[0].ping(),
+    }
+    for name, reply in replies.items():
+        with pytest.raises(redis.RedisError) as caught:
+            reply()
+        assert is_permanent(caught.value), name
+    refused = redis.Redis(host='127.0.0.1', port=1, retry=NO_RETRY)
+    with pytest.raises(redis.ConnectionError) as caught:
+        refused.ping()
+    assert not is_permanent(caught.value)
+    assert admin.keys('redlock:*') == []
+
+
+def test_busy_master_keeps_quorum_semantics(
+    acl_servers: list[Server], admins: list[redis.Redis],
+) -> None:
+    'BUSY (a long script) is a master that cannot serve now: two of three still grant the lock.'
+    busy = admins[2]
+    busy.config_set('busy-reply-threshold', 50)
+    spin = '''
+local start = redis.call('TIME')
+while true do
+  local now = redis.call('TIME')
+  if (now[1] - start[1]) * 1000000 + (now[2] - start[2]) > 1500000 then return 1 end
+end
+'''
+    runner = threading.Thread(target=lambda: redis.Redis(host=acl_servers[2].host, port=acl_servers[2].port)
+                              .eval(spin, 0))
+    runner.start()
+    try:
+        probe = redis.Redis(host=acl_servers[2].host, port=acl_servers[2].port, retry=NO_RETRY)
+        replies: list[redis.ResponseError] = []
+
+        def answers_busy() -> bool:
+            try:
+                probe.ping()
+            except redis.ResponseError as error:
+                replies.append(error)
+                return True
+            return False
+
+        assert eventually(answers_busy, within=PROMPTLY, interval=0.005), 'the server never got busy'
+        assert str(replies[0]).startswith('BUSY')
+        assert not is_permanent(replies[0])
+        lock = Redlock(key='printer', masters=as_user(acl_servers, 'locker'))
+        assert lock.acquire(blocking=False)
+        assert [admin.exists('redlock:printer') for admin in admins[:2]] == [1, 1]
+    finally:
+        runner.join()
+        busy.config_set('busy-reply-threshold', 5000)
+    lock.release()
+    assert nothing_stored(admins)
