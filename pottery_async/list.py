@@ -298,8 +298,23 @@ end
 return {0, 0}
 ''')
 
+# The occurrences of ARGV[1] among at most ARGV[3] elements from index
+# ARGV[2]: {how many, where to go on (-1 at the end)}.
 _COUNT = Script('''
-return #redis.call('LPOS', KEYS[1], ARGV[1], 'COUNT', 0)
+local n = redis.call('LLEN', KEYS[1])
+local i = tonumber(ARGV[2])
+local stop = math.min(n, i + tonumber(ARGV[3]))
+local found = 0
+while i < stop do
+  local last = math.min(i + 999, stop - 1)
+  local page = redis.call('LRANGE', KEYS[1], i, last)
+  for j = 1, #page do
+    if page[j] == ARGV[1] then found = found + 1 end
+  end
+  i = last + 1
+end
+if i >= n then return {found, -1} end
+return {found, i}
 ''')
 
 # LPUSH of the elements in order reverses them.  -1 (and nothing done) for
@@ -1156,13 +1171,21 @@ class RedisList(Container):
 
     @redis_type('list')
     async def count(self, value: Any) -> int:
-        'The number of occurrences of value.  O(n)'
+        """The number of occurrences of value.  O(n)
+
+        A long list is counted in bounded calls: a change meanwhile may be
+        seen part-way, as by iteration.
+        """
         try:
             encoded = self._codec.encode(value)
         except TypeError:
             return 0
         warn_inefficient()
-        return int(await _COUNT(self._client, [self._key], [encoded]))  # Redis 6.0.6+
+        total, start = 0, 0
+        while start != -1:
+            found, start = await _COUNT(self._client, [self._key], [encoded, start, _CHUNK])
+            total += int(found)
+        return total
 
     @redis_type('list')
     async def reverse(self) -> None:

@@ -165,9 +165,11 @@ def test_deque_steps_match_python(
     assert keys(redis_client) == [b'd']
 
 
-def test_index_scans_in_steps(tiny_steps: None, redis_client: redis.Redis) -> None:
+def test_index_and_count_scan_in_steps(tiny_steps: None, redis_client: redis.Redis) -> None:
     python = list(range(20)) * 2
     ours = RedisList(python, redis=redis_client, key='l')
+    for value in (0, 7, 19, 20, 'x'):
+        assert ours.count(value) == python.count(value)
     for args in [(15, 1), (15, 16), (3, 5, 30), (19, -25), (0, 1, 21)]:
         assert ours.index(*args) == python.index(*args)
     with pytest.raises(ValueError, match='is not in RedisList'):

@@ -162,7 +162,11 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         return _bridge.run(self._core.index(value, start, stop))
 
     def count(self, value: Any) -> int:
-        'The number of occurrences of value.  O(n)'
+        """The number of occurrences of value.  O(n)
+
+        A long list is counted in bounded calls: a change meanwhile may be
+        seen part-way, as by iteration.
+        """
         return _bridge.run(self._core.count(value))
 
     def reverse(self) -> None:
