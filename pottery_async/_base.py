@@ -10,6 +10,7 @@ import asyncio
 import functools
 import hashlib
 import inspect
+import itertools
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Itera
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import redis.asyncio
+from redis.crc import key_slot
 from redis.exceptions import NoScriptError, ResponseError
 
 from . import _bridge, _clients
@@ -207,18 +209,22 @@ class Container:
         codec: Codec | None = None,
     ) -> None:
         self._redis = redis
+        self._temporary = False
         if key:
             self._key = key
-            self._temporary = False
         else:
             # A UUID4 cannot realistically collide, so the key is chosen
             # without asking the server (constructors do no I/O).
             self._key = f'{RANDOM_KEY_PREFIX}{uuid.uuid4()}'
-            self._temporary = True
-            logger.info('Self-assigning tmp key <%s key=%r>', type(self).__qualname__, self._key)
+            self._adopt_temporary_key()
         self._codec = codec or JSON
         # Initial contents given to the constructor, encoded, until awaited.
         self._unwritten: Any = None
+
+    def _adopt_temporary_key(self) -> None:
+        'Treat the (random) key as this object\'s own: deleted when the object is.'
+        self._temporary = True
+        logger.info('Self-assigning tmp key <%s key=%r>', type(self).__qualname__, self._key)
 
     @property
     def redis(self) -> _clients.RedisArg:
@@ -320,6 +326,27 @@ class Container:
         if isinstance(found, bytes):
             found = found.decode()
         return WrongTypeError(self.redis, self._key, expected, found)
+
+
+def slot_tag(key: str) -> str:
+    """A hash tag ("{...}") that puts a key in the same Redis Cluster hash slot as ``key``.
+
+    Keys built as ``f'...{slot_tag(key)}...'`` can be used with ``key`` in
+    one script or transaction on a cluster (on a single server, slots do not
+    matter).
+    """
+    opening = key.find('{')
+    closing = key.find('}', opening + 1) if opening != -1 else -1
+    if closing > opening + 1:
+        # The key has a hash tag of its own: only that is hashed.
+        return key[opening:closing + 1]
+    if '}' not in key:
+        # The whole key is hashed; as a tag it hashes the same.
+        return f'{{{key}}}'
+    # The whole key is hashed, and no tag can hold its '}': any other tag of
+    # the same slot will do (one in 16384 strings is, so this ends soon).
+    slot = key_slot(key.encode())
+    return next(f'{{{i}}}' for i in itertools.count() if key_slot(str(i).encode()) == slot)
 
 
 def same_server(a: Container, b: Container) -> bool:

@@ -26,7 +26,7 @@ from ._codec import Codec, JSONTypes
 # deque.rotate(): ARGV[1] is n as a decimal string, reduced modulo the length
 # here (digit by digit: n may exceed what a Lua number holds exactly).  Moves
 # elements one at a time from whichever end makes fewer moves; returns how
-# many moved.
+# many moved, or -1 (and moves none) if that is more than ARGV[2].
 _ROTATE = Script('''
 local key = KEYS[1]
 local n = redis.call('LLEN', key)
@@ -35,6 +35,7 @@ local k = 0
 for digit in ARGV[1]:gmatch('%d') do k = (k * 10 + tonumber(digit)) % n end
 if ARGV[1]:sub(1, 1) == '-' and k > 0 then k = n - k end
 if k == 0 then return 0 end
+if math.min(k, n - k) > tonumber(ARGV[2]) then return -1 end
 if k <= n - k then
   for _ = 1, k do redis.call('LMOVE', key, key, 'RIGHT', 'LEFT') end
   return k
@@ -90,8 +91,8 @@ class RedisDeque(_list.RedisList):
             if await self._client.llen(self._key) > self._maxlen:  # Redis 1.0+
                 raise IndexError(f'persistent {type(self).__qualname__} beyond its maximum size')
 
-    def _new(self) -> Self:
-        return type(self)(maxlen=self._maxlen, redis=self._redis, codec=self._codec)
+    def _like(self, key: str) -> Self:
+        return type(self)(maxlen=self._maxlen, redis=self._redis, key=key, codec=self._codec)
 
     @redis_type('list')
     async def appendleft(self, value: JSONTypes) -> None:
@@ -122,13 +123,27 @@ class RedisDeque(_list.RedisList):
 
     @redis_type('list')
     async def rotate(self, n: int = 1) -> None:
-        'Rotate n steps to the right (left if n is negative), in one step.  O(min(n, len - n))'
+        """Rotate n steps to the right (left if n is negative), atomically.  O(min(n, len - n))
+
+        A rotation that would move too many elements for one script call
+        rebuilds the deque in bounded steps instead.  O(len) then.
+        """
         steps = operator.index(n)
         if steps == 0:
             return
-        moved = await _ROTATE(self._client, [self._key], [str(steps)])
-        if moved > 1:
+        moved = await _ROTATE(self._client, [self._key], [str(steps), _list._CHUNK])
+        if moved > 1 or moved == -1:
             warn_inefficient()
+        if moved != -1:
+            return
+
+        async def plan(length: int, _read: _list._Read) -> list[_list._Piece] | None:
+            if length < 2 or steps % length == 0:
+                return None
+            # Rotated right by k, the deque starts at its element -k.
+            return [_list._Copy(-steps % length, length)]
+
+        await self._rebuild(plan)
 
     @redis_type('list')
     async def repr(self) -> str:

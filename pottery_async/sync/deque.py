@@ -59,7 +59,11 @@ class RedisDeque(RedisList):
         return _bridge.run(self._core.popleft())
 
     def rotate(self, n: int=1) -> None:
-        'Rotate n steps to the right (left if n is negative), in one step.  O(min(n, len - n))'
+        """Rotate n steps to the right (left if n is negative), atomically.  O(min(n, len - n))
+
+        A rotation that would move too many elements for one script call
+        rebuilds the deque in bounded steps instead.  O(len) then.
+        """
         _bridge.run(self._core.rotate(n))
 
     def __repr__(self) -> str:

@@ -13,17 +13,32 @@ resolved on the server, against the list as it is when the change runs.
 Elements compare by their encoding on the server (``in``, ``index``,
 ``count``, ``remove``): ``1`` and ``1.0`` are different elements there, as
 they are different keys of a RedisDict.
+
+No call makes the server work for long: a script runs while every other
+client waits.  A change that would write more than ``_CHUNK`` elements (or
+about ``_CHUNK_BYTES``) at once (``l *= n``, ``l * n``, a long ``extend()``,
+``reverse()`` or ``rotate()`` of a long list, a large slice assignment...)
+is built in bounded steps instead, in a temporary key in the list's
+cluster hash slot, while the list is WATCHed; one transaction then swaps
+it in (see ``RedisList._rebuild``).  Readers see the old list or the new
+one, never a half-built one; an interrupted change leaves the old list,
+and its temporary key is deleted (or expires within a minute if the
+process died).  Sizes that a Redis list cannot hold are refused before
+anything is written, with the errors a Python list raises.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import operator
+import sys
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, MutableSequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableSequence
 from redis.exceptions import WatchError
 from typing import Any, Self
 from .. import _bridge, _clients, _twin, list as _core
-from .._base import Container, Paged, Script, SyncTwin, paged, redis_type, same_server, unwrap, warn_inefficient
+from .._base import Container, Paged, RANDOM_KEY_PREFIX, Script, SyncTwin, paged, redis_type, same_server, slot_tag, unwrap, warn_inefficient
 from .._codec import Codec, JSONTypes
 from ..exceptions import KeyExistsError
 
@@ -115,7 +130,7 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         return _twin.wrap(self, type(self), _bridge.run(self._core.rmul(n)))
 
     def __imul__(self, n: int) -> Self:
-        'l *= n: repeat the elements in place.  O(n)'
+        'l *= n: repeat the elements in place, in bounded steps, atomically.  O(n)'
         return _twin.wrap(self, type(self), _bridge.run(self._core.imul(n)))
 
     def __repr__(self) -> str:
@@ -127,7 +142,7 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         _bridge.run(self._core.append(value))
 
     def extend(self, values: Iterable[JSONTypes]) -> None:
-        'Add the elements of an iterable at the right end, in one step.  O(k)'
+        'Add the elements of an iterable at the right end, atomically.  O(k), or O(n + k) if k is large'
         _bridge.run(self._core.extend(values))
 
     def insert(self, index: int, value: JSONTypes) -> None:
@@ -147,11 +162,15 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         return _bridge.run(self._core.index(value, start, stop))
 
     def count(self, value: Any) -> int:
-        'The number of occurrences of value.  O(n)'
+        """The number of occurrences of value.  O(n)
+
+        A long list is counted in bounded calls: a change meanwhile may be
+        seen part-way, as by iteration.
+        """
         return _bridge.run(self._core.count(value))
 
     def reverse(self) -> None:
-        'Reverse the elements in place, in one step.  O(n)'
+        'Reverse the elements in place, atomically (in bounded steps if the list is long).  O(n)'
         _bridge.run(self._core.reverse())
 
     def sort(self, *, key: Callable[[Any], Any] | None=None, reverse: bool=False) -> None:

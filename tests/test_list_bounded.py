@@ -1,0 +1,327 @@
+"""Large list operations never lock up the server: bounded steps, one atomic swap, sizes refused up front.
+
+With the step size made tiny, every operation that builds in steps is
+checked against what a Python list (or deque) does; with the real step
+size, a large ``*=`` is checked to leave the server answering others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import operator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+
+import pottery_async
+import pottery_async.list as core_list
+from pottery_async.sync import RedisDeque, RedisList
+from tests.helpers import eventually, run_script
+from tests.servers import Server
+
+pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
+
+# What one server-side step may take here: generous (a step takes a few ms),
+# but far below what one script for the whole operation took (seconds).
+SLOW = 0.25
+
+
+@pytest.fixture
+def tiny_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    'Steps of 3 elements (or 40 bytes): small lists go through every multi-step path.'
+    monkeypatch.setattr(core_list, '_CHUNK', 3)
+    monkeypatch.setattr(core_list, '_CHUNK_BYTES', 40)
+
+
+def stored(client: redis.Redis, key: str) -> list[Any]:
+    return [json.loads(item) for item in client.lrange(key, 0, -1)]
+
+
+def keys(client: redis.Redis) -> list[bytes]:
+    return sorted(client.keys('*'))  # type: ignore[arg-type]
+
+
+# --- every multi-step path gives what Python gives ----------------------------------------
+
+
+LIST_OPERATIONS: dict[str, Callable[[Any], Any]] = {
+    'imul 3': lambda seq: seq.__imul__(3),
+    'imul 1': lambda seq: seq.__imul__(1),
+    'imul 0': lambda seq: seq.__imul__(0),
+    'imul -2': lambda seq: seq.__imul__(-2),
+    'extend': lambda seq: seq.extend(['x', 'y', 'z', 'w', 'v']),
+    'iadd': lambda seq: seq.__iadd__(list(range(7))),
+    'reverse': lambda seq: seq.reverse(),
+    'set slice': lambda seq: seq.__setitem__(slice(1, 3), ['p', 'q', 'r', 's', 't']),
+    'set slice, shorter': lambda seq: seq.__setitem__(slice(1, 6), ['p']),
+    'set extended slice': lambda seq: seq.__setitem__(slice(None, None, 2), list('abcd')),
+    'set reversed slice': lambda seq: seq.__setitem__(slice(None, 1, -3), ['m', 'n']),
+    'delete slice': lambda seq: seq.__delitem__(slice(2, -1)),
+    'delete extended slice': lambda seq: seq.__delitem__(slice(1, None, 2)),
+    'delete reversed slice': lambda seq: seq.__delitem__(slice(-1, None, -3)),
+    'wrong extended size': lambda seq: seq.__setitem__(slice(None, None, 2), ['a']),
+}
+
+
+@pytest.mark.parametrize('name', LIST_OPERATIONS)
+def test_list_steps_match_python(name: str, tiny_steps: None, redis_client: redis.Redis) -> None:
+    operation = LIST_OPERATIONS[name]
+    python = [1, 'two', 3.0, None, [5], {'six': 6}, 7]
+    ours = RedisList(python, redis=redis_client, key='l')
+    redis_client.pexpire('l', 60_000)
+    outcomes = []
+    for subject in (python, ours):
+        try:
+            operation(subject)
+            outcomes.append('done')
+        except ValueError as error:
+            outcomes.append(str(error))
+    assert outcomes[0] == outcomes[1]
+    assert stored(redis_client, 'l') == python
+    assert keys(redis_client) == ([b'l'] if python else [])
+    if python:
+        # An in-place change keeps the key's expiry.
+        assert 0 < redis_client.pttl('l') <= 60_000
+
+
+@pytest.mark.parametrize('name', ['mul 3', 'rmul 2', 'mul 0', 'mul -1', 'add', 'copy'])
+def test_new_lists_match_python(name: str, tiny_steps: None, redis_client: redis.Redis) -> None:
+    python = [1, 'two', 3.0, None, [5]]
+    ours = RedisList(python, redis=redis_client, key='l')
+    make: Callable[[Any], Any] = {
+        'mul 3': lambda seq: seq * 3,
+        'rmul 2': lambda seq: 2 * seq,
+        'mul 0': lambda seq: seq * 0,
+        'mul -1': lambda seq: seq * -1,
+        'add': lambda seq: operator.add(seq, ['x', 'y', 'z', 'w']),
+        'copy': lambda seq: seq.copy(),
+    }[name]
+    result = make(ours)
+    assert result.to_list() == make(python)
+    assert result.key.startswith('pottery:{l}:')  # in l's cluster hash slot
+    assert redis_client.pttl(result.key) in (-1, -2)  # kept for good (or empty)
+    assert stored(redis_client, 'l') == python
+    del result
+    assert len(ours) == len(python)  # runs the deletion queued when result was collected
+    assert keys(redis_client) == [b'l']
+
+
+def test_large_initial_contents(tiny_steps: None, redis_client: redis.Redis) -> None:
+    values = [{'n': i} for i in range(20)]
+    RedisList(values, redis=redis_client, key='l')
+    assert stored(redis_client, 'l') == values
+    assert redis_client.pttl('l') == -1
+    with pytest.raises(pottery_async.KeyExistsError):
+        RedisList(['other'] * 10, redis=redis_client, key='l')
+    assert stored(redis_client, 'l') == values
+    assert keys(redis_client) == [b'l']
+
+
+DEQUE_OPERATIONS: dict[str, Callable[[Any], Any]] = {
+    'rotate 3': lambda d: d.rotate(3),
+    'rotate -2': lambda d: d.rotate(-2),
+    'imul 3': lambda d: d.__imul__(3),
+    'imul 10**18': lambda d: d.__imul__(10**18),  # maxlen elements remain
+    'imul 2**62': lambda d: d.__imul__(2**62),  # MemoryError without a maxlen
+    'extend': lambda d: d.extend(range(10, 20)),
+    'extendleft': lambda d: d.extendleft(range(10, 20)),
+    'reverse': lambda d: d.reverse(),
+}
+
+
+@pytest.mark.parametrize(('name', 'maxlen'), [
+    (name, maxlen) for name in DEQUE_OPERATIONS for maxlen in (None, 4, 8)
+    # collections.deque would try to grow to 7 * 10**18 elements; and it
+    # raises MemoryError where its size computation would overflow, even
+    # with a maxlen (ours keeps maxlen elements).
+    if (name, maxlen) not in {('imul 10**18', None), ('imul 2**62', 4), ('imul 2**62', 8)}
+])
+def test_deque_steps_match_python(
+    name: str, maxlen: int | None, tiny_steps: None, redis_client: redis.Redis,
+) -> None:
+    operation = DEQUE_OPERATIONS[name]
+    python = collections.deque(range(1, 8), maxlen=maxlen)
+    ours = RedisDeque(python, maxlen=maxlen, redis=redis_client, key='d')
+    outcomes = []
+    for subject in (python, ours):
+        try:
+            operation(subject)
+            outcomes.append('done')
+        except MemoryError:
+            outcomes.append('MemoryError')
+    assert outcomes[0] == outcomes[1]
+    assert stored(redis_client, 'd') == list(python)
+    # Beyond what collections.deque can count.
+    ours.rotate(10**20 + 1)
+    python.rotate((10**20 + 1) % len(python))
+    assert stored(redis_client, 'd') == list(python)
+    assert keys(redis_client) == [b'd']
+
+
+def test_index_and_count_scan_in_steps(tiny_steps: None, redis_client: redis.Redis) -> None:
+    python = list(range(20)) * 2
+    ours = RedisList(python, redis=redis_client, key='l')
+    for value in (0, 7, 19, 20, 'x'):
+        assert ours.count(value) == python.count(value)
+    for args in [(15, 1), (15, 16), (3, 5, 30), (19, -25), (0, 1, 21)]:
+        assert ours.index(*args) == python.index(*args)
+    with pytest.raises(ValueError, match='is not in RedisList'):
+        ours.index(5, 6, 25)
+    assert stored(redis_client, 'l') == python
+
+
+# --- sizes a list cannot have: refused before anything is written -----------------------
+
+
+def test_sizes_refused_before_writing(redis_client: redis.Redis) -> None:
+    values = RedisList([1, 2], redis=redis_client, key='l')
+    redis_client.pexpire('l', 60_000)
+    dump = redis_client.dump('l')
+    for operation, error in [
+        (lambda: values.__imul__(10**19), OverflowError),  # as [1, 2] * 10**19
+        (lambda: values.__imul__(-(10**19)), OverflowError),
+        (lambda: values * 10**19, OverflowError),
+        (lambda: values.__imul__(2**40), MemoryError),  # more than Redis lists hold
+        (lambda: values * 2**40, MemoryError),
+        (lambda: 2**31 * values, MemoryError),
+        (lambda: values.__imul__(1.5), TypeError),
+    ]:
+        with pytest.raises(error):
+            operation()
+        assert redis_client.dump('l') == dump
+        assert keys(redis_client) == [b'l']
+    # A deque with a maxlen keeps only maxlen of them, as collections.deque.
+    d = RedisDeque([1, 2], maxlen=3, redis=redis_client, key='d')
+    d *= 2**40
+    assert d.to_list() == [2, 1, 2]
+
+
+# --- the server keeps answering --------------------------------------------------------
+
+
+@pytest.fixture
+def own_server() -> Iterator[Server]:
+    'A server of this test alone, whose slow log it reads.'
+    instance = Server()
+    yield instance
+    instance.stop()
+
+
+def test_large_imul_leaves_the_server_answering(own_server: Server) -> None:
+    client = redis.Redis(host=own_server.host, port=own_server.port)
+    client.config_set('slowlog-log-slower-than', int(SLOW * 1_000_000))
+    client.slowlog_reset()
+    values = RedisList(['a', 'b'], redis=client, key='l')
+    client.pexpire('l', 600_000)
+    slowest: list[float] = []
+    stop = threading.Event()
+
+    def ping() -> None:
+        other = redis.Redis(host=own_server.host, port=own_server.port)
+        while not stop.is_set():
+            started = time.monotonic()
+            other.ping()
+            slowest.append(time.monotonic() - started)
+            time.sleep(0.002)
+        other.close()
+
+    pinger = threading.Thread(target=ping)
+    pinger.start()
+    try:
+        # One script took ~1.5 s for this on Valkey 8 (3.9 s for 10 million on Redis 7).
+        values *= 2_000_000
+    finally:
+        stop.set()
+        pinger.join()
+    assert len(slowest) > 10
+    assert max(slowest) < 2 * SLOW, f'PING waited {max(slowest):.3f} s'
+    assert client.slowlog_get() == []
+    assert client.llen('l') == 4_000_000
+    assert client.lrange('l', 0, 2) == [b'"a"', b'"b"', b'"a"']
+    assert client.lrange('l', -2, -1) == [b'"a"', b'"b"']
+    assert 0 < client.pttl('l') <= 600_000
+    assert client.keys('*') == [b'l']
+    client.close()
+
+
+# --- interrupted or raced: the old list or the new one ------------------------------------------
+
+
+async def building(client: redis.asyncio.Redis) -> None:
+    'Return once the list l is being rebuilt aside.'
+    for _ in range(10_000):
+        if await client.keys('pottery:{l}:*'):
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError('nothing was built')
+
+
+async def test_cancelled_imul_leaves_the_old_list(
+    monkeypatch: pytest.MonkeyPatch, url: str, aredis: redis.asyncio.Redis,
+) -> None:
+    monkeypatch.setattr(core_list, '_CHUNK', 500)
+    # No socket timeout: on Python 3.11, redis-py bounds each send with
+    # asyncio.wait_for(), which can swallow a cancellation.
+    client = redis.asyncio.Redis.from_url(url, socket_timeout=None)
+    values = await pottery_async.RedisList(['a', 'b', 'c'], redis=client, key='l')
+    task = asyncio.ensure_future(values.imul(200_000))
+    # Readers see the old list while the new one is built aside.
+    await building(aredis)
+    assert await aredis.lrange('l', 0, -1) == [b'"a"', b'"b"', b'"c"']
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await client.aclose()
+    assert await aredis.lrange('l', 0, -1) == [b'"a"', b'"b"', b'"c"']
+    assert await aredis.keys('*') == [b'l']
+
+
+async def test_change_during_imul_is_not_lost(
+    monkeypatch: pytest.MonkeyPatch, aredis: redis.asyncio.Redis, redis_client: redis.Redis,
+) -> None:
+    monkeypatch.setattr(core_list, '_CHUNK', 500)
+    values = await pottery_async.RedisList(['a', 'b'], redis=aredis, key='l')
+    task = asyncio.ensure_future(values.imul(50_000))
+    await building(aredis)
+    # Another client appends while the repeated list is being built: the
+    # build starts again from the new list.
+    redis_client.rpush('l', '"c"')
+    await task
+    assert await aredis.llen('l') == 150_000
+    assert await aredis.lrange('l', 0, 3) == [b'"a"', b'"b"', b'"c"', b'"a"']
+    assert await aredis.keys('*') == [b'l']
+
+
+_BUILDER = '''
+import sys, warnings
+import redis
+import pottery_async.list
+from pottery_async.sync import RedisList
+warnings.simplefilter('ignore')
+pottery_async.list._CHUNK = 500
+pottery_async.list._BUILD_TTL = 1000
+values = RedisList(redis=redis.Redis.from_url(sys.argv[1]), key='l')
+values *= 1_000_000
+'''
+
+
+def test_killed_builder_leaves_nothing_for_long(url: str, redis_client: redis.Redis) -> None:
+    'A process killed while building leaves the old list, and a temporary key that soon expires.'
+    RedisList(['a', 'b'], redis=redis_client, key='l')
+    child = run_script(_BUILDER, url)
+    try:
+        assert eventually(lambda: bool(redis_client.keys('pottery:{l}:*')) or child.poll() is not None)
+    finally:
+        child.kill()
+        child.communicate()
+    (building,) = redis_client.keys('pottery:{l}:*')
+    assert 0 < redis_client.pttl(building) <= 1000
+    assert stored(redis_client, 'l') == ['a', 'b']
+    assert eventually(lambda: redis_client.keys('*') == [b'l'], within=5)
