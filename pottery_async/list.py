@@ -671,7 +671,8 @@ class RedisList(Container):
         is left as it is.
         """
         client = self._client
-        async with client.pipeline(transaction=True) as pipe:
+
+        async def rebuild(pipe: _clients.AsyncPipeline) -> None:
             while True:
                 await pipe.watch(self._key)
                 length = int(await pipe.llen(self._key))  # Redis 1.0+
@@ -703,6 +704,10 @@ class RedisList(Container):
                 # The list changed while it was read: start again.
                 await pipe.reset()  # type: ignore[no-untyped-call]
                 await client.unlink(building)
+
+        # On a cluster whose client has no transactions (redis-py < 6.2),
+        # through a plain client on the list's master.
+        await _clients.transaction(client, self._key, rebuild)
 
     async def _fill(self, client: Any, building: str, pieces: list[_Piece], length: int) -> int:
         'Append the pieces to ``building``, a bounded amount per call; how many, or -1 if the list changed.'
