@@ -130,17 +130,19 @@ async def test_async_wrong_password_raises_at_once(
 # --- ACL permissions ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(('user', 'message'), [
-    ('nokeys', 'No permissions to access a key'),
-    ('noscripts', "no permissions to run the 'evalsha' command"),
+# The server's own words, which Redis and Valkey put differently: each
+# must appear in the error.
+@pytest.mark.parametrize(('user', 'words'), [
+    ('nokeys', ('permissions to access', 'key')),
+    ('noscripts', ("no permissions to run the 'evalsha' command",)),
 ])
 def test_missing_acl_permission_raises_at_once(
-    acl_servers: list[Server], admins: list[redis.Redis], user: str, message: str,
+    acl_servers: list[Server], admins: list[redis.Redis], user: str, words: tuple[str, ...],
 ) -> None:
     masters = as_user(acl_servers, user)
     lock = Redlock(key='printer', masters=masters)
     caught = raises_promptly(redis.exceptions.NoPermissionError, lock.__enter__)
-    assert message in str(caught.value)
+    assert all(word in str(caught.value) for word in words), str(caught.value)
     names_a_master(caught, acl_servers)
     raises_promptly(redis.exceptions.NoPermissionError, lambda: next(NextID(key='ids', masters=masters)))
     assert nothing_stored(admins)
@@ -177,7 +179,8 @@ def test_missing_channel_permission_raises_for_waiter_and_releaser(
     lock = Redlock(key='printer', masters=as_user(acl_servers, 'nochannels'))
     assert lock.acquire(blocking=False)
     caught = raises_promptly(redis.ResponseError, lock.release)
-    assert 'No permissions to access a channel' in str(caught.value)
+    # Valkey: "No permissions to access a channel"; Redis 7: "...can't publish to the channel...".
+    assert 'channel' in str(caught.value)
     assert nothing_stored(admins)
 
 
