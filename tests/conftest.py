@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -102,3 +103,11 @@ async def amasters(five_servers: list[Server]) -> AsyncIterator[list[redis.async
     yield clients
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    'A port held, bound but not listening: connections to it are refused, and nothing else takes it.'
+    with socket.socket() as held:
+        held.bind(('127.0.0.1', 0))
+        yield held.getsockname()[1]

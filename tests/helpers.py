@@ -13,9 +13,14 @@ from typing import Any
 
 import pytest
 import redis
+import redis.backoff
+import redis.retry
 
 from pottery_async.exceptions import WrongTypeError
 from tests.servers import Server
+
+# For clients that must report a failure at once, not after redis-py's retries.
+NO_RETRY = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
 
 
 def lock_keys(masters: list[redis.Redis]) -> list[list[bytes]]:

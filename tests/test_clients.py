@@ -12,7 +12,6 @@ import asyncio
 import gc
 import inspect
 import re
-import socket
 import threading
 import time
 import uuid
@@ -60,14 +59,6 @@ def on_twin(client: redis.Redis, use: Callable[[Any], Awaitable[Any]]) -> Any:
         return await use(_clients.resolve(client))
 
     return _bridge.run(go())
-
-
-@pytest.fixture
-def refused_port() -> Iterator[int]:
-    'A port held, bound but not listening: connections to it are refused, and nothing else takes it.'
-    with socket.socket() as held:
-        held.bind(('127.0.0.1', 0))
-        yield held.getsockname()[1]
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,21 +22,10 @@ from pottery_async.exceptions import (
     describe_server,
 )
 from pottery_async.sync import NextID, RedisDict, RedisList, Redlock
-from tests.helpers import lock_keys
+from tests.helpers import NO_RETRY, lock_keys
 from tests.servers import Server
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
-
-NO_RETRY = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
-
-
-@pytest.fixture
-def refused_port() -> Iterator[int]:
-    'A port held, bound but not listening: connections to it are refused.'
-    with socket.socket() as held:
-        held.bind(('127.0.0.1', 0))
-        yield held.getsockname()[1]
-
 
 def one_line(text: str, limit: int = 800) -> str:
     assert '\n' not in text

@@ -20,7 +20,7 @@ import redis.asyncio
 from pottery_async import AIONextID, AIORedlock
 from pottery_async._primitive import is_permanent
 from pottery_async.sync import NextID, Redlock
-from tests.helpers import eventually
+from tests.helpers import NO_RETRY, eventually
 from tests.servers import Server
 
 PASSWORD = uuid.uuid4().hex
@@ -33,9 +33,6 @@ USERS = {
 }
 # Generous: a permanent error raises within about one master timeout (1 s).
 PROMPTLY = 5.0
-NO_RETRY = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
-
-
 @pytest.fixture(scope='module')
 def acl_servers() -> Iterator[list[Server]]:
     'Three masters of this module alone, with the users above.'
