@@ -17,10 +17,11 @@ import os
 import sys
 import uuid
 import warnings
+import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterable
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
-import redis.asyncio
+import redis.asyncio as redis_asyncio
 from redis.crc import key_slot
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -217,6 +218,8 @@ class Container:
             # without asking the server (constructors do no I/O).
             self._key = f'{RANDOM_KEY_PREFIX}{uuid.uuid4()}'
             self._adopt_temporary_key()
+        # A forked child leaves its parent's temporary keys alone.
+        self._pid = os.getpid()
         self._codec = codec or JSON
         # Initial contents given to the constructor, encoded, until awaited.
         self._unwritten: Any = None
@@ -225,6 +228,10 @@ class Container:
         'Treat the (random) key as this object\'s own: deleted when the object is.'
         self._temporary = True
         logger.info('Self-assigning tmp key <%s key=%r>', type(self).__qualname__, self._key)
+        if not isinstance(self._redis, (redis_asyncio.Redis, redis_asyncio.RedisCluster)):
+            # The sync API's: deleted when collected, or at exit.
+            _temporaries.add(self)
+            _bridge.start_background()
 
     @property
     def redis(self) -> _clients.RedisArg:
@@ -263,7 +270,7 @@ class Container:
                 RuntimeWarning,
                 stacklevel=1,
             )
-        if getattr(self, '_temporary', False):
+        if getattr(self, '_temporary', False) and getattr(self, '_pid', None) == os.getpid():
             discard_later(self._redis, self._key)
 
     def __repr__(self) -> str:
@@ -355,19 +362,51 @@ def same_server(a: Container, b: Container) -> bool:
 
 
 def discard_later(redis_arg: _clients.RedisArg, key: str) -> None:
-    """Delete a temporary key soon, without doing I/O now (safe in __del__)."""
+    """Delete a temporary key now if that is safe, else soon (for __del__).
+
+    The sync API's keys go now when the collecting thread is not inside a
+    call (as Pottery deletes them), else on the background loop; the async
+    API's from a task on the running loop.
+    """
 
     async def unlink() -> None:
         await _clients.resolve(redis_arg).unlink(key)
 
-    async_client = isinstance(redis_arg, (redis.asyncio.Redis, redis.asyncio.RedisCluster))
+    async_client = isinstance(redis_arg, (redis_asyncio.Redis, redis_asyncio.RedisCluster))
     loop = _bridge._get_running_loop()
     if async_client and loop is not None:
         loop.call_soon(_spawn, unlink)
         return
-    if not async_client and _bridge.defer(unlink):
+    if not async_client and _bridge.discard(unlink):
         return
     logger.warning('Left temporary key %r on Redis: no event loop to delete it from', key)
+
+
+# The sync API's containers with temporary keys, deleted at exit if still
+# alive then (module-level ones, say), as Pottery's are when the interpreter
+# collects them.
+_temporaries: weakref.WeakSet[Container] = weakref.WeakSet()
+
+
+def _discard_temporaries() -> None:
+    pid = os.getpid()
+    keys: dict[int, tuple[_clients.RedisArg, list[str]]] = {}
+    for container in list(_temporaries):
+        if container._temporary and container._pid == pid:
+            container._temporary = False
+            keys.setdefault(id(container._redis), (container._redis, []))[1].append(container._key)
+
+    async def unlink(redis_arg: _clients.RedisArg, names: list[str]) -> None:
+        await _clients.resolve(redis_arg).unlink(*names)
+
+    for redis_arg, names in keys.values():
+        try:
+            _bridge.run(unlink(redis_arg, names), _bridge.CLOSE_TIMEOUT)
+        except Exception:
+            logger.warning('Left %d temporary keys on Redis at exit', len(names), exc_info=True)
+
+
+_bridge.before_exit(_discard_temporaries)
 
 
 def _spawn(factory: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -9,23 +9,28 @@ DESIGN.md); a background loop thread costs several times more per call.
 What the bridge guarantees:
 
 - Loops start lazily, one per thread; a loop whose thread has died is closed
-  (its connections too, after its queued cleanups) when the next thread
-  starts one, or at exit.  A call made after exit has begun runs on a loop
-  of its own that is closed again before the call returns.
+  (its connections too, after its queued cleanups) in a background thread
+  once the next thread starts one, or at exit; closing one takes a second
+  at most, and never holds up the thread that found it.  A call made after
+  exit has begun runs on a loop of its own that is closed again before the
+  call returns.
 - After ``os.fork()`` the child starts afresh and never reads from, writes to
   or closes a connection it inherited: those belong to the parent.
 - Interpreter exit closes every loop this process can still close; no thread
   of ours keeps the interpreter alive.
-- A call made from inside one of our loops fails fast instead of deadlocking.
+- A call made from inside one of our loops (user code that the core runs:
+  a generator passed to ``update()``, say) is handed to a background loop
+  thread one level deeper, while the caller's loop waits for it.
 - A call made from a thread that runs someone else's loop (Jupyter, a sync
-  helper inside an async app) is handed to one background loop thread, with a
-  one-time ``BlockingBridgeWarning``: it works, but it blocks that loop.
+  helper inside an async app) is handed to a background loop thread, with a
+  ``BlockingBridgeWarning`` at each line that does it (once per process in a
+  notebook): it works, but it blocks that loop.
 - On Ctrl-C or a timeout the coroutine is cancelled and allowed to finish
   before the exception surfaces, and the loop runs once more so that closed
   sockets really close: an abandoned BLPOP must not consume the next push.
-- Finalizers never re-enter a loop: cleanup from ``__del__`` is queued with
-  ``defer()`` and runs before the thread's next call (before the background
-  thread's next call when queued inside someone else's loop).
+- Finalizers never re-enter a running loop: cleanup from ``__del__`` runs
+  at once when this thread's loop is idle (``discard()``), else on the
+  background loop, else before the thread's next call (``defer()``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import types
 import warnings
 import weakref
@@ -55,10 +61,17 @@ _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 _THIS_FILE = __file__
 
 
+# How long closing a loop may take (cleanups, closing connections) before
+# what is left is cancelled, and how long a cancelled leftover may take to
+# finish before it is abandoned.
+CLOSE_TIMEOUT = 1.0
+_ABANDON_GRACE = 0.2
+
+
 class LoopState:
     'One private event loop and what lives on it.'
 
-    __slots__ = ('clients', 'hubs', 'loop', 'pending', 'pid', 'thread', 'watches')
+    __slots__ = ('busy', 'clients', 'hubs', 'loop', 'pending', 'pid', 'thread', 'watches')
 
     def __init__(self, thread: threading.Thread) -> None:
         # asyncio's own loop class, whatever loop policy the application
@@ -67,6 +80,9 @@ class LoopState:
         # instead of interrupting the call.  A private loop gains nothing
         # from uvloop (measured: no faster here).
         self.loop: asyncio.AbstractEventLoop = asyncio.SelectorEventLoop()
+        # True while a call (or close()) runs this loop, or is about to: a
+        # finalizer must not run the loop then (see idle_state()).
+        self.busy = False
         self.thread = thread
         self.pid = os.getpid()
         # Async clients built for this loop by _clients.resolve(), keyed by
@@ -82,6 +98,13 @@ class LoopState:
         self.hubs: dict[Any, Any] = {}
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
+        busy, self.busy = self.busy, True
+        try:
+            return self._run(coro, timeout)
+        finally:
+            self.busy = busy
+
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
         loop = self.loop
         if self.pending:
             coro = _after_cleanups(self.pending, coro)
@@ -117,18 +140,47 @@ class LoopState:
         loop.call_soon(loop.stop)
         loop.run_forever()
 
-    def close(self) -> None:
-        'Run queued cleanups, close the clients and close the loop (in any thread).'
+    def close(self, within: float = CLOSE_TIMEOUT) -> None:
+        """Run queued cleanups, close the clients and close the loop (in any thread).
+
+        Bounded: what has not finished after ``within`` seconds (a cleanup
+        waiting on a server that stopped answering) is cancelled, and what
+        still has not finished a moment later is abandoned, with a debug log
+        naming it; the loop is closed either way.
+        """
         loop = self.loop
-        if loop.is_closed() or loop.is_running():
+        if loop.is_closed() or loop.is_running() or self.busy:
             return
+        self.busy = True
         # The loop may belong to a thread that has died: while it runs here,
         # it is this thread's bridge loop (so that queued cleanups can find
         # their clients with _clients.resolve()).
         previous = getattr(_local, 'state', None)
         _local.state = self
+        # What is open now, whatever closing manages to get through.
+        clients, hubs = list(self.clients.values()), list(self.hubs.values())
         try:
-            loop.run_until_complete(self._aclose())
+            closing = loop.create_task(self._aclose())
+            if not _run_for(loop, closing, within):
+                stuck = _describe_tasks(loop)
+                # What closing waits for is cancelled first, so that it can
+                # go on closing the rest; then closing itself.
+                for task in asyncio.all_tasks(loop):
+                    if task is not closing:
+                        task.cancel()
+                if not _run_for(loop, closing, _ABANDON_GRACE):
+                    closing.cancel()
+                    _run_for(loop, closing, _ABANDON_GRACE)
+                    _log.debug(
+                        'abandoned closing a pottery_async event loop after %s s; was waiting:\n%s',
+                        within, stuck,
+                    )
+                # Sockets still open are closed without a word to the server.
+                _run_for(loop, loop.create_task(_disconnect_now(clients, hubs)), _ABANDON_GRACE)
+            elif closing.exception() is not None:
+                _log.warning(
+                    'error while closing a pottery_async event loop', exc_info=closing.exception(),
+                )
         except Exception:
             _log.warning('error while closing a pottery_async event loop', exc_info=True)
         finally:
@@ -164,6 +216,59 @@ class LoopState:
             except Exception:
                 _log.debug('error while closing %r', client, exc_info=True)
         await self.loop.shutdown_default_executor()
+
+
+def _run_for(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], seconds: float) -> bool:
+    'Run ``loop`` until ``task`` is done or ``seconds`` have passed; whether it is done.'
+    if task.done():
+        return True
+    stopper = loop.call_later(seconds, loop.stop)
+    try:
+        loop.run_until_complete(task)
+    except RuntimeError:
+        if not task.done():  # stopped by the timer
+            return False
+    except (Exception, asyncio.CancelledError):  # noqa: S110 - the task's own outcome: the caller looks at it
+        pass
+    finally:
+        stopper.cancel()
+    return True
+
+
+async def _disconnect_now(clients: list[Any], hubs: list[Any]) -> None:
+    'Close the sockets of these clients and hubs at once, without waiting for anything.'
+    connections: list[Any] = [hub.pubsub.connection for hub in hubs]
+    for client in clients:
+        connections.append(getattr(client, '_own', None))
+        pool = getattr(client, 'connection_pool', None)
+        connections += getattr(pool, '_available_connections', ())
+        connections += getattr(pool, '_in_use_connections', ())
+    for connection in connections:
+        if connection is not None:
+            try:
+                await connection.disconnect(nowait=True)
+            except Exception:
+                _log.debug('error while disconnecting %r', connection, exc_info=True)
+    # Closed transports let their sockets go on the loop's next passes.
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
+def _describe_tasks(loop: asyncio.AbstractEventLoop) -> str:
+    'Each unfinished task of ``loop`` and where it waits, for a debug log.'
+    lines = []
+    for task in asyncio.all_tasks(loop):
+        lines.append(f'  {task!r}')
+        # The whole chain of awaits, down to what the innermost one waits for.
+        awaited: Any = task.get_coro()
+        while awaited is not None:
+            frame = getattr(awaited, 'cr_frame', None) or getattr(awaited, 'gi_frame', None)
+            if frame is None:
+                lines.append(f'    waiting for {awaited!r}')
+                break
+            lines.append(f'    {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}')
+            awaited = getattr(awaited, 'cr_await', None) or getattr(awaited, 'gi_yieldfrom', None)
+    return '\n'.join(lines)
 
 
 # run_until_complete() costs a fixed few microseconds per call (run_forever's
@@ -247,15 +352,16 @@ def _user_traceback(tb: types.TracebackType | None) -> types.TracebackType | Non
 
 
 class _Portal:
-    'One daemon thread running a loop, for calls made inside a foreign loop.'
+    'One daemon thread running a loop, for calls made inside a running loop.'
 
-    def __init__(self) -> None:
+    def __init__(self, depth: int) -> None:
         ready = threading.Event()
         self.state: LoopState | None = None
 
         def serve() -> None:
             state = LoopState(threading.current_thread())
             _local.state = state
+            _local.depth = depth
             self.state = state
             ready.set()
             try:
@@ -263,7 +369,8 @@ class _Portal:
             finally:
                 state.close()
 
-        self.thread = threading.Thread(target=serve, name='pottery_async-portal', daemon=True)
+        name = 'pottery_async-portal' if depth == 0 else f'pottery_async-portal-{depth}'
+        self.thread = threading.Thread(target=serve, name=name, daemon=True)
         self.thread.start()
         ready.wait()
 
@@ -311,6 +418,23 @@ class _Portal:
             error = exc
         raise error.with_traceback(_user_traceback(error.__traceback__))
 
+    def submit(self, cleanup: Cleanup) -> bool:
+        'Start ``cleanup`` on this loop, from any thread, without waiting; whether it could be.'
+        state = self.state
+        if state is None or state.pid != os.getpid():
+            return False
+
+        def start() -> None:
+            task = asyncio.ensure_future(cleanup())
+            _submitted.add(task)
+            task.add_done_callback(_cleanup_done)
+
+        try:
+            state.loop.call_soon_threadsafe(start)
+        except RuntimeError:  # closed
+            return False
+        return True
+
     def stop(self) -> None:
         state = self.state
         if state is not None and not state.loop.is_closed():
@@ -324,9 +448,15 @@ class _Portal:
 _local = threading.local()
 _states: dict[int, LoopState] = {}
 _states_lock = threading.Lock()
-_portal: _Portal | None = None
+# Threads closing dead threads' loops (see _reap_dead_threads()).
+_reapers: set[threading.Thread] = set()
+# Background loop threads: [0] for calls made inside a foreign loop and for
+# background tasks; [n] for calls nested n + 1 levels deep in our own.
+_portals: list[_Portal] = []
 _portal_lock = threading.Lock()
-_warned_running_loop = False
+_warned_in_notebook = False
+# Cleanups started on the background loop by discard(), until they finish.
+_submitted: set[asyncio.Future[Any]] = set()
 # Set when interpreter exit has closed the loops.
 _exiting = False
 # Whatever a child process inherited from its parent: kept referenced so that
@@ -354,12 +484,86 @@ def _thread_state() -> LoopState:
 
 
 def _reap_dead_threads() -> None:
+    'Close the loops of threads that have died, in a thread of their own.'
     with _states_lock:
         dead = [state for state in _states.values() if not state.thread.is_alive()]
         for state in dead:
             del _states[id(state)]
-    for state in dead:
-        state.close()
+    if dead:
+        # Not in this thread: a thread pool's new worker must not wait for
+        # its dead predecessors' cleanups before its first call.
+        reaper = threading.Thread(target=_close_all, args=(dead,), name='pottery_async-reaper', daemon=True)
+        with _states_lock:
+            _reapers.add(reaper)
+        reaper.start()
+
+
+def _close_all(states: list[LoopState]) -> None:
+    try:
+        for state in states:
+            state.close()
+    finally:
+        with _states_lock:
+            _reapers.discard(threading.current_thread())
+
+
+def reaped(within: float) -> bool:
+    'Wait until the loops of dead threads found so far are closed; whether they are.'
+    deadline = time.monotonic() + within
+    with _states_lock:
+        reapers = list(_reapers)
+    for reaper in reapers:
+        reaper.join(max(0.0, deadline - time.monotonic()))
+    return not any(reaper.is_alive() for reaper in reapers)
+
+
+def idle_state() -> LoopState | None:
+    """This thread's bridge state, if a finalizer may run its loop now.
+
+    Not while the loop runs or is about to (a call in progress: the loop
+    would run that call's task too), not in a forked child (the state is the
+    parent's), and not in a thread that has none yet (making one can reap).
+    """
+    state: LoopState | None = getattr(_local, 'state', None)
+    if (
+        state is None or state.busy or state.pid != os.getpid() or state.loop.is_closed()
+        or _get_running_loop() is not None
+    ):
+        return None
+    return state
+
+
+def discard(cleanup: Cleanup) -> bool:
+    """Run a cleanup coroutine from a finalizer: now if safe, else soon.
+
+    Now, in this thread, when its loop is idle (see idle_state()), within
+    CLOSE_TIMEOUT; else started on the background loop, if this process has
+    one; else queued with defer().  Returns False when none of these is
+    possible.
+    """
+    state = idle_state()
+    if state is not None:
+        try:
+            state.run(_run_cleanups(collections.deque([cleanup])), CLOSE_TIMEOUT)
+        except Exception:
+            _log.debug('cleanup failed; queued for the next call', exc_info=True)
+            state.pending.append(cleanup)
+        return True
+    portal = _portals[0] if _portals else None
+    if portal is not None and portal.submit(cleanup):
+        return True
+    return defer(cleanup)
+
+
+def start_background() -> None:
+    'Start the background loop now, so that a finalizer can use it later (see discard()).'
+    _get_portal()
+
+
+def _cleanup_done(task: asyncio.Future[Any]) -> None:
+    _submitted.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        _log.warning('background cleanup failed', exc_info=task.exception())
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
@@ -394,24 +598,32 @@ def _run_alone(coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
 def _run_inside_loop(
     running: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout: float | None,
 ) -> T:
-    global _warned_running_loop
+    global _warned_in_notebook
     state: LoopState | None = getattr(_local, 'state', None)
     if state is not None and state.loop is running:
-        coro.close()
-        raise RuntimeError(
-            'the pottery_async sync API was called from inside its own event loop '
-            '(from a coroutine or callback that the sync API is running); '
-            'use the async API (pottery_async) there instead'
-        )
-    if not _warned_running_loop:
-        _warned_running_loop = True
+        # User code that a core coroutine runs (a generator given to
+        # update(), a key function) calls the sync API: this thread's loop
+        # is waiting for that code, so the call runs on a loop one level
+        # deeper.  Nothing else waits for this loop: it serves this thread.
+        depth: int = getattr(_local, 'depth', -1) + 1
+        if depth >= _MAX_DEPTH:
+            coro.close()
+            raise RuntimeError(
+                f'the pottery_async sync API was called {_MAX_DEPTH} levels deep from inside '
+                'its own calls (a generator that calls the sync API, given to a call that '
+                'runs another such generator...)'
+            )
+        return _get_portal(depth).run(coro, timeout)
+    notebook = _in_notebook()
+    if not (notebook and _warned_in_notebook):
+        _warned_in_notebook = notebook
         try:
             warnings.warn(
                 'the pottery_async sync API was called from a thread that runs an event '
-                'loop; each call now blocks that loop while a background thread runs it. '
+                'loop; the call blocks that loop while a background thread runs it. '
                 'Use the async API (pottery_async) inside async code.',
                 BlockingBridgeWarning,
-                stacklevel=4,
+                stacklevel=_user_stacklevel(),
             )
         except BaseException:
             # The warning was turned into an error: the call is not made.
@@ -420,12 +632,33 @@ def _run_inside_loop(
     return _get_portal().run(coro, timeout)
 
 
-def _get_portal() -> _Portal:
-    global _portal
+# Nested calls deeper than this are refused (each level is a thread).
+_MAX_DEPTH = 8
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_stacklevel() -> int:
+    'The stacklevel, for warnings.warn() called by our caller, of the first frame outside this package.'
+    frame = sys._getframe(2)
+    level = 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _in_notebook() -> bool:
+    'Whether an IPython kernel (Jupyter) runs this process.'
+    shell = sys.modules.get('IPython')
+    get_ipython = getattr(shell, 'get_ipython', None)
+    return get_ipython is not None and type(get_ipython()).__name__ == 'ZMQInteractiveShell'
+
+
+def _get_portal(depth: int = 0) -> _Portal:
     with _portal_lock:
-        if _portal is None:
-            _portal = _Portal()
-        return _portal
+        while len(_portals) <= depth:
+            _portals.append(_Portal(len(_portals)))
+        return _portals[depth]
 
 
 def background(coro: Coroutine[Any, Any, None]) -> Callable[[], None]:
@@ -509,7 +742,7 @@ def defer(cleanup: Cleanup) -> bool:
     state: LoopState | None = getattr(_local, 'state', None)
     running = _get_running_loop()
     if running is not None and (state is None or state.loop is not running):
-        portal = _portal
+        portal = _portals[0] if _portals else None
         if portal is not None and portal.state is not None and not portal.state.loop.is_closed():
             portal.state.pending.append(cleanup)
             return True
@@ -519,11 +752,26 @@ def defer(cleanup: Cleanup) -> bool:
     return True
 
 
+# Run at exit before the loops close (e.g. deleting temporary keys).
+_exit_hooks: list[Callable[[], None]] = []
+
+
+def before_exit(hook: Callable[[], None]) -> None:
+    'Run ``hook`` at interpreter exit, while the bridge still works.'
+    _exit_hooks.append(hook)
+
+
 def _shutdown() -> None:
     global _exiting
+    for hook in _exit_hooks:
+        try:
+            hook()
+        except Exception:
+            _log.warning('error at exit', exc_info=True)
     _exiting = True
-    if _portal is not None:
-        _portal.stop()
+    for portal in reversed(_portals):
+        portal.stop()
+    reaped(CLOSE_TIMEOUT)
     me = threading.current_thread()
     with _states_lock:
         closable = [s for s in _states.values() if s.thread is me or not s.thread.is_alive()]
@@ -534,13 +782,15 @@ def _shutdown() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _local, _states, _states_lock, _portal, _portal_lock
-    _inherited.append((_local, _states, _portal))
+    global _local, _states, _states_lock, _portals, _portal_lock, _reapers, _submitted
+    _inherited.append((_local, _states, _portals, _reapers, _submitted))
     _local = threading.local()
     _states = {}
     _states_lock = threading.Lock()
-    _portal = None
+    _portals = []
     _portal_lock = threading.Lock()
+    _reapers = set()
+    _submitted = set()
 
 
 atexit.register(_shutdown)

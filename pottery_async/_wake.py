@@ -96,7 +96,6 @@ class _Hub:
                     # was cancelled, swallowing the cancellation (seen on
                     # Python 3.11 with a subscribe confirmation): the reader
                     # then read on, with no timeout, and closing its loop
-                    # (a dead thread's, in the next thread's first call)
                     # waited for it for ever.  Stop as asked.
                     raise asyncio.CancelledError
                 if not message:
@@ -129,8 +128,14 @@ class _Hub:
         if reader is not None:
             reader.cancel()
             # Waited for without awaiting it: its cancellation is not ours.
-            await asyncio.wait([reader])
-            if not reader.cancelled():
+            await asyncio.wait([reader], timeout=_READER_STOP)
+            connection = self.pubsub.connection
+            if not reader.done() and connection is not None:
+                # Still reading (a cancellation lost inside redis-py): close
+                # the socket under it, which ends the read.
+                await connection.disconnect(nowait=True)
+                await asyncio.wait([reader], timeout=_READER_STOP)
+            if reader.done() and not reader.cancelled():
                 reader.exception()
         for confirmed in self.confirmed.values():
             confirmed.cancel()
@@ -140,6 +145,10 @@ class _Hub:
         # bridge loop may not run again for a long time).
         await asyncio.sleep(0)
 
+
+# How long a cancelled hub reader may take to stop before its connection
+# is closed under it, and again after that.
+_READER_STOP = 5.0
 
 # A waiter looks again at least this often (seconds) even if nobody woke it:
 # a holder that never publishes (Pottery's Redlock) or a wake-up lost with a

@@ -27,7 +27,7 @@ import redis
 
 import pottery_async
 from pottery_async import _bridge, _clients
-from pottery_async.exceptions import BlockingBridgeWarning
+from pottery_async.exceptions import BlockingBridgeWarning, InefficientAccessWarning
 from pottery_async.sync import RedisDict
 from tests.helpers import (
     blocked_clients,
@@ -75,6 +75,14 @@ def on_twin(client: redis.Redis, command: str, *args: Any) -> Any:
 
 # Shouldn't appear in a clean child's stderr.
 DIRT = ('Traceback', 'unclosed', 'ResourceWarning', 'Exception ignored', 'never awaited', 'Error')
+
+
+@pytest.fixture
+def quiet_blocking() -> Iterator[None]:
+    'BlockingBridgeWarning ignored: for tests of calls made inside a running loop that check something else.'
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', BlockingBridgeWarning)
+        yield
 
 
 @pytest.fixture
@@ -145,8 +153,9 @@ def test_many_threads_get_their_own_replies_and_dead_loops_are_reaped(
             thread.join(60)
     assert not any(thread.is_alive() for thread in workers)
 
-    # The next thread that starts a loop closes the dead threads' loops.
+    # The next thread that starts a loop has the dead threads' loops closed.
     in_thread(lambda: _bridge.run(asyncio.sleep(0)))
+    assert _bridge.reaped(10)
     assert all(state.loop.is_closed() for state in states)
     assert not any(state in _bridge._states.values() for state in states)
     assert eventually(lambda: not named_connections(redis_client, name)), redis_client.client_list()
@@ -189,7 +198,8 @@ def test_churning_threads_finish_and_leave_nothing_behind(
         for thread in threads:
             thread.join(60)
         assert not any(thread.is_alive() for thread in threads), f'batch {batch} hung'
-    in_thread(lambda: _bridge.run(asyncio.sleep(0)))  # closes the last batch's loops
+    in_thread(lambda: _bridge.run(asyncio.sleep(0)))  # has the last batch's loops closed
+    assert _bridge.reaped(30)
     assert errors == []
     assert time.monotonic() - start < 120
     assert counter.get('churn-counter') == str(batches * size).encode()
@@ -283,7 +293,7 @@ def late():
 atexit.register(late)
 
 import redis
-from pottery_async.exceptions import BlockingBridgeWarning
+from pottery_async.exceptions import BlockingBridgeWarning, InefficientAccessWarning
 from pottery_async.sync import RedisDict
 
 warnings.simplefilter('ignore', BlockingBridgeWarning)
@@ -470,9 +480,8 @@ def test_timeout_during_blpop_consumes_nothing_later(url: str, redis_client: red
 
 
 def test_timeout_through_the_portal_consumes_nothing_later(
-    client: redis.Redis, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+    client: redis.Redis, redis_client: redis.Redis, quiet_blocking: None,
 ) -> None:
-    monkeypatch.setattr(_bridge, '_warned_running_loop', True)
 
     async def blpop() -> Any:
         return await _clients.resolve(client).blpop('portal-queue', 0)
@@ -487,54 +496,73 @@ def test_timeout_through_the_portal_consumes_nothing_later(
     assert redis_client.llen('portal-queue') == 1
 
 
-# --- 5. called from its own loop: fails fast ------------------------------------
+# --- 5. called from inside its own calls: runs one level deeper ------------------
 
 
-def test_call_from_own_loop_fails_fast_and_bridge_stays_usable(
+def test_call_from_own_loop_runs_and_bridge_stays_usable(
     client: redis.Redis, redis_client: redis.Redis,
 ) -> None:
     d = RedisDict(redis=client, key='reentrant')
 
-    async def nested_run() -> None:
-        _bridge.run(asyncio.sleep(0))
+    async def nested_sync_api(value: int) -> int:
+        d['a'] = value  # the sync API, from a coroutine the sync API runs
+        return int(await _clients.resolve(client).hlen('reentrant'))
 
-    async def nested_sync_api() -> None:
-        d['a'] = 1
+    def check(value: int) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')  # no BlockingBridgeWarning: nothing of the user's is blocked
+            assert _bridge.run(nested_sync_api(value)) == 1
+        assert redis_client.hgetall('reentrant') == {b'"a"': str(value).encode()}
 
-    async def caught() -> int:
-        try:
-            d['a'] = 1
-        except RuntimeError:
-            pass
-        return int(await _clients.resolve(client).exists('reentrant'))
-
-    def check() -> None:
-        with pytest.raises(RuntimeError, match='inside its own event loop'):
-            _bridge.run(nested_run())
-        with pytest.raises(RuntimeError, match='inside its own event loop'):
-            _bridge.run(nested_sync_api())
-        assert _bridge.run(caught()) == 0
-
-    in_thread(check)  # in a thread of its own, so that a deadlock fails the test
-    check()  # and in this one
-    assert redis_client.exists('reentrant') == 0
-    d['a'] = 1
-    assert d['a'] == 1
-    assert redis_client.hgetall('reentrant') == {b'"a"': b'1'}
+    in_thread(lambda: check(1))  # in a thread of its own, so that a deadlock fails the test
+    check(2)  # and in this one
+    d['a'] = 3
+    assert d['a'] == 3
+    assert redis_client.hgetall('reentrant') == {b'"a"': b'3'}
 
 
-def test_call_from_the_portal_loop_fails_fast(
-    client: redis.Redis, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+def test_generators_that_call_the_sync_api_can_feed_it(
+    client: redis.Redis, redis_client: redis.Redis,
 ) -> None:
-    monkeypatch.setattr(_bridge, '_warned_running_loop', True)
+    # Pottery idioms: user code that the core runs (the generator) calls
+    # the sync API itself.
+    from pottery_async.sync import RedisList, RedisSet
+
+    redis_client.hset('gen-src', mapping={'"a"': 1, '"b"': 2, '"c"': 3})
+    src = RedisDict(redis=client, key='gen-src')
+    dst = RedisDict(redis=client, key='gen-dst')
+
+    def run() -> None:
+        warnings.simplefilter('ignore', InefficientAccessWarning)  # list initial contents
+        dst.update((k, src[k] * 10) for k in ('a', 'b', 'c'))
+        s = RedisSet(redis=client, key='gen-set')
+        s.update(x for x in src)
+        lst = RedisList(redis=client, key='gen-list')
+        lst.extend(src[k] for k in src)
+        # Two levels: a generator whose items come from a call that itself
+        # reads a generator of sync calls.
+        lst.extend(len(RedisList((src[k] for k in src), redis=client, key=f'gen-inner{i}')) for i in range(2))
+
+    with warnings.catch_warnings():
+        in_thread(run)
+    assert redis_client.hgetall('gen-dst') == {b'"a"': b'10', b'"b"': b'20', b'"c"': b'30'}
+    assert redis_client.smembers('gen-set') == {b'"a"', b'"b"', b'"c"'}
+    assert sorted(redis_client.lrange('gen-list', 0, 2)) == [b'1', b'2', b'3']
+    assert redis_client.lrange('gen-list', 3, -1) == [b'3', b'3']
+
+
+def test_call_from_the_portal_loop_runs_one_level_deeper(
+    client: redis.Redis, redis_client: redis.Redis, quiet_blocking: None,
+) -> None:
     d = RedisDict(redis=client, key='reentrant-portal')
 
     async def nested_sync_api() -> None:
         d['a'] = 1
 
     async def main() -> Any:
-        with pytest.raises(RuntimeError, match='inside its own event loop'):
-            _bridge.run(nested_sync_api())
+        # Inside a foreign loop: the call goes to the background loop, whose
+        # coroutine calls the sync API again: that runs a level deeper.
+        _bridge.run(nested_sync_api())
         d['b'] = 2
         return d['b']
 
@@ -542,41 +570,41 @@ def test_call_from_the_portal_loop_fails_fast(
         assert asyncio.run(main()) == 2
 
     in_thread(check)
-    assert redis_client.hgetall('reentrant-portal') == {b'"b"': b'2'}
+    assert redis_client.hgetall('reentrant-portal') == {b'"a"': b'1', b'"b"': b'2'}
+    assert any(t.name == 'pottery_async-portal-1' and t.daemon for t in threading.enumerate())
 
 
 # --- 6. called inside someone else's running loop -------------------------------
 
 
-def test_inside_a_running_loop_works_and_warns_once(
-    client: redis.Redis, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+def test_inside_a_running_loop_works_and_warns_at_each_line(
+    client: redis.Redis, redis_client: redis.Redis,
 ) -> None:
-    monkeypatch.setattr(_bridge, '_warned_running_loop', False)
-
     async def main(value: int) -> list[Any]:
         d = RedisDict(redis=client, key='in-loop')
         d['a'] = value
         return [d['a'], len(d), 'a' in d]
 
-    with pytest.warns(BlockingBridgeWarning) as record:
+    with warnings.catch_warnings(record=True) as record:
+        # Python's default: a warning shows once per line of code.
+        warnings.simplefilter('default')
         assert asyncio.run(main(1)) == [1, 1, True]
-    assert [w.category for w in record] == [BlockingBridgeWarning]
-    # It points at the line that called the sync API.
-    assert record[0].filename == __file__
-    assert redis_client.hgetall('in-loop') == {b'"a"': b'1'}
-    # Once per process: with warnings as errors, a second warning would raise.
-    with warnings.catch_warnings():
-        warnings.simplefilter('error')
+        first = len(record)
         assert asyncio.run(main(2)) == [2, 1, True]
         in_thread(lambda: asyncio.run(main(3)))
+    assert {w.category for w in record} == {BlockingBridgeWarning}
+    # Each of the three lines of main() that call the sync API, once; all
+    # point at this file.
+    assert first == len(record) == 3
+    assert {w.filename for w in record} == {__file__}
+    assert len({w.lineno for w in record}) == 3
     assert redis_client.hgetall('in-loop') == {b'"a"': b'3'}
     assert any(t.name == 'pottery_async-portal' and t.daemon for t in threading.enumerate())
 
 
 def test_warning_as_error_inside_a_running_loop_leaves_nothing_behind(
-    client: redis.Redis, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+    client: redis.Redis, redis_client: redis.Redis,
 ) -> None:
-    monkeypatch.setattr(_bridge, '_warned_running_loop', False)
 
     async def main() -> None:
         with pytest.raises(BlockingBridgeWarning):
@@ -589,18 +617,19 @@ def test_warning_as_error_inside_a_running_loop_leaves_nothing_behind(
     assert redis_client.exists('warned') == 0
 
 
-# --- 7. finalizers queue their cleanup instead of re-entering -------------------
+# --- 7. finalizers: temporary keys deleted as soon as that is safe -----------------
 
 
-def test_finalizer_cleanup_runs_before_the_next_call(client: redis.Redis, redis_client: redis.Redis) -> None:
-    d = RedisDict({'a': 1}, redis=client)
-    key = d.key
-    assert key.startswith('pottery:')
-    assert redis_client.exists(key) == 1
-    del d
+def test_collected_temporary_is_deleted_at_once(client: redis.Redis, redis_client: redis.Redis) -> None:
+    # Pottery's behaviour: create it in a function, collect it, the key is gone.
+    def make() -> str:
+        d = RedisDict({'a': 1}, redis=client)
+        assert redis_client.exists(d.key) == 1
+        return d.key
+
+    key = make()
     gc.collect()
-    assert redis_client.exists(key) == 1  # no I/O in the finalizer
-    assert RedisDict(redis=client, key='other').get('x') is None  # the next call
+    assert key.startswith('pottery:')
     assert redis_client.exists(key) == 0
 
 
@@ -612,12 +641,31 @@ def test_finalizer_during_a_bridge_call_does_not_reenter(
 
     async def drop_then_look() -> int:
         holder.clear()
-        gc.collect()  # the finalizer runs inside this loop
+        gc.collect()  # the finalizer runs inside this loop: not run again here
+        await asyncio.sleep(0)
         return int(await _clients.resolve(client).exists(key))
 
-    assert _bridge.run(drop_then_look()) == 1
-    assert on_twin(client, 'EXISTS', key) == 0
-    assert redis_client.exists(key) == 0
+    _bridge.run(drop_then_look())
+    # Deleted by the background loop meanwhile, not at this thread's next call.
+    assert eventually(lambda: redis_client.exists(key) == 0)
+
+
+def test_module_level_temporaries_are_deleted_at_exit(url: str, redis_client: redis.Redis) -> None:
+    script = """
+import sys
+import redis
+from pottery_async.sync import RedisDict, RedisList
+client = redis.Redis.from_url(sys.argv[1])
+d = RedisDict({'a': 1}, redis=client)
+lst = RedisList([1, 2], redis=sys.argv[1])
+print(d.key, lst.key, flush=True)
+"""
+    result = subprocess.run([sys.executable, '-c', script, url], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    keys = result.stdout.split()
+    assert len(keys) == 2
+    assert redis_client.exists(*keys) == 0
+    assert not any(dirt in result.stderr for dirt in DIRT), result.stderr
 
 
 def test_cleanup_queued_by_a_dead_thread_runs_when_its_loop_is_reaped(
@@ -626,34 +674,34 @@ def test_cleanup_queued_by_a_dead_thread_runs_when_its_loop_is_reaped(
     keys: list[str] = []
 
     def short_lived() -> None:
-        d = RedisDict({'a': 1}, redis=client)
-        keys.append(d.key)
-        del d
-        gc.collect()
+        _bridge.run(asyncio.sleep(0))  # this thread's loop
+        keys.append(unique('queued'))
+        redis_client.set(keys[0], 1)
+
+        async def unlink() -> None:
+            await _clients.resolve(client).unlink(keys[0])
+
+        assert _bridge.defer(unlink)
 
     in_thread(short_lived)
     assert redis_client.exists(keys[0]) == 1
-    in_thread(lambda: _bridge.run(asyncio.sleep(0)))  # reaps the dead thread's loop
+    in_thread(lambda: _bridge.run(asyncio.sleep(0)))  # reaps the dead thread's loop, in the background
+    assert _bridge.reaped(10)
     assert redis_client.exists(keys[0]) == 0
 
 
-def test_finalizer_inside_a_running_loop_is_queued_for_the_portal(
-    client: redis.Redis, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+def test_finalizer_inside_a_running_loop_goes_to_the_background_loop(
+    client: redis.Redis, redis_client: redis.Redis, quiet_blocking: None,
 ) -> None:
-    monkeypatch.setattr(_bridge, '_warned_running_loop', True)
-
-    async def main() -> tuple[str, int]:
+    async def main() -> str:
         d = RedisDict({'a': 1}, redis=client)
         key = d.key
         del d
         gc.collect()
-        before = int(redis_client.exists(key))
-        RedisDict(redis=client, key='other').get('x')  # the portal's next call
-        return key, before
+        return key
 
-    key, before = asyncio.run(main())
-    assert before == 1
-    assert redis_client.exists(key) == 0
+    key = asyncio.run(main())
+    assert eventually(lambda: redis_client.exists(key) == 0)
 
 
 # --- 8. short tracebacks ------------------------------------------------------------
@@ -663,10 +711,7 @@ def _frames(error: BaseException) -> list[traceback.FrameSummary]:
     return traceback.extract_tb(error.__traceback__)
 
 
-def test_exceptions_surface_with_a_short_traceback(
-    client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(_bridge, '_warned_running_loop', True)
+def test_exceptions_surface_with_a_short_traceback(client: redis.Redis, quiet_blocking: None) -> None:
     d = RedisDict(redis=client, key='traceback')
     with pytest.raises(KeyError) as excinfo:
         d['missing']
