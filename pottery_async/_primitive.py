@@ -8,7 +8,9 @@ what Pottery takes in the sync API), resolved to async clients at each use.
 
 ``_fan_out()`` sends one request to every master at once from the event
 loop (no threads), each bounded by its own timeout, so that a dead or
-paused master costs at most that timeout and never blocks the others.
+paused master costs at most that timeout and never blocks the others; and
+only once: a master that stopped answering is then waited on briefly at
+most, until it answers again (``_Health``).
 
 A master that fails counts against the quorum only when its failure is
 transient (down, paused, loading, busy, read-only after a fail-over...).  A
@@ -234,31 +236,71 @@ class Primitive:
         request: Callable[[_clients.AsyncClient], Awaitable[T]],
         limit: float | None = None,
     ) -> T:
-        'One request to one master, bounded by ``limit`` seconds (the master timeout by default).'
+        """One request to one master, bounded by ``limit`` seconds (the master timeout by default).
+
+        A master that let a request time out is not waited on again until
+        it answers (see ``_Health``): the next request to it is a probe
+        that the caller waits for briefly while it goes on in the
+        background, and a request made while a probe is out waits as
+        briefly for the probe's answer, and is sent only if there is one.
+        """
         client = _clients.resolve(master)
-        slots = _slots_of(client)
         seconds = self._MASTER_TIMEOUT if limit is None else limit
+        health = _health_of(client)
         try:
+            wait = min(seconds, _PROBE_WAIT)
+            if health.probe is not None:
+                # Asked again while a probe is out: its answer decides.
+                await asyncio.wait({health.probe}, timeout=wait)
+                if health.suspect:
+                    raise CommandTimeoutError(
+                        f'Timeout: master not answering (no reply within {self._MASTER_TIMEOUT:.3g} s '
+                        f'before, nor to the probe sent since)'
+                    )
+            elif health.suspect:
+                probe = asyncio.ensure_future(self._bounded(client, request, self._MASTER_TIMEOUT))
+                health.watch(probe)
+                done, _ = await asyncio.wait({probe}, timeout=wait)
+                if not done:
+                    raise CommandTimeoutError(
+                        f'Timeout: master not answering (no reply within {self._MASTER_TIMEOUT:.3g} s '
+                        f'before, nor {wait:.3g} s now)'
+                    )
+                return probe.result()
             try:
-                async with asyncio.timeout(seconds):
-                    if slots is None:
-                        return await request(client)
-                    # Waiting for a slot counts: a paused master holding them
-                    # all must not hold the caller longer.
-                    async with slots:
-                        return await request(client)
-            except TimeoutError as error:
-                if isinstance(error, RedisError):
-                    raise
-                failure = _clients.connect_failure(error)
-                if failure is not None:
-                    # redis-py's retry policy was still trying to connect
-                    # (refused, a wrong password...): that is the failure.
-                    raise failure from failure.__cause__ or failure.__context__
-                raise CommandTimeoutError(f'Timeout: no reply from a master within {seconds:.3g} s') from None
+                return await self._bounded(client, request, seconds)
+            except RedisTimeoutError:
+                # Only a wait as long as the master timeout proves a master
+                # hung: a shorter one (a caller's deadline) proves nothing.
+                if seconds >= self._MASTER_TIMEOUT:
+                    health.suspect = True
+                raise
         except RedisError as error:
             setattr(error, MASTER_ATTRIBUTE, master)
             raise
+
+    async def _bounded(
+        self, client: _clients.AsyncClient, request: Callable[[_clients.AsyncClient], Awaitable[T]],
+        seconds: float,
+    ) -> T:
+        slots = _slots_of(client)
+        try:
+            async with asyncio.timeout(seconds):
+                if slots is None:
+                    return await request(client)
+                # Waiting for a slot counts: a paused master holding them
+                # all must not hold the caller longer.
+                async with slots:
+                    return await request(client)
+        except TimeoutError as error:
+            if isinstance(error, RedisError):
+                raise
+            failure = _clients.connect_failure(error)
+            if failure is not None:
+                # redis-py's retry policy was still trying to connect
+                # (refused, a wrong password...): that is the failure.
+                raise failure from failure.__cause__ or failure.__context__
+            raise CommandTimeoutError(f'Timeout: no reply from a master within {seconds:.3g} s') from None
 
     def _log(self, error: RedisError) -> None:
         # A master down or slow is what a quorum is for: expected, and
@@ -273,6 +315,53 @@ class Primitive:
         'With raise_on_redis_errors, raise QuorumIsImpossible if a majority failed.'
         if self._raise_on_redis_errors and len(redis_errors) >= self.quorum:
             raise QuorumIsImpossible(self._key, self._masters, redis_errors=redis_errors)
+
+
+# How long a caller waits for a probe of a master that stopped answering
+# (see _Health) before counting that master as failed for its request.
+_PROBE_WAIT = 0.05
+
+
+class _Health:
+    """Whether a master (one async client) is suspected of having stopped answering.
+
+    A master that lets a request run into the master timeout (SIGSTOPped,
+    partitioned, swapping) would otherwise cost every later step of every
+    lock the whole timeout: acquire, take-back and release each wait for
+    it, and waiters starve.  Once suspected, the next request to it is a
+    probe, bounded by the master timeout but waited for only _PROBE_WAIT by
+    its caller; requests made while a probe is out wait as long for its
+    answer and are not sent without one.  The first probe that is answered
+    clears the suspicion.
+    """
+
+    __slots__ = ('probe', 'suspect')
+
+    def __init__(self) -> None:
+        self.suspect = False
+        self.probe: asyncio.Future[Any] | None = None
+
+    def watch(self, probe: asyncio.Future[Any]) -> None:
+        self.probe = probe
+        # Held here (and by the loop) until it ends.
+        probe.add_done_callback(self._probed)
+
+    def _probed(self, probe: asyncio.Future[Any]) -> None:
+        self.probe = None
+        error = None if probe.cancelled() else probe.exception()
+        # Answered, or refused at once (a killed master fails fast anyway).
+        self.suspect = probe.cancelled() or isinstance(error, RedisTimeoutError)
+
+
+_health: weakref.WeakKeyDictionary[Any, _Health] = weakref.WeakKeyDictionary()
+
+
+def _health_of(client: _clients.AsyncClient) -> _Health:
+    try:
+        return _health[client]
+    except KeyError:
+        health = _health[client] = _Health()
+        return health
 
 
 # Per client, the number of requests that may be in flight at once, when its

@@ -212,11 +212,10 @@ def test_processes_two_masters_paused(
         during = group.wait_for(before + 4)
     group.wait_for(during + 10)
     reports = group.finish(stop=True)
-    # KNOWN BUG (see the session notes): with 2 of 5 masters paused, the
-    # waiters sometimes all stall until their 20 s acquire timeout, on Redis 7
-    # mostly.  Safety holds (no lost update, every call returns within the
-    # guard); that liveness gap is allowed here, once per worker, until fixed.
-    check_reports(reports, group.count(), masters_lost=2, misses_allowed=1)
+    # Hung masters are not waited on at every step (see _primitive._Health):
+    # no waiter misses its 20 s acquire timeout, and none waits long.
+    check_reports(reports, group.count(), masters_lost=2)
+    assert max(report['slowest_acquire'] for report in reports) < 5, reports
     # The masters that never paused hold no lock key.  (A SET sent to a paused
     # master may run when it resumes and stay until it expires.)
     assert lock_keys(masters[2:]) == [[]] * 3
@@ -366,6 +365,53 @@ async def test_async_three_killed(own_servers: list[Server]) -> None:
     finally:
         for client in amasters:
             await client.aclose()
+
+
+async def test_hung_master_not_waited_on_at_every_step(
+    amasters: list[redis.asyncio.Redis], five_servers: list[Server], masters: list[redis.Redis],
+) -> None:
+    """Once a paused master has let one request run into the master
+    timeout, later steps wait for it briefly at most (a probe), and as soon
+    as it answers again it is used again."""
+    lock = AIORedlock(key='hung-steps', masters=amasters)
+    with paused(five_servers[:1]):
+        start = time.monotonic()
+        assert await lock.acquire(blocking=False)
+        # This first step found out: it waited the whole master timeout.
+        assert time.monotonic() - start >= AIORedlock._MASTER_TIMEOUT
+        await lock.release()
+        steps = []
+        for _ in range(10):
+            start = time.monotonic()
+            assert await lock.acquire(blocking=False)
+            await lock.release()
+            steps.append(time.monotonic() - start)
+        # Liveness, not speed: each cycle far below one master timeout.
+        assert max(steps) < AIORedlock._MASTER_TIMEOUT / 2, steps
+        assert lock_keys(masters[1:]) == [[]] * 4
+    # Answering again: its probe's reply clears the suspicion, and the
+    # lock is stored on it again.
+    assert await eventually_async(lambda: _held_on_first(lock, masters))
+    await lock.release()
+    assert lock_keys(masters) == [[]] * 5
+
+
+async def _held_on_first(lock: AIORedlock, masters: list[redis.Redis]) -> bool:
+    if not await lock.acquire(blocking=False):
+        return False
+    if masters[0].get(lock.key) is None:
+        await lock.release()
+        return False
+    return True
+
+
+async def eventually_async(check: Any, within: float = HANG_GUARD) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(0.05)
+    return False
 
 
 def test_minority_of_free_masters_is_no_grant(masters: list[redis.Redis], five_servers: list[Server]) -> None:
