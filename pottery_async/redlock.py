@@ -80,6 +80,10 @@ _MAX_AUTO_RELEASE_TIME = 1e15
 _NUM_EXTENSIONS = 3
 _CLOCK_DRIFT_FACTOR = 0.01
 _CLOCK_DRIFT_MIN = 0.002
+# The shortest lease: what is left of it once the clock-drift allowance is
+# taken (under 8 ms) must still outlast a round trip to the masters, or no
+# try is ever valid and a blocking acquire() spins for ever.
+_MIN_AUTO_RELEASE_TIME = 0.01
 # Automatic renewal renews the lease when this fraction of it is left.
 _RENEW_AT = 2 / 3
 
@@ -180,15 +184,12 @@ def _check_auto_release_time(value: float) -> float:
         seconds = float(value)
     except OverflowError:
         seconds = math.inf
-    # A lease no longer than the clock-drift allowance is never valid: a
-    # blocking acquire() would try for ever.  (It is also at least the 1 ms
-    # Redis needs.)  NaN fails this comparison too.
-    if not _drift(seconds) < seconds <= _MAX_AUTO_RELEASE_TIME:
-        shortest = _CLOCK_DRIFT_MIN / (1 - _CLOCK_DRIFT_FACTOR)
+    # NaN fails this comparison too.
+    if not _MIN_AUTO_RELEASE_TIME <= seconds <= _MAX_AUTO_RELEASE_TIME:
         raise ValueError(
-            f'auto_release_time must be more than {shortest:.5f} s (a shorter lease is all '
-            f'clock-drift allowance, 2 ms + 1%) and at most {_MAX_AUTO_RELEASE_TIME:g} s '
-            f'(what Redis can expire), not {value!r}'
+            f'auto_release_time must be at least {_MIN_AUTO_RELEASE_TIME:g} s (a shorter lease is '
+            f'mostly clock-drift allowance, 2 ms + 1%, and expires before a try can count) and at '
+            f'most {_MAX_AUTO_RELEASE_TIME:g} s (what Redis can expire), not {value!r}'
         )
     return seconds
 
