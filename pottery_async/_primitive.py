@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar, TypeVar
@@ -267,31 +268,56 @@ class Primitive:
                         f'before, nor {wait:.3g} s now)'
                     )
                 return probe.result()
-            try:
-                return await self._bounded(client, request, seconds)
-            except RedisTimeoutError:
-                # Only a wait as long as the master timeout proves a master
-                # hung: a shorter one (a caller's deadline) proves nothing.
-                if seconds >= self._MASTER_TIMEOUT:
-                    health.suspect = True
-                raise
+            # Without a deadline of the caller's, queueing for a connection
+            # behind this process's own requests to a master that answers
+            # is no timeout (hundreds of releases at once must all happen).
+            return await self._bounded(client, request, seconds, patient=limit is None)
         except RedisError as error:
             setattr(error, MASTER_ATTRIBUTE, master)
             raise
 
     async def _bounded(
         self, client: _clients.AsyncClient, request: Callable[[_clients.AsyncClient], Awaitable[T]],
-        seconds: float,
+        seconds: float, *, patient: bool = False,
     ) -> T:
+        """``request(client)`` within ``seconds``, counting the wait for a slot (see _slots_of).
+
+        ``patient``: the wait for a slot does not count as long as the
+        master keeps answering this client's other requests.
+        """
+        loop = asyncio.get_running_loop()
+        health = _health_of(client)
         slots = _slots_of(client)
+        start = loop.time()
         try:
-            async with asyncio.timeout(seconds):
-                if slots is None:
-                    return await request(client)
-                # Waiting for a slot counts: a paused master holding them
-                # all must not hold the caller longer.
-                async with slots:
-                    return await request(client)
+            if slots is not None:
+                await _take_slot(slots, health, seconds, patient=patient)
+            try:
+                sent = loop.time()
+                if not patient:
+                    seconds -= sent - start
+                async with asyncio.timeout(seconds):
+                    result = await request(client)
+                health.answered = loop.time()
+                return result
+            except RedisTimeoutError:
+                if seconds >= self._MASTER_TIMEOUT:
+                    health.suspect = True
+                raise
+            except TimeoutError as error:
+                # Only a request given the whole master timeout proves its
+                # master hung: a shorter wait (a caller's deadline) proves
+                # nothing, nor does a retry policy still trying to connect.
+                if seconds >= self._MASTER_TIMEOUT and _clients.connect_failure(error) is None:
+                    health.suspect = True
+                raise
+            except RedisError as error:
+                if not isinstance(error, RedisConnectionError):
+                    health.answered = loop.time()  # an error reply is an answer
+                raise
+            finally:
+                if slots is not None:
+                    slots.release()
         except TimeoutError as error:
             if isinstance(error, RedisError):
                 raise
@@ -335,11 +361,13 @@ class _Health:
     clears the suspicion.
     """
 
-    __slots__ = ('probe', 'suspect')
+    __slots__ = ('answered', 'probe', 'suspect')
 
     def __init__(self) -> None:
         self.suspect = False
         self.probe: asyncio.Future[Any] | None = None
+        # When (the loop's time) the master last answered this client.
+        self.answered = -math.inf
 
     def watch(self, probe: asyncio.Future[Any]) -> None:
         self.probe = probe
@@ -354,6 +382,26 @@ class _Health:
 
 
 _health: weakref.WeakKeyDictionary[Any, _Health] = weakref.WeakKeyDictionary()
+
+
+async def _take_slot(slots: asyncio.Semaphore, health: _Health, seconds: float, *, patient: bool) -> None:
+    """Acquire one of ``slots`` within ``seconds`` (TimeoutError if not).
+
+    ``patient``: after ``seconds``, wait on as long as requests keep being
+    answered (slots are taken by this process's own requests, moving), but
+    not when none was answered for ``seconds`` (the master stopped
+    answering with every slot taken).
+    """
+    loop = asyncio.get_running_loop()
+    while True:
+        since = loop.time()
+        try:
+            async with asyncio.timeout(seconds):
+                await slots.acquire()
+            return
+        except TimeoutError:
+            if not patient or health.suspect or health.answered < since:
+                raise
 
 
 def _health_of(client: _clients.AsyncClient) -> _Health:
