@@ -81,11 +81,18 @@ _CLOCK_DRIFT_MIN = 0.002
 _RENEW_AT = 2 / 3
 
 # Take the lock if free: {1, fence} (fence: the incremented fencing counter
-# KEYS[2], or 0 without one); else {0, the holder's PTTL, the holder}.
+# KEYS[2], or 0 without one); else {0, the holder's PTTL, the holder}.  If
+# the counter cannot be incremented (a key of another type, no permission),
+# the lock is let go again and the server's error returned: nothing changed.
 _ACQUIRE = Script('''
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-    if KEYS[2] then return {1, redis.call('INCR', KEYS[2])} end
-    return {1, 0}
+    if not KEYS[2] then return {1, 0} end
+    local fence = redis.pcall('INCR', KEYS[2])
+    if type(fence) == 'table' and fence.err then
+        redis.call('DEL', KEYS[1])
+        return redis.error_reply(fence.err .. ' (fencing counter ' .. KEYS[2] .. '; the lock was not taken)')
+    end
+    return {1, fence}
 end
 return {0, redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[1])}
 ''')
