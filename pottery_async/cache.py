@@ -106,11 +106,12 @@ return {0}
 # ('0': none), lock token.  Stores the value, releases the lock if this
 # caller holds it, and wakes the waiters: they see the value, since the
 # script runs whole before they can look (and if a command fails half-way,
-# as on a key of another type, they look and see that instead).
+# as on a key of another type, they look and see that instead).  A user
+# without permission for the channel still stores (its waiters poll).
 _STORE = Script(_NOW + '''
 if KEYS[2] then
     if ARGV[5] ~= '' and redis.call('GET', KEYS[2]) == ARGV[5] then redis.call('DEL', KEYS[2]) end
-    redis.call('PUBLISH', KEYS[2], 'stored')
+    redis.pcall('PUBLISH', KEYS[2], 'stored')
 end
 local value = ARGV[2]
 if ARGV[4] ~= '0' then
@@ -132,11 +133,11 @@ if ARGV[3] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 ''')
 
 # Release the entry lock KEYS[1] if it holds ARGV[1], and wake the waiters
-# (one of them computes the value instead).
+# (one of them computes the value instead), if allowed to publish.
 _ABANDON = Script('''
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     redis.call('DEL', KEYS[1])
-    redis.call('PUBLISH', KEYS[1], 'abandoned')
+    redis.pcall('PUBLISH', KEYS[1], 'abandoned')
 end
 ''')
 

@@ -132,11 +132,12 @@ return 0
 ''')
 
 # Delete the key if it holds ARGV[1], then, if ARGV[2] is 1, tell the
-# waiters (channel KEYS[1]); 1 if deleted.
+# waiters (channel KEYS[1]); 1 if deleted.  A user without permission for
+# the channel still releases (its waiters poll: see _wake.listening).
 _RELEASE = Script('''
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     redis.call('DEL', KEYS[1])
-    if ARGV[2] == '1' then redis.call('PUBLISH', KEYS[1], 'released') end
+    if ARGV[2] == '1' then redis.pcall('PUBLISH', KEYS[1], 'released') end
     return 1
 end
 return 0
