@@ -27,7 +27,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from . import _bridge, _clients
 from ._codec import JSON, Codec
-from .exceptions import InefficientAccessWarning, WrongTypeError
+from .exceptions import InefficientAccessWarning, WrongTypeError, server_address
 
 T = TypeVar('T')
 P = ParamSpec('P')
@@ -357,8 +357,16 @@ def slot_tag(key: str) -> str:
 
 
 def same_server(a: Container, b: Container) -> bool:
-    'Whether two containers talk to the same client (and so the same server).'
-    return a._redis is b._redis or a._client is b._client
+    """Whether two containers talk to the same server and database.
+
+    Their clients (of either API, or URLs) need not be the same objects:
+    what counts is where they connect (host, port and db, or socket path
+    and db), read from their settings, without I/O.
+    """
+    if a._redis is b._redis:
+        return True
+    where = server_address(a._redis)
+    return where is not None and where == server_address(b._redis)
 
 
 def discard_later(redis_arg: _clients.RedisArg, key: str) -> None:

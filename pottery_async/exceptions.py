@@ -25,10 +25,23 @@ def describe_server(redis: Any) -> str:
 
     Never the credentials, never redis-py's repr (hundreds of characters).
     """
+    address = server_address(redis)
+    if address is not None:
+        return address
+    return 'a malformed URL' if isinstance(redis, str) else type(redis).__name__
+
+
+def server_address(redis: Any) -> str | None:
+    """Where a client, URL or None (the default client) connects, as ``describe_server`` says it.
+
+    The same for every client of one server and database, of either API
+    (whatever their credentials); None for a malformed URL or an object
+    that is no client.
+    """
     if redis is None:
         from ._clients import DEFAULT_URL
 
-        return describe_server(DEFAULT_URL)
+        return _describe_url(DEFAULT_URL)
     if isinstance(redis, str):
         return _describe_url(redis)
     manager = getattr(redis, 'nodes_manager', None)
@@ -37,7 +50,7 @@ def describe_server(redis: Any) -> str:
         return f'cluster({", ".join(sorted(node.name for node in nodes))})'
     kwargs = getattr(getattr(redis, 'connection_pool', None), 'connection_kwargs', None)
     if not isinstance(kwargs, dict):
-        return type(redis).__name__
+        return None
     db = kwargs.get('db') or 0
     suffix = f'/{db}' if db else ''
     if 'path' in kwargs:
@@ -45,7 +58,7 @@ def describe_server(redis: Any) -> str:
     return f'{kwargs.get("host", "localhost")}:{kwargs.get("port", 6379)}{suffix}'
 
 
-def _describe_url(url: str) -> str:
+def _describe_url(url: str) -> str | None:
     try:
         parts = urllib.parse.urlsplit(url)
         query = urllib.parse.parse_qs(parts.query)
@@ -55,7 +68,7 @@ def _describe_url(url: str) -> str:
         db = parts.path.strip('/') or query.get('db', ['0'])[0]
         return f'{parts.hostname or "localhost"}:{parts.port or 6379}' + (f'/{db}' if db != '0' else '')
     except ValueError:
-        return 'a malformed URL'
+        return None
 
 
 def describe_error(error: BaseException) -> str:

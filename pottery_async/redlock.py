@@ -65,6 +65,7 @@ from .exceptions import (
     ReleaseUnlockedLock,
     TooManyExtensions,
     describe_error,
+    server_address,
 )
 
 logger = logging.getLogger('pottery_async')
@@ -146,13 +147,7 @@ return 0
 
 def _address(client: _clients.AsyncClient) -> str:
     'Where a client connects, the same in every process (for _in_order).'
-    pool = getattr(client, 'connection_pool', None)
-    kwargs = getattr(pool, 'connection_kwargs', None) or {}
-    if 'path' in kwargs:
-        return f'unix:{kwargs["path"]}/{kwargs.get("db", 0)}'
-    if 'host' in kwargs:
-        return f'{kwargs["host"]}:{kwargs.get("port", 6379)}/{kwargs.get("db", 0)}'
-    return repr(client)
+    return server_address(client) or repr(client)
 
 
 def _fence_key(key: str) -> str:

@@ -12,6 +12,7 @@ import redis.asyncio
 
 import pottery_async
 import pottery_async.sync
+from tests.servers import Server
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
 
@@ -117,6 +118,59 @@ def test_sync_bool_and_equality_are_pottery_s(
     with pytest.raises(TypeError, match='unhashable'):
         hash(ours)
     assert _state(name, redis_client, 'k') == state
+
+
+
+# Containers whose equality is "the same key on the same server" alone.
+BY_SERVER = ['BloomFilter', 'HyperLogLog', 'RedisSimpleQueue']
+
+
+@pytest.mark.parametrize('name', BY_SERVER)
+def test_sync_equality_compares_servers_not_client_objects(
+    name: str, server: Server, url: str, redis_client: redis.Redis,
+) -> None:
+    kwargs = CONTAINERS[name][2]
+    cls = getattr(pottery_async.sync, name)
+    ours = _filled_sync(pottery_async.sync, name, redis_client, 'k')
+    state = _state(name, redis_client, 'k')
+    same = redis.Redis(host=server.host, port=server.port, db=1)
+    other_db = redis.Redis.from_url(server.url(2))
+    try:
+        # Another client object, the same server and database.
+        assert ours == cls(redis=same, key='k', **kwargs)
+        assert not ours != cls(redis=same, key='k', **kwargs)
+        assert ours == cls(redis=url, key='k', **kwargs)
+        # The same contents under the same key, in another database.
+        elsewhere = _filled_sync(pottery_async.sync, name, other_db, 'k')
+        assert ours != elsewhere
+        assert not ours == elsewhere
+        assert _state(name, redis_client, 'k') == state
+    finally:
+        other_db.flushdb()
+        same.close()
+        other_db.close()
+
+
+@pytest.mark.parametrize('name', BY_SERVER)
+async def test_async_eq_compares_servers_not_client_objects(
+    name: str, server: Server, url: str, aredis: redis.asyncio.Redis, redis_client: redis.Redis,
+) -> None:
+    kwargs = CONTAINERS[name][2]
+    cls = getattr(pottery_async, name)
+    ours = await _filled_async(name, aredis, 'k')
+    state = _state(name, redis_client, 'k')
+    same = redis.asyncio.Redis.from_url(url)
+    other_db = redis.asyncio.Redis(host=server.host, port=server.port, db=2)
+    try:
+        assert await ours.eq(cls(redis=same, key='k', **kwargs))
+        elsewhere = await _filled_async(name, other_db, 'k')
+        assert not await ours.eq(elsewhere)
+        assert not await elsewhere.eq(ours)
+        assert _state(name, redis_client, 'k') == state
+    finally:
+        await other_db.flushdb()
+        await same.aclose()
+        await other_db.aclose()
 
 
 async def test_async_cached_ordered_dict_refuses_bool_and_equality_until_loaded(
