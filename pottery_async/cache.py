@@ -538,7 +538,8 @@ class CachedOrderedDict(collections.OrderedDict[Any, Any]):
     In the async API, ``await CachedOrderedDict(...)`` loads it, and writes
     are ``await d.setitem(k, v)``, ``await d.update(...)`` and
     ``await d.setdefault(k, v)``; ``d[k] = v`` raises TypeError there.  Reads
-    are the OrderedDict's own, in both APIs.
+    are the OrderedDict's own, in both APIs; an async one raises TypeError
+    for them until awaited.
     """
 
     _SENTINEL: ClassVar[object] = object()
@@ -585,9 +586,11 @@ class CachedOrderedDict(collections.OrderedDict[Any, Any]):
             collections.OrderedDict.__setitem__(self, dict_key, value)
 
     def _check_loaded(self) -> None:
+        # TypeError, as bool() of an async container: the object cannot
+        # answer without I/O, which only awaiting it does.
         if self._unloaded is not None and self._unloaded[0]:
-            raise RuntimeError(
-                'CachedOrderedDict(...) was given dict_keys but not awaited; '
+            raise TypeError(
+                'CachedOrderedDict(...) was given dict_keys but not awaited, so it holds nothing yet; '
                 'write "await CachedOrderedDict(...)" so that they are looked up'
             )
 
@@ -605,8 +608,9 @@ class CachedOrderedDict(collections.OrderedDict[Any, Any]):
         self._check_loaded()
         return frozenset(self._misses)
 
-    # Its contents are local, so bool() and == need no Redis once loaded;
-    # before that, an empty dict would be a silent wrong answer.
+    # Its contents are local, so bool(), == and every read need no Redis
+    # once loaded; before that, an empty dict would be a silent wrong answer
+    # (the reads are refused below the class).
 
     def __bool__(self) -> bool:
         self._check_loaded()
@@ -666,3 +670,24 @@ class CachedOrderedDict(collections.OrderedDict[Any, Any]):
             if value is not self._SENTINEL:
                 self._misses.discard(dict_key)
             collections.OrderedDict.__setitem__(self, dict_key, value)
+
+
+def _loaded_first(name: str) -> Callable[..., Any]:
+    'OrderedDict\'s method ``name``, refused (TypeError) until the dict is loaded.'
+    method = getattr(collections.OrderedDict, name)
+
+    @functools.wraps(method)
+    def checked(self: CachedOrderedDict, /, *args: Any, **kwargs: Any) -> Any:
+        self._check_loaded()
+        return method(self, *args, **kwargs)
+
+    return checked
+
+
+# What reads (or changes locally) an OrderedDict: before the load it would
+# see an empty dict.
+for _name in (
+    '__contains__', '__delitem__', '__getitem__', '__ior__', '__iter__', '__len__', '__or__', '__ror__',
+    '__reversed__', 'clear', 'copy', 'get', 'items', 'keys', 'move_to_end', 'pop', 'popitem', 'values',
+):
+    setattr(CachedOrderedDict, _name, _loaded_first(_name))

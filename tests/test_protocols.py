@@ -179,7 +179,7 @@ async def test_async_cached_ordered_dict_refuses_bool_and_equality_until_loaded(
     await aredis.hset('k', '1', '"one"')
     pending = pottery_async.CachedOrderedDict(redis_client=aredis, redis_key='k', dict_keys=(1, 2))
     for check in (lambda: bool(pending), lambda: pending == {}, lambda: pending != {}):
-        with pytest.raises(RuntimeError, match='not awaited'):
+        with pytest.raises(TypeError, match='not awaited'):
             check()
     loaded = await pending
     assert loaded
