@@ -7,6 +7,7 @@ the helpers that run a Lua script or a WATCH/MULTI/EXEC transaction.
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import functools
 import hashlib
 import inspect
@@ -295,7 +296,12 @@ class Container:
             f'use "await {self._VAR}.{self._SIZE}()" (or pottery_async.sync.{name})'
         )
 
+    # == and != with what no container equals (None, a number, a string...)
+    # answer as Python does, through NotImplemented: x == None is False.
+
     def __eq__(self, other: object) -> bool:
+        if not _compares_by_contents(other):
+            return NotImplemented
         name = type(self).__name__
         raise TypeError(
             f'== cannot ask Redis to compare an async {name}: '
@@ -303,6 +309,8 @@ class Container:
         )
 
     def __ne__(self, other: object) -> bool:
+        if not _compares_by_contents(other):
+            return NotImplemented
         name = type(self).__name__
         raise TypeError(
             f'!= cannot ask Redis to compare an async {name}: '
@@ -333,6 +341,14 @@ class Container:
         if isinstance(found, bytes):
             found = found.decode()
         return WrongTypeError(self.redis, self._key, expected, found)
+
+
+def _compares_by_contents(other: object) -> bool:
+    'Whether a container may equal ``other``: another container, or a plain collection (not a string).'
+    if isinstance(unwrap(other), Container):
+        return True
+    collection = (collections.abc.Mapping, collections.abc.Set, collections.abc.Sequence)
+    return isinstance(other, collection) and not isinstance(other, (str, bytes, bytearray))
 
 
 def slot_tag(key: str) -> str:
