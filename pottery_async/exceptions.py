@@ -31,6 +31,8 @@ MASTER_ATTRIBUTE = '_pottery_master'
 def describe_server(redis: Any) -> str:
     """Where a client (or URL) connects, for messages: host:port[/db], unix:path[/db], cluster(nodes).
 
+    A Sentinel-managed client is ``sentinel:<service name>[/db]``.
+
     Never the credentials, never redis-py's repr (hundreds of characters).
     """
     address = server_address(redis)
@@ -56,11 +58,16 @@ def server_address(redis: Any) -> str | None:
     if manager is not None:
         nodes = redis.get_nodes() or list(manager.startup_nodes.values())
         return f'cluster({", ".join(sorted(node.name for node in nodes))})'
-    kwargs = getattr(getattr(redis, 'connection_pool', None), 'connection_kwargs', None)
+    pool = getattr(redis, 'connection_pool', None)
+    kwargs = getattr(pool, 'connection_kwargs', None)
     if not isinstance(kwargs, dict):
         return None
     db = kwargs.get('db') or 0
     suffix = f'/{db}' if db else ''
+    service = getattr(pool, 'service_name', None)
+    if isinstance(service, str):
+        # Sentinel-managed: the master is whichever server the sentinels name.
+        return f'sentinel:{service}{suffix}'
     if 'path' in kwargs:
         return f'unix:{kwargs["path"]}{suffix}'
     return f'{kwargs.get("host", "localhost")}:{kwargs.get("port", 6379)}{suffix}'
@@ -73,6 +80,9 @@ def _describe_url(url: str) -> str | None:
     try:
         parts = urllib.parse.urlsplit(url)
         query = urllib.parse.parse_qs(parts.query)
+        if parts.scheme == 'sentinel':
+            db = parts.path.strip('/')
+            return f'sentinel:{parts.netloc}' + (f'/{db}' if db != '0' else '')
         if parts.scheme == 'unix':
             db = query.get('db', ['0'])[0]
             return f'unix:{parts.path}' + (f'/{db}' if db != '0' else '')
@@ -110,10 +120,15 @@ def _portable(redis: Any) -> Any:
     if manager is not None:
         nodes = redis.get_nodes() or list(manager.startup_nodes.values())
         return f'redis://{min(node.name for node in nodes)}'
-    kwargs = getattr(getattr(redis, 'connection_pool', None), 'connection_kwargs', None)
+    pool = getattr(redis, 'connection_pool', None)
+    kwargs = getattr(pool, 'connection_kwargs', None)
     if not isinstance(kwargs, dict):
         return describe_server(redis)
     db = kwargs.get('db') or 0
+    service = getattr(pool, 'service_name', None)
+    if isinstance(service, str):
+        # No URL names a Sentinel service: this one only reads as it (see _describe_url).
+        return f'sentinel://{service}/{db}'
     if 'path' in kwargs:
         return f'unix://{kwargs["path"]}?db={db}'
     return f'redis://{kwargs.get("host", "localhost")}:{kwargs.get("port", 6379)}/{db}'

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio
+import redis.asyncio.sentinel
 
 import pottery_async
 from pottery_async import _clients
@@ -132,6 +133,31 @@ def test_servers_are_described_without_io_or_secrets(
 ) -> None:
     monkeypatch.setattr(_clients, 'DEFAULT_URL', 'redis://:secret@default.example/2')
     assert describe_server(client()) == described
+
+
+async def test_sentinel_masters_are_described_by_service(
+    aredis: redis.asyncio.Redis, refused_port: int,
+) -> None:
+    'Not by the pool\'s default address (localhost:6379), which is no server of theirs; pickled alike.'
+    sentinel = redis.asyncio.sentinel.Sentinel([('127.0.0.1', refused_port)])
+    printers = sentinel.master_for('printers')
+    scanners = sentinel.master_for('scanners', db=2)
+    assert describe_server(printers) == 'sentinel:printers'
+    assert describe_server(scanners) == 'sentinel:scanners/2'
+    error = ReleaseUnlockedLock('redlock:k', {printers, scanners})
+    assert str(error) == "key 'redlock:k' on 2 masters (sentinel:printers, sentinel:scanners/2)"
+    assert str(round_trip(error)) == str(error)
+    # No sentinel is there: the lock fails on them, naming them.
+    lock = pottery_async.AIORedlock(key='k', masters=[aredis, printers, scanners], raise_on_redis_errors=True)
+    try:
+        with pytest.raises(QuorumIsImpossible) as caught:
+            await lock.acquire(blocking=False)
+    finally:
+        for client in (printers, scanners, *sentinel.sentinels):
+            await client.aclose()
+    assert 'sentinel:printers: MasterNotFoundError' in str(caught.value)
+    assert 'localhost' not in str(caught.value)
+    assert await aredis.keys('*') == []
 
 
 async def test_async_quorum_error_names_the_masters(
