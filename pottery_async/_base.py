@@ -7,6 +7,7 @@ the helpers that run a Lua script or a WATCH/MULTI/EXEC transaction.
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import functools
 import hashlib
 import inspect
@@ -27,7 +28,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from . import _bridge, _clients
 from ._codec import JSON, Codec
-from .exceptions import InefficientAccessWarning, WrongTypeError
+from .exceptions import InefficientAccessWarning, WrongTypeError, server_address
 
 T = TypeVar('T')
 P = ParamSpec('P')
@@ -295,7 +296,12 @@ class Container:
             f'use "await {self._VAR}.{self._SIZE}()" (or pottery_async.sync.{name})'
         )
 
+    # == and != with what no container equals (None, a number, a string...)
+    # answer as Python does, through NotImplemented: x == None is False.
+
     def __eq__(self, other: object) -> bool:
+        if not _compares_by_contents(other):
+            return NotImplemented
         name = type(self).__name__
         raise TypeError(
             f'== cannot ask Redis to compare an async {name}: '
@@ -303,6 +309,8 @@ class Container:
         )
 
     def __ne__(self, other: object) -> bool:
+        if not _compares_by_contents(other):
+            return NotImplemented
         name = type(self).__name__
         raise TypeError(
             f'!= cannot ask Redis to compare an async {name}: '
@@ -335,6 +343,14 @@ class Container:
         return WrongTypeError(self.redis, self._key, expected, found)
 
 
+def _compares_by_contents(other: object) -> bool:
+    'Whether a container may equal ``other``: another container, or a plain collection (not a string).'
+    if isinstance(unwrap(other), Container):
+        return True
+    collection = (collections.abc.Mapping, collections.abc.Set, collections.abc.Sequence)
+    return isinstance(other, collection) and not isinstance(other, (str, bytes, bytearray))
+
+
 def slot_tag(key: str) -> str:
     """A hash tag ("{...}") that puts a key in the same Redis Cluster hash slot as ``key``.
 
@@ -357,8 +373,16 @@ def slot_tag(key: str) -> str:
 
 
 def same_server(a: Container, b: Container) -> bool:
-    'Whether two containers talk to the same client (and so the same server).'
-    return a._redis is b._redis or a._client is b._client
+    """Whether two containers talk to the same server and database.
+
+    Their clients (of either API, or URLs) need not be the same objects:
+    what counts is where they connect (host, port and db, or socket path
+    and db), read from their settings, without I/O.
+    """
+    if a._redis is b._redis:
+        return True
+    where = server_address(a._redis)
+    return where is not None and where == server_address(b._redis)
 
 
 def discard_later(redis_arg: _clients.RedisArg, key: str) -> None:

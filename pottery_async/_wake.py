@@ -18,13 +18,17 @@ and are read (as harmless extra wake-ups) at the next wait.
 A wake-up is a hint, never a grant: the waiter tries again and waits again
 if it lost.  When the connection breaks, every waiter is woken (and tries
 again) and the next join opens a fresh hub; messages published meanwhile
-are lost, which is why waiters also bound each wait (see redlock.py).
+are lost, which is why waiters also bound each wait (see redlock.py).  A
+server that refuses the subscription for good (a user without permission for
+the channel: Redis 7's default for new ACL users) wakes nobody; its waiters
+only poll, and a WARNING says so once (see ``_refused``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator
@@ -34,7 +38,9 @@ from redis.exceptions import RedisError
 
 from . import _bridge, _clients
 from ._primitive import is_permanent
-from .exceptions import describe_server
+from .exceptions import describe_error, describe_server
+
+logger = logging.getLogger('pottery_async')
 
 
 class _Hub:
@@ -290,13 +296,7 @@ async def listening(
         for hub, join in zip(hubs, joins, strict=True):
             refused = join.exception() if join.done() and not join.cancelled() else None
             if isinstance(refused, RedisError) and is_permanent(refused):
-                # No permission for the channel, say: waiting would only
-                # ever poll, and whoever releases cannot publish either.
-                note = f'subscribing to {channel!r} on {describe_server(hub.client)}'
-                # Waiters sharing the hub share its error: one note each.
-                if note not in getattr(refused, '__notes__', ()):
-                    refused.add_note(note)
-                raise refused
+                _refused(hub.client, refused)
         yield event
     finally:
         # The bookkeeping first, with no await that a second cancellation
@@ -331,6 +331,30 @@ async def _finish(joins: list[asyncio.Future[None]], unused: list[_Hub]) -> None
         await hub.close()
 
 
+def _refused(client: _clients.AsyncClient, error: RedisError) -> None:
+    """A server refused a subscription for good (no permission for the channel, say).
+
+    Its waiters poll instead (every ``RECHECK`` at most), as Pottery's do,
+    and its users' releases still release (they publish with ``pcall``).
+    Said once per server per process: a WARNING, since every wait there now
+    costs up to ``RECHECK`` more.
+    """
+    server = describe_server(client)
+    with _queues_lock:
+        if server in _refusing:
+            return
+        _refusing.add(server)
+    logger.warning(
+        'Wake-ups are off on %s: it refused a subscription (%s); waiters there poll every %g s instead. '
+        'Give the user permission for the channels (ACL SETUSER ... &redlock:* or allchannels) to '
+        'turn them on.', server, describe_error(error), RECHECK,
+    )
+
+
+# The servers that refused a subscription (described), each said once.
+_refusing: set[str] = set()
+
+
 def _confirmed(join: asyncio.Future[None]) -> bool:
     return join.done() and not join.cancelled() and join.exception() is None
 
@@ -339,9 +363,9 @@ def _after_fork_in_child() -> None:
     # The parent's waiters and hubs are not this process's: a wake-up must
     # never go to them.  What they hold stays referenced, never touched (see
     # _bridge._after_fork_in_child).
-    global _queues, _queues_lock, _hubs
+    global _queues, _queues_lock, _hubs, _refusing
     _inherited.append((_queues, _hubs))
-    _queues, _hubs = {}, {}
+    _queues, _hubs, _refusing = {}, {}, set()
     _queues_lock = threading.Lock()
 
 

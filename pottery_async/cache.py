@@ -106,11 +106,12 @@ return {0}
 # ('0': none), lock token.  Stores the value, releases the lock if this
 # caller holds it, and wakes the waiters: they see the value, since the
 # script runs whole before they can look (and if a command fails half-way,
-# as on a key of another type, they look and see that instead).
+# as on a key of another type, they look and see that instead).  A user
+# without permission for the channel still stores (its waiters poll).
 _STORE = Script(_NOW + '''
 if KEYS[2] then
     if ARGV[5] ~= '' and redis.call('GET', KEYS[2]) == ARGV[5] then redis.call('DEL', KEYS[2]) end
-    redis.call('PUBLISH', KEYS[2], 'stored')
+    redis.pcall('PUBLISH', KEYS[2], 'stored')
 end
 local value = ARGV[2]
 if ARGV[4] ~= '0' then
@@ -132,11 +133,11 @@ if ARGV[3] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 ''')
 
 # Release the entry lock KEYS[1] if it holds ARGV[1], and wake the waiters
-# (one of them computes the value instead).
+# (one of them computes the value instead), if allowed to publish.
 _ABANDON = Script('''
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     redis.call('DEL', KEYS[1])
-    redis.call('PUBLISH', KEYS[1], 'abandoned')
+    redis.pcall('PUBLISH', KEYS[1], 'abandoned')
 end
 ''')
 
@@ -537,7 +538,8 @@ class CachedOrderedDict(collections.OrderedDict[Any, Any]):
     In the async API, ``await CachedOrderedDict(...)`` loads it, and writes
     are ``await d.setitem(k, v)``, ``await d.update(...)`` and
     ``await d.setdefault(k, v)``; ``d[k] = v`` raises TypeError there.  Reads
-    are the OrderedDict's own, in both APIs.
+    are the OrderedDict's own, in both APIs; an async one raises TypeError
+    for them until awaited.
     """
 
     _SENTINEL: ClassVar[object] = object()
@@ -584,9 +586,11 @@ class CachedOrderedDict(collections.OrderedDict[Any, Any]):
             collections.OrderedDict.__setitem__(self, dict_key, value)
 
     def _check_loaded(self) -> None:
+        # TypeError, as bool() of an async container: the object cannot
+        # answer without I/O, which only awaiting it does.
         if self._unloaded is not None and self._unloaded[0]:
-            raise RuntimeError(
-                'CachedOrderedDict(...) was given dict_keys but not awaited; '
+            raise TypeError(
+                'CachedOrderedDict(...) was given dict_keys but not awaited, so it holds nothing yet; '
                 'write "await CachedOrderedDict(...)" so that they are looked up'
             )
 
@@ -604,8 +608,9 @@ class CachedOrderedDict(collections.OrderedDict[Any, Any]):
         self._check_loaded()
         return frozenset(self._misses)
 
-    # Its contents are local, so bool() and == need no Redis once loaded;
-    # before that, an empty dict would be a silent wrong answer.
+    # Its contents are local, so bool(), == and every read need no Redis
+    # once loaded; before that, an empty dict would be a silent wrong answer
+    # (the reads are refused below the class).
 
     def __bool__(self) -> bool:
         self._check_loaded()
@@ -665,3 +670,24 @@ class CachedOrderedDict(collections.OrderedDict[Any, Any]):
             if value is not self._SENTINEL:
                 self._misses.discard(dict_key)
             collections.OrderedDict.__setitem__(self, dict_key, value)
+
+
+def _loaded_first(name: str) -> Callable[..., Any]:
+    'OrderedDict\'s method ``name``, refused (TypeError) until the dict is loaded.'
+    method = getattr(collections.OrderedDict, name)
+
+    @functools.wraps(method)
+    def checked(self: CachedOrderedDict, /, *args: Any, **kwargs: Any) -> Any:
+        self._check_loaded()
+        return method(self, *args, **kwargs)
+
+    return checked
+
+
+# What reads (or changes locally) an OrderedDict: before the load it would
+# see an empty dict.
+for _name in (
+    '__contains__', '__delitem__', '__getitem__', '__ior__', '__iter__', '__len__', '__or__', '__ror__',
+    '__reversed__', 'clear', 'copy', 'get', 'items', 'keys', 'move_to_end', 'pop', 'popitem', 'values',
+):
+    setattr(CachedOrderedDict, _name, _loaded_first(_name))

@@ -2,12 +2,20 @@
 
 The names, fields and hierarchy are Pottery 3.x's, so ``except
 pottery.QuorumNotAchieved`` code keeps working after switching imports.
+
+No password ever shows: messages name servers by ``describe_server``;
+``args`` and ``repr()`` hold the clients (whose repr has none) and URLs
+with their password masked as ``***``; a pickle holds, for each client, a
+URL of its server without credentials (a client cannot be pickled), and so
+do the collected Redis errors.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import queue
+import re
 import urllib.parse
 from collections.abc import Iterable
 from typing import Any
@@ -23,39 +31,121 @@ MASTER_ATTRIBUTE = '_pottery_master'
 def describe_server(redis: Any) -> str:
     """Where a client (or URL) connects, for messages: host:port[/db], unix:path[/db], cluster(nodes).
 
+    A Sentinel-managed client is ``sentinel:<service name>[/db]``.
+
     Never the credentials, never redis-py's repr (hundreds of characters).
+    """
+    address = server_address(redis)
+    if address is not None:
+        return address
+    return 'a malformed URL' if isinstance(redis, str) else type(redis).__name__
+
+
+def server_address(redis: Any) -> str | None:
+    """Where a client, URL or None (the default client) connects, as ``describe_server`` says it.
+
+    The same for every client of one server and database, of either API
+    (whatever their credentials); None for a malformed URL or an object
+    that is no client.
     """
     if redis is None:
         from ._clients import DEFAULT_URL
 
-        return describe_server(DEFAULT_URL)
+        return _describe_url(DEFAULT_URL)
     if isinstance(redis, str):
         return _describe_url(redis)
     manager = getattr(redis, 'nodes_manager', None)
     if manager is not None:
         nodes = redis.get_nodes() or list(manager.startup_nodes.values())
         return f'cluster({", ".join(sorted(node.name for node in nodes))})'
-    kwargs = getattr(getattr(redis, 'connection_pool', None), 'connection_kwargs', None)
+    pool = getattr(redis, 'connection_pool', None)
+    kwargs = getattr(pool, 'connection_kwargs', None)
     if not isinstance(kwargs, dict):
-        return type(redis).__name__
+        return None
     db = kwargs.get('db') or 0
     suffix = f'/{db}' if db else ''
+    service = getattr(pool, 'service_name', None)
+    if isinstance(service, str):
+        # Sentinel-managed: the master is whichever server the sentinels name.
+        return f'sentinel:{service}{suffix}'
     if 'path' in kwargs:
         return f'unix:{kwargs["path"]}{suffix}'
     return f'{kwargs.get("host", "localhost")}:{kwargs.get("port", 6379)}{suffix}'
 
 
-def _describe_url(url: str) -> str:
+def _describe_url(url: str) -> str | None:
+    if '://' not in url:
+        # No scheme: no URL redis-py takes (nor a masked malformed one).
+        return None
     try:
         parts = urllib.parse.urlsplit(url)
         query = urllib.parse.parse_qs(parts.query)
+        if parts.scheme == 'sentinel':
+            db = parts.path.strip('/')
+            return f'sentinel:{parts.netloc}' + (f'/{db}' if db != '0' else '')
         if parts.scheme == 'unix':
             db = query.get('db', ['0'])[0]
             return f'unix:{parts.path}' + (f'/{db}' if db != '0' else '')
         db = parts.path.strip('/') or query.get('db', ['0'])[0]
         return f'{parts.hostname or "localhost"}:{parts.port or 6379}' + (f'/{db}' if db != '0' else '')
     except ValueError:
-        return 'a malformed URL'
+        return None
+
+
+def mask_url(url: str) -> str:
+    'A URL with its password (before the host, or a ``password=`` parameter) replaced by ``***``.'
+    try:
+        parts = urllib.parse.urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            credentials, _, host = netloc.rpartition('@')
+            netloc = f'{credentials.partition(":")[0]}:***@{host}'
+        query = re.sub(r'(^|&)(password=)[^&]*', r'\1\2***', parts.query)
+        return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:
+        # Malformed: the password could be anywhere.
+        return '***'
+
+
+def _masked(redis: Any) -> Any:
+    'A client (or URL) for args and repr: a URL masked, anything else as is.'
+    return mask_url(redis) if isinstance(redis, str) else redis
+
+
+def _portable(redis: Any) -> Any:
+    'What stands for a client (or URL) in a pickle: a URL of its server, without a password.'
+    if redis is None or isinstance(redis, str):
+        return _masked(redis)
+    manager = getattr(redis, 'nodes_manager', None)
+    if manager is not None:
+        nodes = redis.get_nodes() or list(manager.startup_nodes.values())
+        return f'redis://{min(node.name for node in nodes)}'
+    pool = getattr(redis, 'connection_pool', None)
+    kwargs = getattr(pool, 'connection_kwargs', None)
+    if not isinstance(kwargs, dict):
+        return describe_server(redis)
+    db = kwargs.get('db') or 0
+    service = getattr(pool, 'service_name', None)
+    if isinstance(service, str):
+        # No URL names a Sentinel service: this one only reads as it (see _describe_url).
+        return f'sentinel://{service}/{db}'
+    if 'path' in kwargs:
+        return f'unix://{kwargs["path"]}?db={db}'
+    return f'redis://{kwargs.get("host", "localhost")}:{kwargs.get("port", 6379)}/{db}'
+
+
+def _portable_error(error: BaseException) -> BaseException:
+    'A copy of a collected error for a pickle, naming its master as _portable does.'
+    clone = copy.copy(error)
+    if hasattr(error, MASTER_ATTRIBUTE):
+        setattr(clone, MASTER_ATTRIBUTE, _portable(getattr(error, MASTER_ATTRIBUTE)))
+    return clone
+
+
+def _notes(error: BaseException) -> dict[str, Any]:
+    'The state a pickle keeps besides the arguments: the notes, if any.'
+    notes = getattr(error, '__notes__', None)
+    return {} if notes is None else {'__notes__': list(notes)}
 
 
 def describe_error(error: BaseException) -> str:
@@ -70,16 +160,27 @@ def describe_error(error: BaseException) -> str:
     return text
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class PotteryError(Exception):
     'Base class for errors raised by the containers.'
 
     redis: Any
     key: str | None = None
 
+    def __post_init__(self) -> None:
+        # The fields, as Pottery passes them, a URL's password masked.
+        fields = [getattr(self, field.name) for field in dataclasses.fields(self)]
+        self.args = (_masked(self.redis), *fields[1:])
+
     def __str__(self) -> str:
         server = describe_server(self.redis)
         return server if self.key is None else f'key {self.key!r} on {server}'
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}({", ".join(map(repr, self.args))})'
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (_portable(self.redis), *self.args[1:]), _notes(self)
 
 
 class KeyExistsError(PotteryError):
@@ -94,7 +195,7 @@ class QueueEmptyError(PotteryError, queue.Empty):
     'A non-blocking or timed-out get() found the queue empty.'
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class WrongTypeError(PotteryError, ResponseError):
     'The Redis key holds a different data type than the container needs.'
 
@@ -117,13 +218,26 @@ class CommandTimeoutError(RedisTimeoutError, TimeoutError):
     """
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class PrimitiveError(Exception):
     'Base class for errors raised by the distributed primitives.'
 
     key: str
     masters: Iterable[Any]
     redis_errors: Iterable[BaseException] = ()
+
+    def __post_init__(self) -> None:
+        # Pottery's positional arguments, a URL's password masked.
+        self.args = (self.key, frozenset(_masked(master) for master in self.masters))
+
+    def __repr__(self) -> str:
+        key, masters = self.args
+        return f'{type(self).__name__}({key!r}, {masters!r}, redis_errors={list(self.redis_errors)!r})'
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        masters = frozenset(_portable(master) for master in self.masters)
+        errors = [_portable_error(error) for error in self.redis_errors]
+        return type(self), (self.key, masters), {'redis_errors': errors, **_notes(self)}
 
     def __str__(self) -> str:
         masters = sorted(describe_server(master) for master in self.masters)

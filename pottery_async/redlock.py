@@ -68,6 +68,7 @@ from .exceptions import (
     ReleaseUnlockedLock,
     TooManyExtensions,
     describe_error,
+    server_address,
 )
 
 logger = logging.getLogger('pottery_async')
@@ -88,11 +89,18 @@ _MIN_AUTO_RELEASE_TIME = 0.01
 _RENEW_AT = 2 / 3
 
 # Take the lock if free: {1, fence} (fence: the incremented fencing counter
-# KEYS[2], or 0 without one); else {0, the holder's PTTL, the holder}.
+# KEYS[2], or 0 without one); else {0, the holder's PTTL, the holder}.  If
+# the counter cannot be incremented (a key of another type, no permission),
+# the lock is let go again and the server's error returned: nothing changed.
 _ACQUIRE = Script('''
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-    if KEYS[2] then return {1, redis.call('INCR', KEYS[2])} end
-    return {1, 0}
+    if not KEYS[2] then return {1, 0} end
+    local fence = redis.pcall('INCR', KEYS[2])
+    if type(fence) == 'table' and fence.err then
+        redis.call('DEL', KEYS[1])
+        return redis.error_reply(fence.err .. ' (fencing counter ' .. KEYS[2] .. '; the lock was not taken)')
+    end
+    return {1, fence}
 end
 return {0, redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[1])}
 ''')
@@ -132,11 +140,12 @@ return 0
 ''')
 
 # Delete the key if it holds ARGV[1], then, if ARGV[2] is 1, tell the
-# waiters (channel KEYS[1]); 1 if deleted.
+# waiters (channel KEYS[1]); 1 if deleted.  A user without permission for
+# the channel still releases (its waiters poll: see _wake.listening).
 _RELEASE = Script('''
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     redis.call('DEL', KEYS[1])
-    if ARGV[2] == '1' then redis.call('PUBLISH', KEYS[1], 'released') end
+    if ARGV[2] == '1' then redis.pcall('PUBLISH', KEYS[1], 'released') end
     return 1
 end
 return 0
@@ -145,13 +154,7 @@ return 0
 
 def _address(client: _clients.AsyncClient) -> str:
     'Where a client connects, the same in every process (for _in_order).'
-    pool = getattr(client, 'connection_pool', None)
-    kwargs = getattr(pool, 'connection_kwargs', None) or {}
-    if 'path' in kwargs:
-        return f'unix:{kwargs["path"]}/{kwargs.get("db", 0)}'
-    if 'host' in kwargs:
-        return f'{kwargs["host"]}:{kwargs.get("port", 6379)}/{kwargs.get("db", 0)}'
-    return repr(client)
+    return server_address(client) or repr(client)
 
 
 def _fence_key(key: str) -> str:

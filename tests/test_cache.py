@@ -837,9 +837,9 @@ async def test_cached_ordered_dict_forgotten_await(
     aredis: redis.asyncio.Redis, redis_client: redis.Redis,
 ) -> None:
     pending = pottery_async.CachedOrderedDict(redis_client=aredis, redis_key='pending', dict_keys=(1,))
-    with pytest.raises(RuntimeError, match='not awaited'):
+    with pytest.raises(TypeError, match='not awaited'):
         pending.misses()
-    with pytest.raises(RuntimeError, match='not awaited'):
+    with pytest.raises(TypeError, match='not awaited'):
         await pending.setitem(1, 'one')
     assert not redis_client.exists('pending')
     await pending
@@ -851,6 +851,31 @@ async def test_cached_ordered_dict_forgotten_await(
     empty = pottery_async.CachedOrderedDict(redis_client=aredis, redis_key='empty')
     await empty.setitem('a', 1)
     assert redis_client.hgetall('empty') == {b'"a"': b'1'}
+
+
+
+async def test_unawaited_cached_ordered_dict_refuses_reads(
+    aredis: redis.asyncio.Redis, redis_client: redis.Redis,
+) -> None:
+    'Not yet loaded, it would look empty: every read raises TypeError naming what to await.'
+    redis_client.hset('docs', mapping={'1': '"one"', '2': '"two"'})
+    pending = pottery_async.CachedOrderedDict(redis_client=aredis, redis_key='docs', dict_keys=(1, 2, 3))
+    reads: list[Callable[[], object]] = [
+        lambda: len(pending), lambda: list(pending), lambda: pending[1], lambda: 1 in pending,
+        lambda: pending.get(1), lambda: pending.keys(), lambda: pending.values(),
+        lambda: pending.items(), lambda: reversed(pending), lambda: pending | {},
+        lambda: {} | pending, lambda: pending.copy(), lambda: pending.pop(1),
+        lambda: pending.popitem(), lambda: pending.move_to_end(1), lambda: pending.__delitem__(1),
+        pending.clear, lambda: pending.__ior__({4: 'four'}),
+    ]
+    for read in reads:
+        with pytest.raises(TypeError, match=r'write "await CachedOrderedDict\(\.\.\.\)"'):
+            read()
+    loaded = await pending
+    assert list(loaded.items()) == [(1, 'one'), (2, 'two'), (3, pottery_async.CachedOrderedDict._SENTINEL)]
+    assert len(loaded) == 3
+    assert loaded.get(2) == 'two'
+    assert redis_client.hgetall('docs') == {b'1': b'"one"', b'2': b'"two"'}
 
 
 # --- compatibility with Pottery 3.0.1 ---------------------------------------------------

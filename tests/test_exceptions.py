@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 import redis.asyncio
+import redis.asyncio.sentinel
 
 import pottery_async
 from pottery_async import _clients
@@ -23,7 +27,7 @@ from pottery_async.exceptions import (
 )
 from pottery_async.sync import NextID, RedisDict, RedisList, Redlock
 from tests.helpers import NO_RETRY, lock_keys
-from tests.servers import Server
+from tests.servers import Server, running
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
 
@@ -131,6 +135,31 @@ def test_servers_are_described_without_io_or_secrets(
     assert describe_server(client()) == described
 
 
+async def test_sentinel_masters_are_described_by_service(
+    aredis: redis.asyncio.Redis, refused_port: int,
+) -> None:
+    'Not by the pool\'s default address (localhost:6379), which is no server of theirs; pickled alike.'
+    sentinel = redis.asyncio.sentinel.Sentinel([('127.0.0.1', refused_port)])
+    printers = sentinel.master_for('printers')
+    scanners = sentinel.master_for('scanners', db=2)
+    assert describe_server(printers) == 'sentinel:printers'
+    assert describe_server(scanners) == 'sentinel:scanners/2'
+    error = ReleaseUnlockedLock('redlock:k', {printers, scanners})
+    assert str(error) == "key 'redlock:k' on 2 masters (sentinel:printers, sentinel:scanners/2)"
+    assert str(round_trip(error)) == str(error)
+    # No sentinel is there: the lock fails on them, naming them.
+    lock = pottery_async.AIORedlock(key='k', masters=[aredis, printers, scanners], raise_on_redis_errors=True)
+    try:
+        with pytest.raises(QuorumIsImpossible) as caught:
+            await lock.acquire(blocking=False)
+    finally:
+        for client in (printers, scanners, *sentinel.sentinels):
+            await client.aclose()
+    assert 'sentinel:printers: MasterNotFoundError' in str(caught.value)
+    assert 'localhost' not in str(caught.value)
+    assert await aredis.keys('*') == []
+
+
 async def test_async_quorum_error_names_the_masters(
     amasters: list[redis.asyncio.Redis], five_servers: list[Server], masters: list[redis.Redis],
 ) -> None:
@@ -146,3 +175,103 @@ async def test_async_quorum_error_names_the_masters(
     ) + ')'
     await holder.release()
     assert lock_keys(masters) == [[]] * 5
+
+
+# --- never a password ------------------------------------------------------------------
+
+PASSWORD = f'pw-{uuid.uuid4().hex}'
+
+
+@pytest.fixture(scope='module')
+def guarded() -> Iterator[Server]:
+    'A server that asks for a password.'
+    with running('--requirepass', PASSWORD) as server:
+        yield server
+
+
+def no_password(error: BaseException) -> None:
+    'The password is in none of what an exception shows or carries; a pickle of it reads the same.'
+    for shown in (str(error), repr(error), repr(error.args), str(error.args)):
+        assert PASSWORD not in shown, shown
+    assert PASSWORD.encode() not in pickle.dumps(error)
+    copied = round_trip(error)
+    assert type(copied) is type(error)
+    assert str(copied) == str(error)
+    assert copied.key == error.key  # type: ignore[attr-defined]
+    assert PASSWORD not in repr(copied)
+
+
+def round_trip(error: BaseException) -> Any:
+    'The exception pickled and unpickled (our own bytes).'
+    return pickle.loads(pickle.dumps(error))  # noqa: S301
+
+
+def test_primitive_errors_never_show_a_password(guarded: Server, refused_port: int) -> None:
+    url = f'redis://:{PASSWORD}@{guarded.host}:{guarded.port}/0'
+    admin = redis.Redis(host=guarded.host, port=guarded.port, password=PASSWORD)
+    try:
+        # A URL, and a client, with the password.
+        for master in (url, redis.Redis(host=guarded.host, port=guarded.port, password=PASSWORD)):
+            lock = Redlock(key='printer', masters=[master])
+            with pytest.raises(ReleaseUnlockedLock) as released:
+                lock.release()
+            no_password(released.value)
+            assert f'{guarded.host}:{guarded.port}' in str(released.value)
+        with pytest.raises(ReleaseUnlockedLock) as released:
+            Redlock(key='printer', masters=[url]).release()
+        assert f':***@{guarded.host}:{guarded.port}/0' in repr(released.value)
+        # Failing masters, each error naming its master, in a pickle too.
+        dead = [f'redis://:{PASSWORD}@127.0.0.1:{refused_port}/{db}?password={PASSWORD}' for db in (1, 2)]
+        lock = Redlock(key='printer', masters=[url, *dead], raise_on_redis_errors=True)
+        with pytest.raises(QuorumIsImpossible) as impossible:
+            lock.acquire(blocking=False)
+        assert len(impossible.value.redis_errors) == 2  # type: ignore[arg-type]
+        no_password(impossible.value)
+        assert f'127.0.0.1:{refused_port}/2: ConnectionError' in str(round_trip(impossible.value))
+        assert admin.keys('*') == []
+    finally:
+        admin.close()
+
+
+async def test_async_primitive_errors_pickle_without_a_password(guarded: Server) -> None:
+    client = redis.asyncio.Redis(host=guarded.host, port=guarded.port, password=PASSWORD, db=3)
+    try:
+        with pytest.raises(ReleaseUnlockedLock) as released:
+            await pottery_async.AIORedlock(key='printer', masters=[client]).release()
+        no_password(released.value)
+        assert str(released.value) == f"key 'redlock:printer' on 1 master ({guarded.host}:{guarded.port}/3)"
+        assert await client.keys('*') == []
+    finally:
+        await client.aclose()
+
+
+def test_container_errors_never_show_a_password(guarded: Server) -> None:
+    url = f'redis://someone:{PASSWORD}@{guarded.host}:{guarded.port}/0'
+    admin = redis.Redis(host=guarded.host, port=guarded.port, password=PASSWORD)
+    try:
+        admin.acl_setuser('someone', enabled=True, passwords=[f'+{PASSWORD}'], keys=['*'], commands=['+@all'])
+        RedisDict({'a': 1}, redis=url, key='tel')
+        with pytest.raises(KeyExistsError) as exists:
+            RedisDict({'b': 2}, redis=url, key='tel')
+        no_password(exists.value)
+        where = f'{guarded.host}:{guarded.port}/0'
+        assert repr(exists.value) == f"KeyExistsError('redis://someone:***@{where}', 'tel')"
+        with pytest.raises(WrongTypeError) as wrong:
+            RedisList(redis=url, key='tel').append(1)
+        no_password(wrong.value)
+        assert round_trip(wrong.value).found == 'hash'
+        # A malformed URL could hide its password anywhere.
+        malformed = KeyExistsError(f'redis://u:{PASSWORD}@[::1/0', 'k')
+        no_password(malformed)
+        assert malformed.args == ('***', 'k')
+        assert str(malformed) == "key 'k' on a malformed URL"
+        client = redis.Redis.from_url(url)
+        with pytest.raises(KeyExistsError) as exists:
+            RedisDict({'b': 2}, redis=client, key='tel')
+        no_password(exists.value)
+        client.close()
+        assert admin.hgetall('tel') == {b'"a"': b'1'}
+    finally:
+        admin.flushall()
+        admin.acl_deluser('someone')
+        admin.close()

@@ -7,6 +7,8 @@ semantics.  Real servers with real ACL users; nothing may be left behind.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 import time
 import uuid
@@ -17,7 +19,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from pottery_async import AIONextID, AIORedlock
+from pottery_async import AIONextID, AIORedlock, _wake, redis_cache
 from pottery_async._primitive import is_permanent
 from pottery_async.sync import NextID, Redlock
 from tests.helpers import NO_RETRY, eventually
@@ -30,6 +32,8 @@ USERS = {
     'nokeys': ['~other:*', '&redlock:*', '+@all'],
     'nochannels': ['~redlock:*', '~nextid:*', 'resetchannels', '+@all'],
     'noscripts': ['~redlock:*', '~nextid:*', '&redlock:*', '+@all', '-@scripting'],
+    # What "ACL SETUSER anykey on >pw ~* +@all" makes on Redis 7.
+    'anykey': ['~*', 'resetchannels', '+@all'],
 }
 # Generous: a permanent error raises within about one master timeout (1 s).
 PROMPTLY = 5.0
@@ -160,25 +164,68 @@ async def test_async_missing_acl_permission_raises_at_once(
     assert nothing_stored(admins)
 
 
-def test_missing_channel_permission_raises_for_waiter_and_releaser(
+def test_without_channel_permission_locks_work_and_waiters_poll(
+    acl_servers: list[Server], admins: list[redis.Redis], caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    'Nobody can publish or subscribe (Redis 7\'s default for a new user): releases release, waiters poll.'
+    # This process may have refused these servers already (said once).
+    monkeypatch.setattr(_wake, '_refusing', set(), raising=False)
+    caplog.set_level(logging.WARNING, logger='pottery_async')
+    first = Redlock(key='printer', masters=as_user(acl_servers, 'nochannels'))
+    second = Redlock(key='printer', masters=as_user(acl_servers, 'nochannels'))
+    assert first.acquire(blocking=False)
+    got: list[float] = []
+
+    def wait_for(waiter: Redlock) -> None:
+        assert waiter.acquire(timeout=PROMPTLY)
+        got.append(time.monotonic())
+
+    for holder, waiter in ((first, second), (second, first)):
+        got.clear()
+        thread = threading.Thread(target=wait_for, args=(waiter,))
+        thread.start()
+        # The waiter tried, was refused its subscriptions, and waits.
+        time.sleep(0.5)
+        assert thread.is_alive()
+        released = time.monotonic()
+        holder.release()
+        thread.join(PROMPTLY * 2)
+        assert got, 'the waiter never got the lock'
+        # Polled for: within a poll or two of the release.
+        assert got[0] - released < 1.0
+        assert [admin.exists('redlock:printer') for admin in admins] == [1, 1, 1]
+    first.release()
+    assert nothing_stored(admins)
+    said = [record.getMessage() for record in caplog.records if 'Wake-ups are off' in record.getMessage()]
+    # Once per server, for both waits.
+    assert len(said) == 3, said
+    for server in acl_servers:
+        assert sum(f'{server.host}:{server.port}:' in text for text in said) == 1
+    assert all('waiters there poll every 0.25 s' in text for text in said)
+
+
+async def test_cache_without_channel_permission_computes_once(
     acl_servers: list[Server], admins: list[redis.Redis],
 ) -> None:
-    holder = Redlock(key='printer', masters=as_user(acl_servers, 'locker'))
-    assert holder.acquire()
-    # The waiter could only poll: nobody without the channel can wake it.
-    waiter = Redlock(key='printer', masters=as_user(acl_servers, 'nochannels'))
-    caught = raises_promptly(redis.exceptions.NoPermissionError, lambda: waiter.acquire(timeout=PROMPTLY * 2))
-    assert 'channel' in str(caught.value)
-    assert "subscribing to 'redlock:printer'" in ' '.join(caught.value.__notes__)
-    holder.release()
-    assert nothing_stored(admins)
-    # Its release cannot wake anyone either: it lets the lock go, and says so.
-    lock = Redlock(key='printer', masters=as_user(acl_servers, 'nochannels'))
-    assert lock.acquire(blocking=False)
-    caught = raises_promptly(redis.ResponseError, lock.release)
-    # Valkey: "No permissions to access a channel"; Redis 7: "...can't publish to the channel...".
-    assert 'channel' in str(caught.value)
-    assert nothing_stored(admins)
+    (client,) = as_user_async(acl_servers[:1], 'anykey')
+    calls = 0
+
+    @redis_cache(redis=client, key='cached', stampede_protection=True)
+    async def slow(n: int) -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.5)
+        return n * 2
+
+    try:
+        async with asyncio.timeout(PROMPTLY * 2):
+            assert await asyncio.gather(slow(21), slow(21), slow(21)) == [42, 42, 42]
+    finally:
+        await client.aclose()
+    assert calls == 1
+    assert admins[0].keys('*') == [b'cached']
+    assert list(admins[0].hgetall('cached').values()) == [b'42']
 
 
 def test_one_misconfigured_master_is_not_hidden_by_the_quorum(

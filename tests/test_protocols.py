@@ -12,6 +12,7 @@ import redis.asyncio
 
 import pottery_async
 import pottery_async.sync
+from tests.servers import Server
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
 
@@ -71,11 +72,19 @@ async def test_async_bool_and_equality_raise_naming_the_coroutine(
             bool(subject)
         with pytest.raises(TypeError, match=rf'await {var}\.{size}\(\)'):
             _ = not subject
-        for other in (plain, empty, container, 0):
+        for other in (plain, empty, container):
+            if other is None:
+                continue
             with pytest.raises(TypeError, match=rf'"await {var}\.eq\(other\)"'):
                 _ = subject == other
             with pytest.raises(TypeError, match=rf'"not await {var}\.eq\(other\)"'):
                 _ = subject != other
+        # What no container equals compares as in Python: unequal, no I/O.
+        for unrelated in (None, 0, 'a', b'a', object()):
+            assert (subject == unrelated) is False
+            assert (unrelated == subject) is False
+            assert (subject != unrelated) is True
+        assert subject not in [None, 0]
     # Hashable by identity, as before: usable as a dict key or set member.
     assert container in {container: 1}
     assert hash(container) == hash(container)
@@ -119,13 +128,66 @@ def test_sync_bool_and_equality_are_pottery_s(
     assert _state(name, redis_client, 'k') == state
 
 
+
+# Containers whose equality is "the same key on the same server" alone.
+BY_SERVER = ['BloomFilter', 'HyperLogLog', 'RedisSimpleQueue']
+
+
+@pytest.mark.parametrize('name', BY_SERVER)
+def test_sync_equality_compares_servers_not_client_objects(
+    name: str, server: Server, url: str, redis_client: redis.Redis,
+) -> None:
+    kwargs = CONTAINERS[name][2]
+    cls = getattr(pottery_async.sync, name)
+    ours = _filled_sync(pottery_async.sync, name, redis_client, 'k')
+    state = _state(name, redis_client, 'k')
+    same = redis.Redis(host=server.host, port=server.port, db=1)
+    other_db = redis.Redis.from_url(server.url(2))
+    try:
+        # Another client object, the same server and database.
+        assert ours == cls(redis=same, key='k', **kwargs)
+        assert not ours != cls(redis=same, key='k', **kwargs)
+        assert ours == cls(redis=url, key='k', **kwargs)
+        # The same contents under the same key, in another database.
+        elsewhere = _filled_sync(pottery_async.sync, name, other_db, 'k')
+        assert ours != elsewhere
+        assert not ours == elsewhere
+        assert _state(name, redis_client, 'k') == state
+    finally:
+        other_db.flushdb()
+        same.close()
+        other_db.close()
+
+
+@pytest.mark.parametrize('name', BY_SERVER)
+async def test_async_eq_compares_servers_not_client_objects(
+    name: str, server: Server, url: str, aredis: redis.asyncio.Redis, redis_client: redis.Redis,
+) -> None:
+    kwargs = CONTAINERS[name][2]
+    cls = getattr(pottery_async, name)
+    ours = await _filled_async(name, aredis, 'k')
+    state = _state(name, redis_client, 'k')
+    same = redis.asyncio.Redis.from_url(url)
+    other_db = redis.asyncio.Redis(host=server.host, port=server.port, db=2)
+    try:
+        assert await ours.eq(cls(redis=same, key='k', **kwargs))
+        elsewhere = await _filled_async(name, other_db, 'k')
+        assert not await ours.eq(elsewhere)
+        assert not await elsewhere.eq(ours)
+        assert _state(name, redis_client, 'k') == state
+    finally:
+        await other_db.flushdb()
+        await same.aclose()
+        await other_db.aclose()
+
+
 async def test_async_cached_ordered_dict_refuses_bool_and_equality_until_loaded(
     aredis: redis.asyncio.Redis,
 ) -> None:
     await aredis.hset('k', '1', '"one"')
     pending = pottery_async.CachedOrderedDict(redis_client=aredis, redis_key='k', dict_keys=(1, 2))
     for check in (lambda: bool(pending), lambda: pending == {}, lambda: pending != {}):
-        with pytest.raises(RuntimeError, match='not awaited'):
+        with pytest.raises(TypeError, match='not awaited'):
             check()
     loaded = await pending
     assert loaded

@@ -275,6 +275,33 @@ async def test_fencing_async_and_sync_share_the_counter(
     assert slock.fencing_token == first + 1
 
 
+
+def test_fence_counter_failure_leaves_no_lock(masters: list[redis.Redis]) -> None:
+    'A counter that cannot be incremented: the server\'s error, no lock key left, the counter untouched.'
+    fence = '{redlock:jammed}:fence'
+    lock = Redlock(key='jammed', masters=masters, fencing=True)
+    # On one master of five: the others granted, and take it back.
+    masters[2].rpush(fence, 'not', 'a counter')
+    with pytest.raises(redis.ResponseError) as caught:
+        lock.acquire(blocking=False)
+    assert lock_keys(masters) == [[]] * 5
+    assert 'WRONGTYPE' in str(caught.value)
+    assert 'fencing counter {redlock:jammed}:fence' in str(caught.value)
+    assert masters[2].lrange(fence, 0, -1) == [b'not', b'a counter']
+    assert [m.get(fence) for m in (*masters[:2], *masters[3:])] == [b'1'] * 4
+    assert lock.fencing_token is None
+    # On every master, blocking: raised at once, nothing held anywhere.
+    for master in masters:
+        master.delete(fence)
+        master.set(fence, 'seven')
+    with pytest.raises(redis.ResponseError) as caught:
+        lock.acquire(timeout=HANG_GUARD)
+    assert 'not an integer' in str(caught.value)
+    assert lock_keys(masters) == [[]] * 5
+    assert [m.get(fence) for m in masters] == [b'seven'] * 5
+    assert not lock.locked_by_anyone()
+
+
 # Who holds it.
 
 def test_locked_by_anyone(pottery_module: Any, masters: list[redis.Redis]) -> None:

@@ -131,7 +131,8 @@ class CachedOrderedDict(_core.CachedOrderedDict):
     In the async API, ``await CachedOrderedDict(...)`` loads it, and writes
     are ``await d.setitem(k, v)``, ``await d.update(...)`` and
     ``await d.setdefault(k, v)``; ``d[k] = v`` raises TypeError there.  Reads
-    are the OrderedDict's own, in both APIs.
+    are the OrderedDict's own, in both APIs; an async one raises TypeError
+    for them until awaited.
     """
 
     def __init__(self, *, redis_client: _clients.RedisArg=None, redis_key: str | None=None, dict_keys: Iterable[JSONTypes]=(), num_tries: int=_NUM_TRIES, timeout: float | None=_DEFAULT_TIMEOUT) -> None:
