@@ -30,16 +30,17 @@ anything is written, with the errors a Python list raises.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import operator
 import sys
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableSequence
-from redis.exceptions import WatchError
+from redis.exceptions import ConnectionError as RedisConnectionError, RedisError, TimeoutError as RedisTimeoutError, WatchError
 from typing import Any, Self
 from .. import _bridge, _clients, _twin, list as _core
 from .._base import Container, Paged, RANDOM_KEY_PREFIX, Script, SyncTwin, paged, redis_type, same_server, slot_tag, unwrap, warn_inefficient
-from .._codec import Codec, JSONTypes
+from .._codec import Codec, JSONCodec, JSONTypes
 from ..exceptions import KeyExistsError
 
 
@@ -142,7 +143,7 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         _bridge.run(self._core.append(value))
 
     def extend(self, values: Iterable[JSONTypes]) -> None:
-        'Add the elements of an iterable at the right end, atomically.  O(k), or O(n + k) if k is large'
+        'Add the elements of an iterable at the right end, atomically (per chunk, if there are many).  O(k)'
         _bridge.run(self._core.extend(values))
 
     def insert(self, index: int, value: JSONTypes) -> None:
@@ -174,12 +175,14 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         _bridge.run(self._core.reverse())
 
     def sort(self, *, key: Callable[[Any], Any] | None=None, reverse: bool=False) -> None:
-        """Sort the elements in place, in one step.  O(n log n)
+        """Sort the elements in place, atomically.  O(n log n)
 
-        Numbers are sorted on the server (SORT ... STORE), as Pottery sorts
-        them.  Anything else, or any ``key`` function, is sorted as Python
-        sorts it: the elements are read, sorted here and written back in one
-        transaction, retried if the list changed meanwhile; elements that
+        A short list of numbers (at most _CHUNK of them, about _CHUNK_BYTES)
+        is sorted on the server in one script (SORT ... STORE), as Pottery
+        sorts numbers, when that gives Python's order.  Anything else, or
+        any ``key`` function, is sorted as Python sorts it: the elements are
+        read, sorted here and written back as a rebuild does, in bounded
+        steps, starting again if the list changed meanwhile; elements that
         cannot be compared raise TypeError and change nothing.
         """
         _bridge.run(self._core.sort(key=key, reverse=reverse))
