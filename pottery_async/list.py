@@ -13,16 +13,18 @@ Elements compare by their encoding on the server (``in``, ``index``,
 they are different keys of a RedisDict.
 
 No call makes the server work for long: a script runs while every other
-client waits.  A change that would write more than ``_CHUNK`` elements (or
-about ``_CHUNK_BYTES``) at once (``l *= n``, ``l * n``, a long ``extend()``,
-``reverse()`` or ``rotate()`` of a long list, a large slice assignment...)
-is built in bounded steps instead, in a temporary key in the list's
-cluster hash slot, while the list is WATCHed; one transaction then swaps
-it in (see ``RedisList._rebuild``).  Readers see the old list or the new
-one, never a half-built one; an interrupted change leaves the old list,
-and its temporary key is deleted (or expires within a minute if the
-process died).  Sizes that a Redis list cannot hold are refused before
-anything is written, with the errors a Python list raises.
+client waits.  Each script call reads, moves or writes at most ``_CHUNK``
+elements and about ``_CHUNK_BYTES``.  A change that would do more at once
+(``l *= n``, ``l * n``, ``reverse()``, ``sort()`` or ``rotate()`` of a
+long list, a large slice assignment...) is built in bounded steps instead,
+in a temporary key in the list's cluster hash slot, while the list is
+WATCHed; one transaction then swaps it in (see ``RedisList._rebuild``).
+Readers see the old list or the new one, never a half-built one; an
+interrupted change leaves the old list, and its temporary key is deleted
+(or expires within a minute if the process died).  A long ``extend()`` is
+pushed in chunks of that size instead, each atomic.  Sizes that a Redis
+list cannot hold are refused before anything is written, with the errors
+a Python list raises.
 """
 
 from __future__ import annotations
