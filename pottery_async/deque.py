@@ -25,9 +25,10 @@ from ._codec import Codec, JSONTypes
 
 # deque.rotate(): ARGV[1] is n as a decimal string, reduced modulo the length
 # here (digit by digit: n may exceed what a Lua number holds exactly).  Moves
-# elements one at a time from whichever end makes fewer moves; returns how
-# many moved, or -1 (and moves none) if that is more than ARGV[2].
-_ROTATE = Script('''
+# the elements at whichever end makes fewer moves to the other end; returns
+# how many moved, or -1 (and moves none) if that is more than ARGV[2]
+# elements or about ARGV[3] bytes.
+_ROTATE = Script(_list._LUA + '''
 local key = KEYS[1]
 local n = redis.call('LLEN', key)
 if n < 2 then return 0 end
@@ -35,12 +36,22 @@ local k = 0
 for digit in ARGV[1]:gmatch('%d') do k = (k * 10 + tonumber(digit)) % n end
 if ARGV[1]:sub(1, 1) == '-' and k > 0 then k = n - k end
 if k == 0 then return 0 end
-if math.min(k, n - k) > tonumber(ARGV[2]) then return -1 end
+local moves = math.min(k, n - k)
+if moves > tonumber(ARGV[2]) then return -1 end
 if k <= n - k then
-  for _ = 1, k do redis.call('LMOVE', key, key, 'RIGHT', 'LEFT') end
+  -- The last k to the front: read last first, pushed in that order.
+  local moved = take(key, n, n - 1, k, false, tonumber(ARGV[3]))
+  if #moved < k then return -1 end
+  redis.call('LTRIM', key, 0, n - k - 1)
+  for i = 1, k, 7000 do
+    redis.call('LPUSH', key, unpack(moved, i, math.min(i + 6999, k)))
+  end
   return k
 end
-for _ = 1, n - k do redis.call('LMOVE', key, key, 'LEFT', 'RIGHT') end
+local moved = take(key, n, 0, n - k, true, tonumber(ARGV[3]))
+if #moved < n - k then return -1 end
+redis.call('LTRIM', key, n - k, -1)
+rpush_all(key, moved)
 return n - k
 ''')
 
@@ -131,7 +142,7 @@ class RedisDeque(_list.RedisList):
         steps = operator.index(n)
         if steps == 0:
             return
-        moved = await _ROTATE(self._client, [self._key], [str(steps), _list._CHUNK])
+        moved = await _ROTATE(self._client, [self._key], [str(steps), _list._CHUNK, _list._CHUNK_BYTES])
         if moved > 1 or moved == -1:
             warn_inefficient()
         if moved != -1:

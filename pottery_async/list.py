@@ -13,21 +13,24 @@ Elements compare by their encoding on the server (``in``, ``index``,
 they are different keys of a RedisDict.
 
 No call makes the server work for long: a script runs while every other
-client waits.  A change that would write more than ``_CHUNK`` elements (or
-about ``_CHUNK_BYTES``) at once (``l *= n``, ``l * n``, a long ``extend()``,
-``reverse()`` or ``rotate()`` of a long list, a large slice assignment...)
-is built in bounded steps instead, in a temporary key in the list's
-cluster hash slot, while the list is WATCHed; one transaction then swaps
-it in (see ``RedisList._rebuild``).  Readers see the old list or the new
-one, never a half-built one; an interrupted change leaves the old list,
-and its temporary key is deleted (or expires within a minute if the
-process died).  Sizes that a Redis list cannot hold are refused before
-anything is written, with the errors a Python list raises.
+client waits.  Each script call reads, moves or writes at most ``_CHUNK``
+elements and about ``_CHUNK_BYTES``.  A change that would do more at once
+(``l *= n``, ``l * n``, ``reverse()``, ``sort()`` or ``rotate()`` of a
+long list, a large slice assignment...) is built in bounded steps instead,
+in a temporary key in the list's cluster hash slot, while the list is
+WATCHed; one transaction then swaps it in (see ``RedisList._rebuild``).
+Readers see the old list or the new one, never a half-built one; an
+interrupted change leaves the old list, and its temporary key is deleted
+(or expires within a minute if the process died).  A long ``extend()`` is
+pushed in chunks of that size instead, each atomic.  Sizes that a Redis
+list cannot hold are refused before anything is written, with the errors
+a Python list raises.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import operator
 import sys
@@ -35,7 +38,9 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any, Self
 
-from redis.exceptions import WatchError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import _clients
 from ._base import (
@@ -50,7 +55,7 @@ from ._base import (
     unwrap,
     warn_inefficient,
 )
-from ._codec import Codec, JSONTypes
+from ._codec import Codec, JSONCodec, JSONTypes
 from .exceptions import KeyExistsError
 
 _PAGE = 1000
@@ -65,6 +70,10 @@ _CHUNK = 20_000
 _CHUNK_BYTES = 4 * 2**20
 # The most elements a Redis list holds, as Redis documents it.
 _MAX_LENGTH = 2**32 - 1
+# How often a rebuild starts again because the list changed meanwhile before
+# it gives up (WatchError): on a list that others keep changing, it would
+# otherwise never end.
+_ATTEMPTS = 10
 # How long (ms) a half-built list outlives the last step that wrote to it:
 # a process that died while building leaves nothing for long.
 _BUILD_TTL = 60_000
@@ -90,21 +99,56 @@ local function lpush_all(key, items)
   end
 end
 
+-- Up to want elements of the list key, n long, read cyclically from index i
+-- forward (or backward, last first), stopping once budget bytes are read:
+-- at least one element, and about budget bytes at most.  LRANGE reads a
+-- window at a time, sized by the elements seen so far, so that large
+-- elements are not copied out far beyond the budget.  Returns them in the
+-- order read, and the index to go on from.
+local function take(key, n, i, want, forward, budget)
+  local out, bytes, window = {}, 0, 1
+  while #out < want and bytes < budget do
+    local size = math.min(window, want - #out)
+    local part = {}
+    if forward then
+      part = redis.call('LRANGE', key, i, math.min(n - 1, i + size - 1))
+    else
+      local span = redis.call('LRANGE', key, math.max(0, i - size + 1), i)
+      for j = #span, 1, -1 do part[#part + 1] = span[j] end
+    end
+    if #part == 0 then break end
+    local taken = 0
+    for j = 1, #part do
+      if bytes >= budget then break end
+      out[#out + 1] = part[j]
+      bytes = bytes + #part[j]
+      taken = taken + 1
+    end
+    if forward then i = (i + taken) % n else i = (i - taken) % n end
+    -- Read next as many as the bytes left allow, at the size seen so far.
+    window = math.max(1, math.min(1024, math.floor((budget - bytes) * #out / math.max(bytes, 1))))
+  end
+  return out, i
+end
+
 -- Replace elements lo .. hi - 1 of a list of n elements with items,
--- rewriting whichever side of that span is shorter.
-local function replace(key, n, lo, hi, items)
+-- rewriting whichever side of that span is shorter; false (and nothing
+-- written) if that side holds more than about budget bytes.
+local function replace(key, n, lo, hi, items, budget)
   if n - hi <= lo then
-    local tail = redis.call('LRANGE', key, hi, -1)
+    local tail = take(key, n, hi, n - hi, true, budget)
+    if #tail < n - hi then return false end
     if lo == 0 then redis.call('DEL', key) else redis.call('LTRIM', key, 0, lo - 1) end
     rpush_all(key, items)
     rpush_all(key, tail)
   else
-    local head = {}
-    if lo > 0 then head = redis.call('LRANGE', key, 0, lo - 1) end
+    local head = take(key, n, 0, lo, true, budget)
+    if #head < lo then return false end
     redis.call('LTRIM', key, hi, -1)
     lpush_all(key, items)
     lpush_all(key, head)
   end
+  return true
 end
 
 -- Python's slice.indices(n) for one bound ('' when omitted).
@@ -203,26 +247,29 @@ return {n, value}
 ''')
 
 # Slice assignment and deletion.  ARGV: start, stop, step ('' for None),
-# 'set' or 'del', maxlen ('' for none), the most elements to rewrite, the new
-# elements.  Returns {0, 0} when done, {1, size} when an extended slice of
-# that size got the wrong number of elements, {2, 0} when the result would
-# exceed maxlen, {3, 0} when it would rewrite more elements than allowed;
-# nothing is written in the last three cases.
+# 'set' or 'del', maxlen ('' for none), the most elements to rewrite and
+# about the most bytes to copy, the new elements.  Returns {0, 0} when done,
+# {1, size} when an extended slice of that size got the wrong number of
+# elements, {2, 0} when the result would exceed maxlen, {3, 0} when it would
+# rewrite more elements or bytes than allowed; nothing is written in the
+# last three cases.
 _SPLICE = Script(_LUA + '''
 local key = KEYS[1]
 local n = redis.call('LLEN', key)
 local step = tonumber(ARGV[3])
 local start, stop = indices(n, ARGV[1], ARGV[2], step)
 local maxlen = tonumber(ARGV[5])
-local limit = tonumber(ARGV[6])
+local limit, budget = tonumber(ARGV[6]), tonumber(ARGV[7])
 local values = {}
-for i = 7, #ARGV do values[#values + 1] = ARGV[i] end
+for i = 8, #ARGV do values[#values + 1] = ARGV[i] end
 if step == 1 then
   if stop < start then stop = start end
   if maxlen and n - (stop - start) + #values > maxlen then return {2, 0} end
   -- replace() rewrites the shorter side of the slice.
   if math.min(start, n - stop) > limit then return {3, 0} end
-  if stop > start or #values > 0 then replace(key, n, start, stop, values) end
+  if (stop > start or #values > 0) and not replace(key, n, start, stop, values, budget) then
+    return {3, 0}
+  end
   return {0, 0}
 end
 local k = count(start, stop, step)
@@ -231,18 +278,19 @@ if k == 0 then return {0, 0} end
 local lo, hi = start, start + (k - 1) * step
 if step < 0 then lo, hi = hi, lo end
 if hi - lo + math.min(lo, n - hi - 1) > limit then return {3, 0} end
-local span = redis.call('LRANGE', key, lo, hi)
+local span = take(key, n, lo, hi - lo + 1, true, budget)
+if #span < hi - lo + 1 then return {3, 0} end
 if ARGV[4] == 'set' then
   for j = 1, k do span[start + (j - 1) * step - lo + 1] = values[j] end
-  replace(key, n, lo, hi + 1, span)
 else
   local width = math.abs(step)
   local kept = {}
   for i = 1, #span do
     if (i - 1) % width ~= 0 then kept[#kept + 1] = span[i] end
   end
-  replace(key, n, lo, hi + 1, kept)
+  span = kept
 end
+if not replace(key, n, lo, hi + 1, span, budget) then return {3, 0} end
 return {0, 0}
 ''')
 
@@ -271,9 +319,9 @@ return {n, i}
 ''')
 
 # The first index of ARGV[1] in l[start:stop] (ARGV[2], ARGV[3]; '' for
-# None), scanning a page at a time, at most ARGV[4] elements: {1, index} if
-# found, {0, 0} if absent, {2, where to go on} if not found so far.
-_INDEX = Script('''
+# None), scanning at most ARGV[4] elements and about ARGV[5] bytes: {1,
+# index} if found, {0, 0} if absent, {2, where to go on} if not found so far.
+_INDEX = Script(_LUA + '''
 local key = KEYS[1]
 local n = redis.call('LLEN', key)
 local start = tonumber(ARGV[2])
@@ -283,61 +331,80 @@ if ARGV[3] ~= '' then
   stop = tonumber(ARGV[3])
   if stop < 0 then stop = math.max(stop + n, 0) elseif stop > n then stop = n end
 end
-local i = start
-local budget = tonumber(ARGV[4])
-while i < stop do
-  if budget <= 0 then return {2, i} end
-  local last = math.min(i + 999, stop - 1)
-  local page = redis.call('LRANGE', key, i, last)
-  for j = 1, #page do
-    if page[j] == ARGV[1] then return {1, i + j - 1} end
-  end
-  budget = budget - #page
-  i = last + 1
+if start >= stop then return {0, 0} end
+local page = take(key, n, start, math.min(stop - start, tonumber(ARGV[4])), true, tonumber(ARGV[5]))
+for j = 1, #page do
+  if page[j] == ARGV[1] then return {1, start + j - 1} end
 end
-return {0, 0}
+if start + #page >= stop then return {0, 0} end
+return {2, start + #page}
 ''')
 
-# The occurrences of ARGV[1] among at most ARGV[3] elements from index
-# ARGV[2]: {how many, where to go on (-1 at the end)}.
-_COUNT = Script('''
+# The occurrences of ARGV[1] among at most ARGV[3] elements (and about
+# ARGV[4] bytes) from index ARGV[2]: {how many, where to go on (-1 at the
+# end)}.
+_COUNT = Script(_LUA + '''
 local n = redis.call('LLEN', KEYS[1])
 local i = tonumber(ARGV[2])
-local stop = math.min(n, i + tonumber(ARGV[3]))
+if i >= n then return {0, -1} end
+local page = take(KEYS[1], n, i, math.min(n - i, tonumber(ARGV[3])), true, tonumber(ARGV[4]))
 local found = 0
-while i < stop do
-  local last = math.min(i + 999, stop - 1)
-  local page = redis.call('LRANGE', KEYS[1], i, last)
-  for j = 1, #page do
-    if page[j] == ARGV[1] then found = found + 1 end
-  end
-  i = last + 1
+for j = 1, #page do
+  if page[j] == ARGV[1] then found = found + 1 end
 end
+i = i + #page
 if i >= n then return {found, -1} end
 return {found, i}
 ''')
 
 # LPUSH of the elements in order reverses them.  -1 (and nothing done) for
-# a list longer than ARGV[1].
-_REVERSE = Script('''
-if redis.call('LLEN', KEYS[1]) > tonumber(ARGV[1]) then return -1 end
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-if #items < 2 then return #items end
+# a list longer than ARGV[1] elements or about ARGV[2] bytes.
+_REVERSE = Script(_LUA + '''
+local n = redis.call('LLEN', KEYS[1])
+if n > tonumber(ARGV[1]) then return -1 end
+if n < 2 then return n end
+local items = take(KEYS[1], n, 0, n, true, tonumber(ARGV[2]))
+if #items < n then return -1 end
 redis.call('DEL', KEYS[1])
-for i = 1, #items, 7000 do
-  redis.call('LPUSH', KEYS[1], unpack(items, i, math.min(i + 6999, #items)))
+for i = 1, n, 7000 do
+  redis.call('LPUSH', KEYS[1], unpack(items, i, math.min(i + 6999, n)))
 end
-return #items
+return n
 ''')
 
-# SORT ... STORE sorts numbers on the server.  It would also turn a set or
-# sorted set into a list, so the type is checked first.  Returns 1 when the
-# elements are not all numbers (nothing changed), else 0.
-_SORT = Script('''
+# SORT ... STORE sorts numbers on the server, when it orders them as Python
+# does and is cheap: at most ARGV[2] elements and about ARGV[3] bytes, all
+# JSON numbers that are floats or ints exact as doubles, and no two equal
+# ones stored differently (1 and 1.0: SORT is not stable, Python is).  It
+# would also turn a set or sorted set into a list, so the type is checked
+# first.  Returns 1 when the list is not such a list (nothing changed), else
+# 0.
+_SORT = Script(_LUA + '''
 local kind = redis.call('TYPE', KEYS[1]).ok
 if kind == 'none' then return 0 end
 if kind ~= 'list' then
   return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value')
+end
+local n = redis.call('LLEN', KEYS[1])
+if n > tonumber(ARGV[2]) then return 1 end
+local items = take(KEYS[1], n, 0, n, true, tonumber(ARGV[3]))
+if #items < n then return 1 end
+local seen = {}
+for j = 1, n do
+  local item = items[j]
+  local whole, rest = item:match('^%-?(%d+)(.*)$')
+  if not whole or (#whole > 1 and whole:sub(1, 1) == '0') then return 1 end
+  if rest == '' then
+    -- An int: exact as a double up to 15 digits.
+    if #whole > 15 then return 1 end
+  else
+    local fraction = rest:match('^%.%d+(.*)$')
+    if fraction then rest = fraction end
+    if rest ~= '' and not rest:match('^[eE][-+]?%d+$') then return 1 end
+  end
+  local value = tonumber(item)
+  if seen[value] and seen[value] ~= item then return 1 end
+  seen[value] = item
 end
 local reply
 if ARGV[1] == '1' then
@@ -359,32 +426,19 @@ return 0
 _FILL = Script(_LUA + '''
 local n = tonumber(ARGV[3])
 if redis.call('LLEN', KEYS[1]) ~= n then return -1 end
-local i, want = tonumber(ARGV[1]), tonumber(ARGV[2])
-local forward, budget = ARGV[4] == '1', tonumber(ARGV[5])
-local out, bytes, window = {}, 0, 16
-while #out < want and bytes < budget do
-  local size = math.min(window, want - #out)
-  local part = {}
-  if forward then
-    part = redis.call('LRANGE', KEYS[1], i, math.min(n - 1, i + size - 1))
-  else
-    local span = redis.call('LRANGE', KEYS[1], math.max(0, i - size + 1), i)
-    for j = #span, 1, -1 do part[#part + 1] = span[j] end
-  end
-  local taken = 0
-  for j = 1, #part do
-    if bytes >= budget then break end
-    out[#out + 1] = part[j]
-    bytes = bytes + #part[j]
-    taken = taken + 1
-  end
-  if forward then i = (i + taken) % n else i = (i - taken) % n end
-  -- Read next as many as the bytes left allow, at the size seen so far.
-  window = math.max(1, math.min(1024, math.floor((budget - bytes) * #out / math.max(bytes, 1))))
-end
+local out = take(KEYS[1], n, tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[4] == '1', tonumber(ARGV[5]))
 rpush_all(KEYS[2], out)
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 return #out
+''')
+
+# Up to ARGV[3] elements of the list KEYS[1] from index ARGV[2], at least
+# one and about ARGV[4] bytes at most; nil if the list is no longer ARGV[1]
+# long.
+_READ = Script(_LUA + '''
+local n = tonumber(ARGV[1])
+if redis.call('LLEN', KEYS[1]) ~= n then return false end
+return (take(KEYS[1], n, tonumber(ARGV[2]), tonumber(ARGV[3]), true, tonumber(ARGV[4])))
 ''')
 
 # RPUSH ARGV[2...] to KEYS[1], which then expires in ARGV[1] ms.
@@ -397,9 +451,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 
 # Run by EXEC (so sent whole, with EVAL): put the list built in KEYS[1] in
 # place of KEYS[2], keeping KEYS[2]'s expiry, if it is ARGV[1] long (else
-# it expired meanwhile: 0).  The old list is freed in the background.
+# it expired meanwhile: 0) and the marker KEYS[3] is still 'pending' (else
+# a settle gave this attempt up: 0); the marker then says 'swapped' for
+# ARGV[2] ms (see RedisList._settle).  The old list is freed in the
+# background.
 _SWAP = Script('''
+if redis.call('GET', KEYS[3]) ~= 'pending' then return 0 end
 if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[3], 'swapped', 'PX', ARGV[2])
 local ttl = redis.call('PTTL', KEYS[2])
 redis.call('UNLINK', KEYS[2])
 if ARGV[1] == '0' then return 1 end
@@ -408,11 +467,27 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) else redis.call('PERSIST', K
 return 1
 ''')
 
-# Run by EXEC: keep the list built in KEYS[1] for good if it is ARGV[1] long.
+# Run by EXEC: keep the list built in KEYS[1] for good if it is ARGV[1] long
+# and the marker KEYS[2] is still 'pending', which then says 'swapped' for
+# ARGV[2] ms; else 0.
 _SEAL = Script('''
+if redis.call('GET', KEYS[2]) ~= 'pending' then return 0 end
 if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[2], 'swapped', 'PX', ARGV[2])
 redis.call('PERSIST', KEYS[1])
 return 1
+''')
+
+# After a transaction's EXEC got no reply: 1 if it put its list in place
+# (the marker KEYS[1] says 'swapped'), 0 if not ('pending'), -1 if that can
+# no longer be known (the marker expired).  The marker is deleted, so an
+# EXEC that reaches the server only now changes nothing.
+_SETTLE = Script('''
+local state = redis.call('GET', KEYS[1])
+redis.call('DEL', KEYS[1])
+if state == 'swapped' then return 1 end
+if state == 'pending' then return 0 end
+return -1
 ''')
 
 # Move the list built in KEYS[1] to the new key KEYS[2], for good: 1, or 0
@@ -477,10 +552,8 @@ class _Copy:
     count: int
     forward: bool = True
 
-    def shortened(self, drop: int, *, front: bool, length: int) -> _Copy:
-        'This without ``drop`` of its elements, at its front or its back.'
-        if not front:
-            return dataclasses.replace(self, count=self.count - drop)
+    def shortened(self, drop: int, *, length: int) -> _Copy:
+        'This without its first ``drop`` elements.'
         start = self.start + drop if self.forward else self.start - drop
         return dataclasses.replace(self, start=start % length, count=self.count - drop)
 
@@ -495,9 +568,9 @@ class _Values:
     def count(self) -> int:
         return len(self.encoded)
 
-    def shortened(self, drop: int, *, front: bool, length: int) -> _Values:
-        'This without ``drop`` of its elements, at its front or its back.'
-        return _Values(self.encoded[drop:] if front else self.encoded[:len(self.encoded) - drop])
+    def shortened(self, drop: int, *, length: int) -> _Values:
+        'This without its first ``drop`` elements.'
+        return _Values(self.encoded[drop:])
 
 
 _Piece = _Copy | _Values
@@ -508,20 +581,19 @@ _Read = Callable[[int, int], Awaitable[list[Any]]]
 _Plan = Callable[[int, _Read], Awaitable[list[_Piece] | None]]
 
 
-def _kept(pieces: list[_Piece], keep: int, *, last: bool, length: int) -> list[_Piece]:
-    'The pieces cut down to ``keep`` elements, the last ones or the first ones.'
+def _kept(pieces: list[_Piece], keep: int, *, length: int) -> list[_Piece]:
+    'The pieces cut down to their last ``keep`` elements.'
     drop = sum(piece.count for piece in pieces) - keep
     if drop <= 0:
         return pieces
-    ordered = pieces if last else pieces[::-1]
     kept: list[_Piece] = []
-    for piece in ordered:
+    for piece in pieces:
         if drop >= piece.count:
             drop -= piece.count
             continue
-        kept.append(piece.shortened(drop, front=last, length=length) if drop else piece)
+        kept.append(piece.shortened(drop, length=length) if drop else piece)
         drop = 0
-    return kept if last else kept[::-1]
+    return kept
 
 
 def _chunks(encoded: list[Any]) -> Iterator[list[Any]]:
@@ -649,7 +721,7 @@ class RedisList(Container):
         if self._maxlen is None:
             _check_length(sum(piece.count for piece in pieces))
             return pieces
-        return _kept(pieces, self._maxlen, last=True, length=length)
+        return _kept(pieces, self._maxlen, length=length)
 
     async def _rebuild(self, plan: _Plan, into: str | None = None) -> None:
         """Replace the list with what ``plan`` makes of it, in bounded steps, atomically.
@@ -661,53 +733,107 @@ class RedisList(Container):
         server keeps answering other clients in between.  The pieces are
         built in a temporary key in the list's cluster hash slot, which one
         transaction then puts in place of the list, unless the list changed
-        meanwhile: then it all starts again from the new list.  So readers
-        see the old list or the new one; an interrupted rebuild leaves the
-        old one, and deletes its temporary key (which expires on its own
-        after _BUILD_TTL if the process died).
+        meanwhile: then it all starts again from the new list, at most
+        _ATTEMPTS times in all (then WatchError, the list left as it is).
+        So readers see the old list or the new one; an interrupted rebuild
+        leaves the old one, and deletes its temporary key (which expires on
+        its own after _BUILD_TTL if the process died).
 
         With ``into`` (a new container's key, in this list's slot), the
         result is built there instead, from a snapshot of this list, which
         is left as it is.
         """
-        client = self._client
 
         async def rebuild(pipe: _clients.AsyncPipeline) -> None:
-            while True:
-                await pipe.watch(self._key)
-                length = int(await pipe.llen(self._key))  # Redis 1.0+
-
-                async def read(first: int, last: int) -> list[Any]:
-                    return await pipe.lrange(self._key, first, last)
-
-                pieces = await plan(length, read)
-                if pieces is None:
-                    return
-                building = into or self._building_key()
-                total = sum(piece.count for piece in pieces)
-                try:
-                    done = await self._fill(pipe, building, pieces, length) == total
-                    if done:
-                        pipe.multi()  # type: ignore[no-untyped-call]
-                        if into is None:
-                            pipe.eval(_SWAP.source, 2, building, self._key, total)
-                        else:
-                            pipe.eval(_SEAL.source, 1, building, total)
-                        done = (await pipe.execute()) == [1]
-                except WatchError:
-                    done = False
-                except BaseException:
-                    await asyncio.shield(client.unlink(building))
-                    raise
-                if done:
+            for _ in range(_ATTEMPTS):
+                if await self._attempt(pipe, plan, into):
                     return
                 # The list changed while it was read: start again.
                 await pipe.reset()  # type: ignore[no-untyped-call]
-                await client.unlink(building)
+            raise WatchError(
+                f'{type(self).__name__} {self._key!r} kept changing while it was being '
+                f'rebuilt: gave up after {_ATTEMPTS} attempts, leaving it as the others made it'
+            )
 
         # On a cluster whose client has no transactions (redis-py < 6.2),
         # through a plain client on the list's master.
-        await _clients.transaction(client, self._key, rebuild)
+        await _clients.transaction(self._client, self._key, rebuild)
+
+    async def _attempt(self, pipe: _clients.AsyncPipeline, plan: _Plan, into: str | None) -> bool:
+        'One try of _rebuild: True if done, False if the list changed meanwhile (nothing written to it).'
+        client = self._client
+        await pipe.watch(self._key)
+        length = int(await pipe.llen(self._key))  # Redis 1.0+
+        # WATCHing, the pipeline runs scripts at once, as a client does.
+        watching: Any = pipe
+
+        async def read(first: int, last: int) -> list[Any]:
+            'Elements first .. last, a bounded amount per call; WatchError if the list changed.'
+            out: list[Any] = []
+            while first + len(out) <= last:
+                args = [length, first + len(out), min(last + 1 - first - len(out), _CHUNK), _CHUNK_BYTES]
+                part = await _READ(watching, [self._key], args)
+                if part is None:
+                    raise WatchError(f'{self._key!r} changed while it was read')
+                out += part
+            return out
+
+        try:
+            pieces = await plan(length, read)
+        except WatchError:
+            return False
+        if pieces is None:
+            return True
+        building = into or self._building_key()
+        # Says whether the EXEC below ran, if its reply is lost.
+        marker = f'{building}:marker'
+        total = sum(piece.count for piece in pieces)
+        try:
+            if await self._fill(watching, building, pieces, length) != total:
+                await client.unlink(building)
+                return False
+            await pipe.set(marker, 'pending', px=_BUILD_TTL)  # Redis 2.6.12+
+            pipe.multi()  # type: ignore[no-untyped-call]
+            if into is None:
+                pipe.eval(_SWAP.source, 3, building, self._key, marker, total, _BUILD_TTL)
+            else:
+                pipe.eval(_SEAL.source, 2, building, marker, total, _BUILD_TTL)
+        except WatchError:
+            # The connection broke before EXEC was sent.
+            await client.unlink(building, marker)
+            return False
+        except BaseException:
+            await asyncio.shield(client.unlink(building, marker))
+            raise
+        try:
+            done = await pipe.execute() == [1]
+        except (WatchError, RedisConnectionError, RedisTimeoutError) as error:
+            # EXEC found the list changed, or its reply was lost: ask.
+            done = await self._settle(marker, error)
+        except BaseException:
+            await asyncio.shield(client.unlink(building, marker))
+            raise
+        # What is left: the marker, and the half-built list unless it is in place.
+        leftovers = [marker] if done else [building, marker]
+        with contextlib.suppress(RedisError):  # they expire soon anyway
+            await client.unlink(*leftovers)
+        return done
+
+    async def _settle(self, marker: str, error: RedisError) -> bool:
+        'Whether the transaction with this marker ran (its EXEC raised ``error``); from now on it never will.'
+        try:
+            state = await _SETTLE(self._client, [marker], ())
+        except (RedisConnectionError, RedisTimeoutError) as failure:
+            raise RedisConnectionError(
+                f'the connection broke while {type(self).__name__} {self._key!r} was being replaced, '
+                f'and asking whether it was failed too: whether the change was made is unknown ({error})'
+            ) from failure
+        if state == -1:
+            raise RedisConnectionError(
+                f'the connection broke while {type(self).__name__} {self._key!r} was being replaced, '
+                f'and the server no longer knows whether the change was made ({error})'
+            ) from error
+        return bool(state)
 
     async def _fill(self, client: Any, building: str, pieces: list[_Piece], length: int) -> int:
         'Append the pieces to ``building``, a bounded amount per call; how many, or -1 if the list changed.'
@@ -833,7 +959,7 @@ class RedisList(Container):
             maxlen = '' if self._maxlen is None else self._maxlen
             operation = ['del', ''] if encoded is None else ['set', maxlen]
             status, size = await _SPLICE(
-                self._client, [self._key], [*args, *operation, _CHUNK, *(encoded or ())],
+                self._client, [self._key], [*args, *operation, _CHUNK, _CHUNK_BYTES, *(encoded or ())],
             )
             if status == 1:
                 raise self._wrong_size(encoded or [], size)
@@ -860,10 +986,8 @@ class RedisList(Container):
             if not positions:
                 return None
             low, high = min(positions[0], positions[-1]), max(positions[0], positions[-1])
-            # The span is rewritten here, as the script would: read in pages.
-            span: list[Any] = []
-            for first in range(low, high + 1, _CHUNK):
-                span += await read(first, min(first + _CHUNK - 1, high))
+            # The span is rewritten here, as the script would.
+            span = await read(low, high)
             if encoded is None:
                 gone = {position - low for position in positions}
                 span = [item for i, item in enumerate(span) if i not in gone]
@@ -1074,36 +1198,25 @@ class RedisList(Container):
 
     @redis_type('list')
     async def extend(self, values: Iterable[JSONTypes]) -> None:
-        'Add the elements of an iterable at the right end, atomically.  O(k), or O(n + k) if k is large'
+        'Add the elements of an iterable at the right end, atomically (per chunk, if there are many).  O(k)'
         await self._push(await self._encode_all(values), 'R')
 
     async def _push(self, encoded: list[Any], end: str) -> None:
-        'Add the elements at the left (L) or right (R) end, atomically: in one command if there are few.'
+        """Add the elements at the left (L) or right (R) end, one command per chunk.
+
+        A chunk is at most _CHUNK elements (about _CHUNK_BYTES), pushed
+        atomically; a longer push is several chunks, which other clients may
+        see one by one.
+        """
         maxlen = self._maxlen
         # Of what is pushed, only the last maxlen elements can remain.
         kept = encoded if maxlen is None or len(encoded) <= maxlen else encoded[len(encoded) - maxlen:]
-        if not _small(kept):
-            await self._rebuild(self._pushed(kept, end))
-        elif maxlen is not None:
-            await _PUSH_BOUNDED(self._client, [self._key], [end, maxlen, *kept])
-        elif kept:
-            push = self._client.lpush if end == 'L' else self._client.rpush
-            await push(self._key, *kept)  # Redis 1.0+
-
-    def _pushed(self, encoded: list[Any], end: str) -> _Plan:
-        'The plan of the list with the elements pushed at one end (maxlen trims the other).'
-
-        async def plan(length: int, _read: _Read) -> list[_Piece] | None:
-            if end == 'R':
-                return self._bounded([_Copy(0, length), _Values(encoded)], length)
-            # Each goes in front of the previous one.
-            pieces: list[_Piece] = [_Values(encoded[::-1]), _Copy(0, length)]
-            if self._maxlen is None:
-                _check_length(length + len(encoded))
-                return pieces
-            return _kept(pieces, self._maxlen, last=False, length=length)
-
-        return plan
+        push = self._client.lpush if end == 'L' else self._client.rpush
+        for chunk in _chunks(kept):
+            if maxlen is None:
+                await push(self._key, *chunk)  # Redis 1.0+
+            else:
+                await _PUSH_BOUNDED(self._client, [self._key], [end, maxlen, *chunk])
 
     @redis_type('list')
     async def insert(self, index: int, value: JSONTypes) -> None:
@@ -1165,7 +1278,8 @@ class RedisList(Container):
                 # and a change meanwhile may be seen part-way, as by iteration.
                 end = '' if stop is None else stop
                 while True:
-                    status, where = await _INDEX(self._client, [self._key], [encoded, start, end, _CHUNK])
+                    args = [encoded, start, end, _CHUNK, _CHUNK_BYTES]
+                    status, where = await _INDEX(self._client, [self._key], args)
                     if status != 2:
                         found = where if status == 1 else None
                         break
@@ -1188,7 +1302,7 @@ class RedisList(Container):
         warn_inefficient()
         total, start = 0, 0
         while start != -1:
-            found, start = await _COUNT(self._client, [self._key], [encoded, start, _CHUNK])
+            found, start = await _COUNT(self._client, [self._key], [encoded, start, _CHUNK, _CHUNK_BYTES])
             total += int(found)
         return total
 
@@ -1196,7 +1310,7 @@ class RedisList(Container):
     async def reverse(self) -> None:
         'Reverse the elements in place, atomically (in bounded steps if the list is long).  O(n)'
         warn_inefficient()
-        if await _REVERSE(self._client, [self._key], [_CHUNK]) == -1:
+        if await _REVERSE(self._client, [self._key], [_CHUNK, _CHUNK_BYTES]) == -1:
 
             async def plan(length: int, _read: _Read) -> list[_Piece] | None:
                 return [_Copy(length - 1, length, forward=False)] if length > 1 else None
@@ -1205,41 +1319,34 @@ class RedisList(Container):
 
     @redis_type('list')
     async def sort(self, *, key: Callable[[Any], Any] | None = None, reverse: bool = False) -> None:
-        """Sort the elements in place, in one step.  O(n log n)
+        """Sort the elements in place, atomically.  O(n log n)
 
-        Numbers are sorted on the server (SORT ... STORE), as Pottery sorts
-        them.  Anything else, or any ``key`` function, is sorted as Python
-        sorts it: the elements are read, sorted here and written back in one
-        transaction, retried if the list changed meanwhile; elements that
+        A short list of numbers (at most _CHUNK of them, about _CHUNK_BYTES)
+        is sorted on the server in one script (SORT ... STORE), as Pottery
+        sorts numbers, when that gives Python's order.  Anything else, or
+        any ``key`` function, is sorted as Python sorts it: the elements are
+        read, sorted here and written back as a rebuild does, in bounded
+        steps, starting again if the list changed meanwhile; elements that
         cannot be compared raise TypeError and change nothing.
         """
         warn_inefficient()
-        if key is None and not await _SORT(self._client, [self._key], ['1' if reverse else '0']):
-            return
+        if key is None and isinstance(self._codec, JSONCodec):
+            args = ['1' if reverse else '0', _CHUNK, _CHUNK_BYTES]
+            if not await _SORT(self._client, [self._key], args):
+                return
         decode = self._codec.decode
 
-        async def rewrite(pipeline: _clients.AsyncPipeline) -> None:
-            while True:
-                try:
-                    await pipeline.watch(self._key)
-                    encoded = await pipeline.lrange(self._key, 0, -1)
-                    values = [decode(item) for item in encoded]
-                    if key is None:
-                        order = sorted(range(len(values)), key=values.__getitem__, reverse=reverse)
-                    else:
-                        keys = [key(v) for v in values]
-                        order = sorted(range(len(values)), key=keys.__getitem__, reverse=reverse)
-                    pipeline.multi()  # type: ignore[no-untyped-call]
-                    pipeline.delete(self._key)
-                    if encoded:
-                        # The elements as they were stored, only reordered.
-                        pipeline.rpush(self._key, *[encoded[i] for i in order])
-                    await pipeline.execute()
-                    return
-                except WatchError:
-                    continue
+        async def plan(length: int, read: _Read) -> list[_Piece] | None:
+            if length < 2:
+                return None
+            encoded = await read(0, length - 1)
+            values = [decode(item) for item in encoded]
+            keys = values if key is None else [key(value) for value in values]
+            order = sorted(range(length), key=keys.__getitem__, reverse=reverse)
+            # The elements as they were stored, only reordered.
+            return [_Values([encoded[i] for i in order])]
 
-        await _clients.transaction(self._client, self._key, rewrite)
+        await self._rebuild(plan)
 
     @redis_type('list')
     async def clear(self) -> None:

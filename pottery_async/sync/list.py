@@ -15,31 +15,34 @@ Elements compare by their encoding on the server (``in``, ``index``,
 they are different keys of a RedisDict.
 
 No call makes the server work for long: a script runs while every other
-client waits.  A change that would write more than ``_CHUNK`` elements (or
-about ``_CHUNK_BYTES``) at once (``l *= n``, ``l * n``, a long ``extend()``,
-``reverse()`` or ``rotate()`` of a long list, a large slice assignment...)
-is built in bounded steps instead, in a temporary key in the list's
-cluster hash slot, while the list is WATCHed; one transaction then swaps
-it in (see ``RedisList._rebuild``).  Readers see the old list or the new
-one, never a half-built one; an interrupted change leaves the old list,
-and its temporary key is deleted (or expires within a minute if the
-process died).  Sizes that a Redis list cannot hold are refused before
-anything is written, with the errors a Python list raises.
+client waits.  Each script call reads, moves or writes at most ``_CHUNK``
+elements and about ``_CHUNK_BYTES``.  A change that would do more at once
+(``l *= n``, ``l * n``, ``reverse()``, ``sort()`` or ``rotate()`` of a
+long list, a large slice assignment...) is built in bounded steps instead,
+in a temporary key in the list's cluster hash slot, while the list is
+WATCHed; one transaction then swaps it in (see ``RedisList._rebuild``).
+Readers see the old list or the new one, never a half-built one; an
+interrupted change leaves the old list, and its temporary key is deleted
+(or expires within a minute if the process died).  A long ``extend()`` is
+pushed in chunks of that size instead, each atomic.  Sizes that a Redis
+list cannot hold are refused before anything is written, with the errors
+a Python list raises.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import operator
 import sys
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableSequence
-from redis.exceptions import WatchError
+from redis.exceptions import ConnectionError as RedisConnectionError, RedisError, TimeoutError as RedisTimeoutError, WatchError
 from typing import Any, Self
 from .. import _bridge, _clients, _twin, list as _core
 from .._base import Container, Paged, RANDOM_KEY_PREFIX, Script, SyncTwin, paged, redis_type, same_server, slot_tag, unwrap, warn_inefficient
-from .._codec import Codec, JSONTypes
+from .._codec import Codec, JSONCodec, JSONTypes
 from ..exceptions import KeyExistsError
 
 
@@ -142,7 +145,7 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         _bridge.run(self._core.append(value))
 
     def extend(self, values: Iterable[JSONTypes]) -> None:
-        'Add the elements of an iterable at the right end, atomically.  O(k), or O(n + k) if k is large'
+        'Add the elements of an iterable at the right end, atomically (per chunk, if there are many).  O(k)'
         _bridge.run(self._core.extend(values))
 
     def insert(self, index: int, value: JSONTypes) -> None:
@@ -174,12 +177,14 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         _bridge.run(self._core.reverse())
 
     def sort(self, *, key: Callable[[Any], Any] | None=None, reverse: bool=False) -> None:
-        """Sort the elements in place, in one step.  O(n log n)
+        """Sort the elements in place, atomically.  O(n log n)
 
-        Numbers are sorted on the server (SORT ... STORE), as Pottery sorts
-        them.  Anything else, or any ``key`` function, is sorted as Python
-        sorts it: the elements are read, sorted here and written back in one
-        transaction, retried if the list changed meanwhile; elements that
+        A short list of numbers (at most _CHUNK of them, about _CHUNK_BYTES)
+        is sorted on the server in one script (SORT ... STORE), as Pottery
+        sorts numbers, when that gives Python's order.  Anything else, or
+        any ``key`` function, is sorted as Python sorts it: the elements are
+        read, sorted here and written back as a rebuild does, in bounded
+        steps, starting again if the list changed meanwhile; elements that
         cannot be compared raise TypeError and change nothing.
         """
         _bridge.run(self._core.sort(key=key, reverse=reverse))
