@@ -237,7 +237,7 @@ def _run_for(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], seconds: 
 
 async def _disconnect_now(clients: list[Any], hubs: list[Any]) -> None:
     'Close the sockets of these clients and hubs at once, without waiting for anything.'
-    connections: list[Any] = [hub.pubsub.connection for hub in hubs]
+    connections: list[Any] = [getattr(hub.pubsub, 'connection', None) for hub in hubs]
     for client in clients:
         connections.append(getattr(client, '_own', None))
         pool = getattr(client, 'connection_pool', None)

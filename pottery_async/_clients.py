@@ -598,7 +598,7 @@ class _NodePubSub:
     Subscribes on the master serving the first channel's slot, as redis-py's
     own cluster pub/sub does: a message published on any node of a cluster
     reaches the subscribers on every node, so one node is enough.  Only what
-    _wake uses: subscribe(), get_message() and aclose().
+    _wake and the bridge use: subscribe(), get_message(), aclose(), connection.
     """
 
     def __init__(self, cluster: redis.asyncio.RedisCluster) -> None:
@@ -612,6 +612,11 @@ class _NodePubSub:
             self._client = _node_client(_master_of(self._cluster, channels[0]))
             self._pubsub = self._client.pubsub()
         await self._pubsub.subscribe(*channels)
+
+    @property
+    def connection(self) -> Any:
+        'The pub/sub connection, once subscribed (what _wake closes under a stuck reader).'
+        return None if self._pubsub is None else self._pubsub.connection
 
     async def get_message(self, **options: Any) -> Any:
         assert self._pubsub is not None, 'subscribe() first'

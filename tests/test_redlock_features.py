@@ -486,7 +486,7 @@ def test_configuration_can_be_assigned_as_in_pottery(masters: list[redis.Redis])
     assert lock.raise_on_redis_errors is True
     with lock:
         assert all(1000 < m.pttl('redlock:printer') <= 2000 for m in masters)  # type: ignore[operator]
-    with pytest.raises(ValueError, match='auto_release_time must be more than'):
+    with pytest.raises(ValueError, match='auto_release_time must be at least'):
         lock.auto_release_time = 0
     with pytest.raises(ValueError, match='non-blocking'):
         lock.context_manager_blocking = False  # while a timeout is set
