@@ -39,11 +39,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import _clients
 from .exceptions import (
-    MASTER_ATTRIBUTE,
     CommandTimeoutError,
     QuorumIsImpossible,
     describe_error,
     describe_server,
+    master_of,
+    tag_master,
 )
 
 T = TypeVar('T')
@@ -223,7 +224,7 @@ class Primitive:
             return
         first, *others = permanent
         # Every error here came through _ask, which names its master.
-        where = [describe_server(getattr(error, MASTER_ATTRIBUTE, None)) for error in permanent]
+        where = [describe_server(master_of(error)) for error in permanent]
         also = f' (and {", ".join(where[1:])})' if others else ''
         first.add_note(
             f'{type(self).__qualname__} {self._key!r}: refused by master {where[0]}{also}; '
@@ -273,7 +274,7 @@ class Primitive:
             # is no timeout (hundreds of releases at once must all happen).
             return await self._bounded(client, request, seconds, patient=limit is None)
         except RedisError as error:
-            setattr(error, MASTER_ATTRIBUTE, master)
+            tag_master(error, master)
             raise
 
     async def _bounded(

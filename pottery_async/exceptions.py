@@ -28,6 +28,41 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 MASTER_ATTRIBUTE = '_pottery_master'
 
 
+class _Master:
+    """Which master a Redis error came from, as an attribute of the error.
+
+    Pickled (with the error, say from a worker process) as _portable()
+    describes the master: a URL of its server without the password.
+    """
+
+    __slots__ = ('redis',)
+
+    def __init__(self, redis: Any) -> None:
+        self.redis = redis
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_as_is, (_portable(self.redis),))
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def tag_master(error: BaseException, master: Any) -> None:
+    'Remember on ``error`` which master raised it (see master_of()).'
+    setattr(error, MASTER_ATTRIBUTE, _Master(master))
+
+
+def master_of(error: BaseException) -> Any:
+    'The master ``error`` came from (None: the default client; see has_master()).'
+    value = getattr(error, MASTER_ATTRIBUTE, None)
+    return value.redis if isinstance(value, _Master) else value
+
+
+def has_master(error: BaseException) -> bool:
+    return hasattr(error, MASTER_ATTRIBUTE)
+
+
 def describe_server(redis: Any) -> str:
     """Where a client (or URL) connects, for messages: host:port[/db], unix:path[/db], cluster(nodes).
 
@@ -137,8 +172,8 @@ def _portable(redis: Any) -> Any:
 def _portable_error(error: BaseException) -> BaseException:
     'A copy of a collected error for a pickle, naming its master as _portable does.'
     clone = copy.copy(error)
-    if hasattr(error, MASTER_ATTRIBUTE):
-        setattr(clone, MASTER_ATTRIBUTE, _portable(getattr(error, MASTER_ATTRIBUTE)))
+    if has_master(error):
+        setattr(clone, MASTER_ATTRIBUTE, _portable(master_of(error)))
     return clone
 
 
@@ -155,8 +190,8 @@ def describe_error(error: BaseException) -> str:
     if message:
         text += f': {message}'
     # None is a master too: the sync API's default client.
-    if hasattr(error, MASTER_ATTRIBUTE):
-        text = f'{describe_server(getattr(error, MASTER_ATTRIBUTE))}: {text}'
+    if has_master(error):
+        text = f'{describe_server(master_of(error))}: {text}'
     return text
 
 

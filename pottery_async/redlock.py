@@ -61,13 +61,13 @@ from . import _bridge, _clients, _wake
 from ._base import Script, require_coroutine_function
 from ._primitive import Primitive, is_permanent
 from .exceptions import (
-    MASTER_ATTRIBUTE,
     ExtendUnlockedLock,
     QuorumIsImpossible,
     QuorumNotAchieved,
     ReleaseUnlockedLock,
     TooManyExtensions,
     describe_error,
+    master_of,
     server_address,
 )
 
@@ -359,7 +359,7 @@ class AIORedlock(Primitive):
                 self._last_errors = errors
             # Masters that refused the request outright stored nothing (every
             # error came through _ask, which names its master).
-            refusing = frozenset(getattr(error, MASTER_ATTRIBUTE) for error in errors if is_permanent(error))
+            refusing = frozenset(master_of(error) for error in errors if is_permanent(error))
             granted = [reply for reply in replies if reply[0] == 1]
             refused = [reply for reply in replies if reply[0] != 1]
             if not refusing and len(granted) >= self.quorum and await self._fence_in(value, granted, limit):

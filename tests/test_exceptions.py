@@ -23,6 +23,7 @@ from pottery_async.exceptions import (
     ReleaseUnlockedLock,
     TooManyExtensions,
     WrongTypeError,
+    describe_error,
     describe_server,
 )
 from pottery_async.sync import NextID, RedisDict, RedisList, Redlock
@@ -228,6 +229,32 @@ def test_primitive_errors_never_show_a_password(guarded: Server, refused_port: i
         assert len(impossible.value.redis_errors) == 2  # type: ignore[arg-type]
         no_password(impossible.value)
         assert f'127.0.0.1:{refused_port}/2: ConnectionError' in str(round_trip(impossible.value))
+        assert admin.keys('*') == []
+    finally:
+        admin.close()
+
+
+def test_refusal_raised_as_is_pickles_without_a_password(guarded: Server) -> None:
+    """A permanent error is raised as redis-py raised it, remembering its
+    master: a pickle of it (from a worker process, say) holds that master's
+    address without the password, and one whose master is a client (which
+    cannot be pickled) can be pickled at all."""
+    admin = redis.Redis(host=guarded.host, port=guarded.port, password=PASSWORD)
+    where = f'{guarded.host}:{guarded.port}'
+    try:
+        admin.acl_setuser(
+            'narrow', enabled=True, passwords=[f'+{PASSWORD}'], keys=['app:*'], commands=['+@all'],
+        )
+        url = f'redis://narrow:{PASSWORD}@{where}/0'
+        client = redis.Redis(host=guarded.host, port=guarded.port, username='narrow', password=PASSWORD)
+        for master in (url, client):
+            with pytest.raises(redis.exceptions.NoPermissionError) as refused:
+                Redlock(key='printer', masters=[master]).acquire(blocking=False)
+            assert PASSWORD.encode() not in pickle.dumps(refused.value)
+            copied = round_trip(refused.value)
+            assert describe_error(copied) == describe_error(refused.value)
+            assert describe_error(copied).startswith(f'{where}: NoPermissionError')
+        client.close()
         assert admin.keys('*') == []
     finally:
         admin.close()

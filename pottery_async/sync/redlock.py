@@ -60,7 +60,7 @@ from typing import Any, Self, TypeVar, cast
 from .. import _bridge, _clients, _twin, _wake, redlock as _core
 from .._base import Script, SyncTwin, require_plain_function
 from .._primitive import Primitive, is_permanent
-from ..exceptions import ExtendUnlockedLock, MASTER_ATTRIBUTE, QuorumIsImpossible, QuorumNotAchieved, ReleaseUnlockedLock, TooManyExtensions, describe_error, server_address
+from ..exceptions import ExtendUnlockedLock, QuorumIsImpossible, QuorumNotAchieved, ReleaseUnlockedLock, TooManyExtensions, describe_error, master_of, server_address
 from ..redlock import F, _AUTO_RELEASE_TIME, _NUM_EXTENSIONS, _check_auto_release_time, _check_timeout, logger
 
 
