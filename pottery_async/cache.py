@@ -672,6 +672,29 @@ class CachedOrderedDict(collections.OrderedDict[Any, Any]):
             collections.OrderedDict.__setitem__(self, dict_key, value)
 
 
+    def copy(self) -> collections.OrderedDict[Any, Any]:  # type: ignore[override]
+        'A plain OrderedDict of the same items: a snapshot, not tied to the Redis hash.  O(n)'
+        self._check_loaded()
+        return collections.OrderedDict(self)
+
+    def __or__(self, other: Any) -> collections.OrderedDict[Any, Any]:  # type: ignore[override]
+        'A plain OrderedDict of these items updated with ``other``\'s (see copy()).  O(n)'
+        if not isinstance(other, dict):
+            return NotImplemented
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other: Any) -> collections.OrderedDict[Any, Any]:  # type: ignore[override]
+        'A plain OrderedDict of ``other``\'s items updated with these (see copy()).  O(n)'
+        if not isinstance(other, dict):
+            return NotImplemented
+        self._check_loaded()
+        merged = collections.OrderedDict(other)
+        merged.update(self)
+        return merged
+
+
 def _loaded_first(name: str) -> Callable[..., Any]:
     'OrderedDict\'s method ``name``, refused (TypeError) until the dict is loaded.'
     method = getattr(collections.OrderedDict, name)
@@ -687,7 +710,7 @@ def _loaded_first(name: str) -> Callable[..., Any]:
 # What reads (or changes locally) an OrderedDict: before the load it would
 # see an empty dict.
 for _name in (
-    '__contains__', '__delitem__', '__getitem__', '__ior__', '__iter__', '__len__', '__or__', '__ror__',
-    '__reversed__', 'clear', 'copy', 'get', 'items', 'keys', 'move_to_end', 'pop', 'popitem', 'values',
+    '__contains__', '__delitem__', '__getitem__', '__ior__', '__iter__', '__len__', '__reversed__', 'clear',
+    'get', 'items', 'keys', 'move_to_end', 'pop', 'popitem', 'values',
 ):
     setattr(CachedOrderedDict, _name, _loaded_first(_name))

@@ -768,6 +768,26 @@ def test_local_operations_stay_local(redis_client: redis.Redis) -> None:
     assert redis_client.hgetall('local') == {b'1': b'"one"', b'2': b'"two"', b'3': b'"three"'}
 
 
+def test_copies_and_unions_are_plain_ordered_dicts(redis_client: redis.Redis) -> None:
+    """copy(), d | other and other | d are snapshots (plain OrderedDicts, as
+    a copy of one Redis hash cannot be another); Pottery's raise TypeError
+    or connect to localhost.  d |= other writes through, as update() does."""
+    d = CachedOrderedDict(redis_client=redis_client, redis_key='snap', dict_keys=(1, 2))
+    d[1] = 'one'
+    copied = d.copy()
+    assert type(copied) is collections.OrderedDict
+    assert list(copied.items()) == [(1, 'one'), (2, CachedOrderedDict._SENTINEL)]
+    assert list((d | {3: 'x'}).items())[-1] == (3, 'x')
+    assert list({3: 'x'} | d) == [3, 1, 2]
+    copied[5] = 'five'
+    assert 5 not in d
+    d |= {2: 'two'}
+    assert d[2] == 'two'
+    assert redis_client.hgetall('snap') == {b'1': b'"one"', b'2': b'"two"'}
+    with pytest.raises(TypeError):
+        d | [(3, 'x')]  # as OrderedDict's: only with a dict
+
+
 @pytest.mark.parametrize('timeout', [None, 0])
 def test_cached_ordered_dict_without_timeout(redis_client: redis.Redis, timeout: int | None) -> None:
     d = CachedOrderedDict(redis_client=redis_client, redis_key='kept', dict_keys=(1,), timeout=timeout)
