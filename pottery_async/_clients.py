@@ -531,10 +531,14 @@ def _cluster_twin(cluster: redis.RedisCluster) -> redis.asyncio.RedisCluster:
 # --- what older redis.asyncio cluster clients lack ------------------------------------
 
 # redis.asyncio's cluster client runs transactions (pipeline(transaction=True)
-# with WATCH and MULTI) from redis-py 6.2 on, and has pubsub() from 8.0 on;
-# before, the first raises RedisClusterException and the second is missing.
-# Both are done here instead on a plain client connected to one node.
-_CLUSTER_TRANSACTIONS = hasattr(redis.asyncio.cluster.ClusterPipeline, 'multi')
+# with WATCH and MULTI) from redis-py 6.2 on, but refuses scripts (EVALSHA)
+# in them in 6.2-7.x (8.2 allows them), and has pubsub() from 8.0 on; what
+# it refuses raises RedisClusterException, and pubsub() is missing.  These
+# are done here instead on a plain client connected to one node.
+_CLUSTER_TRANSACTIONS = (
+    hasattr(redis.asyncio.cluster.ClusterPipeline, 'multi')
+    and 'EVALSHA' not in redis.cluster.PIPELINE_BLOCKED_COMMANDS
+)
 _CLUSTER_PUBSUB = hasattr(redis.asyncio.RedisCluster, 'pubsub')
 
 # How often a transaction on a cluster node is tried again after the node
@@ -565,8 +569,8 @@ async def transaction(
 ) -> _T:
     """``await body(pipeline)`` with a transaction pipeline, for commands on ``key`` alone.
 
-    On a cluster whose client cannot run transactions (redis-py before 6.2),
-    the pipeline belongs to a plain client connected to the master of
+    On a cluster whose client cannot run transactions with scripts in them
+    (redis-py before 8.0), the pipeline belongs to a plain client connected to the master of
     ``key``'s slot for this one call: a connection set up per transaction,
     the price of atomicity there.
     """
@@ -590,6 +594,21 @@ async def transaction(
             await client.nodes_manager.initialize()
         finally:
             await single.aclose(close_connection_pool=True)
+
+
+async def execute(pipeline: AsyncPipeline) -> list[Any]:
+    """``pipeline.execute()``, raising the first error reply as the server worded it.
+
+    redis-py 6.0-7.0 replace the wording of an error reply raised from a
+    pipeline with a template they forgot to fill in ("... caused error:
+    {exception.args}"), and with it the code (WRONGTYPE...) that callers
+    look for; the replies themselves are intact.
+    """
+    replies: list[Any] = await pipeline.execute(raise_on_error=False)
+    for reply in replies:
+        if isinstance(reply, redis.exceptions.ResponseError):
+            raise reply
+    return replies
 
 
 class _NodePubSub:

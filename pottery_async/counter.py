@@ -194,7 +194,7 @@ class RedisCounter(_dict.RedisDict):
                         pipeline.hset(self._key, mapping=changed)  # type: ignore[arg-type]
                     if removed:
                         pipeline.hdel(self._key, *removed)
-                    await pipeline.execute()
+                    await _clients.execute(pipeline)
                     return
                 except WatchError:
                     # Another client changed the counter in between: again.

@@ -214,7 +214,7 @@ class RedisDict(Container):
         async def hget_hdel(pipeline: _clients.AsyncPipeline) -> Any:
             pipeline.hget(self._key, encoded_key)
             pipeline.hdel(self._key, encoded_key)
-            encoded, _ = await pipeline.execute()
+            encoded, _ = await _clients.execute(pipeline)
             return encoded
 
         encoded = await _clients.transaction(self._client, self._key, hget_hdel)
@@ -243,7 +243,7 @@ class RedisDict(Container):
         async def hsetnx_hget(pipeline: _clients.AsyncPipeline) -> Any:
             pipeline.hsetnx(self._key, encoded_key, encode(default))  # Redis 2.0+
             pipeline.hget(self._key, encoded_key)
-            _, encoded = await pipeline.execute()
+            _, encoded = await _clients.execute(pipeline)
             return encoded
 
         encoded = await _clients.transaction(self._client, self._key, hsetnx_hget)

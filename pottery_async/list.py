@@ -755,7 +755,7 @@ class RedisList(Container):
                 f'rebuilt: gave up after {_ATTEMPTS} attempts, leaving it as the others made it'
             )
 
-        # On a cluster whose client has no transactions (redis-py < 6.2),
+        # On a cluster whose client has no transactions with scripts (redis-py < 8),
         # through a plain client on the list's master.
         await _clients.transaction(self._client, self._key, rebuild)
 
@@ -806,7 +806,7 @@ class RedisList(Container):
             await asyncio.shield(client.unlink(building, marker))
             raise
         try:
-            done = await pipe.execute() == [1]
+            done = await _clients.execute(pipe) == [1]
         except (WatchError, RedisConnectionError, RedisTimeoutError) as error:
             # EXEC found the list changed, or its reply was lost: ask.
             done = await self._settle(marker, error)
