@@ -19,12 +19,15 @@ What the bridge guarantees:
 - Interpreter exit closes every loop this process can still close; no thread
   of ours keeps the interpreter alive.
 - A call made from inside one of our loops (user code that the core runs:
-  a generator passed to ``update()``, say) is handed to a background loop
-  thread one level deeper, while the caller's loop waits for it.
+  a generator passed to ``update()``, say) is handed to a loop thread of the
+  calling thread's own, one level deeper, while the caller's loop waits for
+  it; never to a loop that another thread or a background task needs.
 - A call made from a thread that runs someone else's loop (Jupyter, a sync
-  helper inside an async app) is handed to a background loop thread, with a
-  ``BlockingBridgeWarning`` at each line that does it (once per process in a
-  notebook): it works, but it blocks that loop.
+  helper inside an async app) is handed to a loop thread of that thread's
+  own, with a ``BlockingBridgeWarning`` at each line that does it (once per
+  process in a notebook): it works, but it blocks that loop.
+- Background work (lock renewal, take-backs, cleanups from finalizers) runs
+  on a background loop thread that runs no user code.
 - On Ctrl-C or a timeout the coroutine is cancelled and allowed to finish
   before the exception surfaces, and the loop runs once more so that closed
   sockets really close: an abandoned BLPOP must not consume the next push.
@@ -354,7 +357,7 @@ def _user_traceback(tb: types.TracebackType | None) -> types.TracebackType | Non
 class _Portal:
     'One daemon thread running a loop, for calls made inside a running loop.'
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, name: str, depth: int) -> None:
         ready = threading.Event()
         self.state: LoopState | None = None
 
@@ -368,8 +371,12 @@ class _Portal:
                 state.loop.run_forever()
             finally:
                 state.close()
+                # The portal this one handed its nested calls to, if any.
+                with _portal_lock:
+                    child = _chains.pop(threading.current_thread(), None)
+                if child is not None:
+                    child.stop()
 
-        name = 'pottery_async-portal' if depth == 0 else f'pottery_async-portal-{depth}'
         self.thread = threading.Thread(target=serve, name=name, daemon=True)
         self.thread.start()
         ready.wait()
@@ -450,9 +457,15 @@ _states: dict[int, LoopState] = {}
 _states_lock = threading.Lock()
 # Threads closing dead threads' loops (see _reap_dead_threads()).
 _reapers: set[threading.Thread] = set()
-# Background loop threads: [0] for calls made inside a foreign loop and for
-# background tasks; [n] for calls nested n + 1 levels deep in our own.
-_portals: list[_Portal] = []
+# The background loop thread: background tasks (lock renewal, take-backs)
+# and cleanups, never user code, so that nothing a caller does holds them up.
+_background: _Portal | None = None
+# Per thread, the loop thread it hands calls to that its own loop cannot
+# run: calls made inside a foreign loop, and calls nested in its own (user
+# code that one of its calls runs).  A portal thread has one of its own for
+# calls nested deeper: a chain per thread, so that no thread ever waits for
+# another's calls.  Stopped once the owner has died.
+_chains: dict[threading.Thread, _Portal] = {}
 _portal_lock = threading.Lock()
 _warned_in_notebook = False
 # Cleanups started on the background loop by discard(), until they finish.
@@ -489,6 +502,14 @@ def _reap_dead_threads() -> None:
         dead = [state for state in _states.values() if not state.thread.is_alive()]
         for state in dead:
             del _states[id(state)]
+    with _portal_lock:
+        orphans = [owner for owner in _chains if not owner.is_alive()]
+        for owner in orphans:
+            # Stopping one closes its loop (bounded) and stops its own chain.
+            portal = _chains.pop(owner)
+            if portal.state is not None:
+                with contextlib.suppress(RuntimeError):  # closed already
+                    portal.state.loop.call_soon_threadsafe(portal.state.loop.stop)
     if dead:
         # Not in this thread: a thread pool's new worker must not wait for
         # its dead predecessors' cleanups before its first call.
@@ -549,7 +570,7 @@ def discard(cleanup: Cleanup) -> bool:
             _log.debug('cleanup failed; queued for the next call', exc_info=True)
             state.pending.append(cleanup)
         return True
-    portal = _portals[0] if _portals else None
+    portal = _background
     if portal is not None and portal.submit(cleanup):
         return True
     return defer(cleanup)
@@ -557,7 +578,7 @@ def discard(cleanup: Cleanup) -> bool:
 
 def start_background() -> None:
     'Start the background loop now, so that a finalizer can use it later (see discard()).'
-    _get_portal()
+    _get_background()
 
 
 def _cleanup_done(task: asyncio.Future[Any]) -> None:
@@ -613,7 +634,7 @@ def _run_inside_loop(
                 'its own calls (a generator that calls the sync API, given to a call that '
                 'runs another such generator...)'
             )
-        return _get_portal(depth).run(coro, timeout)
+        return _chained_portal(depth).run(coro, timeout)
     notebook = _in_notebook()
     if not (notebook and _warned_in_notebook):
         _warned_in_notebook = notebook
@@ -629,7 +650,7 @@ def _run_inside_loop(
             # The warning was turned into an error: the call is not made.
             coro.close()
             raise
-    return _get_portal().run(coro, timeout)
+    return _chained_portal(0).run(coro, timeout)
 
 
 # Nested calls deeper than this are refused (each level is a thread).
@@ -654,11 +675,22 @@ def _in_notebook() -> bool:
     return get_ipython is not None and type(get_ipython()).__name__ == 'ZMQInteractiveShell'
 
 
-def _get_portal(depth: int = 0) -> _Portal:
+def _get_background() -> _Portal:
+    global _background
     with _portal_lock:
-        while len(_portals) <= depth:
-            _portals.append(_Portal(len(_portals)))
-        return _portals[depth]
+        if _background is None:
+            _background = _Portal('pottery_async-background', 0)
+        return _background
+
+
+def _chained_portal(depth: int) -> _Portal:
+    'The portal this thread hands its calls to (see _chains), started if need be.'
+    me = threading.current_thread()
+    with _portal_lock:
+        portal = _chains.get(me)
+        if portal is None or not portal.thread.is_alive():
+            portal = _chains[me] = _Portal(f'pottery_async-portal-{depth}', depth)
+        return portal
 
 
 def background(coro: Coroutine[Any, Any, None]) -> Callable[[], None]:
@@ -678,7 +710,7 @@ def background(coro: Coroutine[Any, Any, None]) -> Callable[[], None]:
             task.cancel()
 
         return cancel_task
-    state = _get_portal().state
+    state = _get_background().state
     assert state is not None
     loop = state.loop
     tasks: list[asyncio.Task[None]] = []
@@ -734,15 +766,17 @@ def defer(cleanup: Cleanup) -> bool:
     """Queue a cleanup coroutine for a bridge loop; never runs a loop.
 
     Safe from finalizers.  The cleanup runs before this thread's next bridge
-    call; inside someone else's running loop, before the background thread's
-    next call.  Either way it runs at the latest when that loop is closed.
+    call; inside someone else's running loop, before that thread's next call
+    (through its portal).  Either way it runs at the latest when that loop is closed.
     Returns False when there is no bridge loop to queue it on (nothing could
     have been created there that needs cleaning up).
     """
     state: LoopState | None = getattr(_local, 'state', None)
     running = _get_running_loop()
     if running is not None and (state is None or state.loop is not running):
-        portal = _portals[0] if _portals else None
+        # Before this thread's next call through its portal, or else on the
+        # background loop.
+        portal = _chains.get(threading.current_thread()) or _background
         if portal is not None and portal.state is not None and not portal.state.loop.is_closed():
             portal.state.pending.append(cleanup)
             return True
@@ -769,7 +803,10 @@ def _shutdown() -> None:
         except Exception:
             _log.warning('error at exit', exc_info=True)
     _exiting = True
-    for portal in reversed(_portals):
+    with _portal_lock:
+        portals = [*_chains.values(), *([_background] if _background is not None else [])]
+        _chains.clear()
+    for portal in portals:
         portal.stop()
     reaped(CLOSE_TIMEOUT)
     me = threading.current_thread()
@@ -782,12 +819,13 @@ def _shutdown() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _local, _states, _states_lock, _portals, _portal_lock, _reapers, _submitted
-    _inherited.append((_local, _states, _portals, _reapers, _submitted))
+    global _local, _states, _states_lock, _background, _chains, _portal_lock, _reapers, _submitted
+    _inherited.append((_local, _states, _background, _chains, _reapers, _submitted))
     _local = threading.local()
     _states = {}
     _states_lock = threading.Lock()
-    _portals = []
+    _background = None
+    _chains = {}
     _portal_lock = threading.Lock()
     _reapers = set()
     _submitted = set()

@@ -26,7 +26,7 @@ import asyncio
 import logging
 import math
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, ClassVar, TypeVar
 
 import redis
@@ -169,6 +169,7 @@ class Primitive:
         *,
         raise_permanent: bool = True,
         skip: frozenset[Any] = frozenset(),
+        later: bool = False,
     ) -> tuple[list[T], list[RedisError]]:
         """Run ``request`` on every master concurrently (but those in ``skip``).
 
@@ -176,7 +177,7 @@ class Primitive:
         those that did not (a timeout counts as a ``CommandTimeoutError``).
         Anything but a Redis error is raised, and so is a permanent one
         unless ``raise_permanent`` is false (a clean-up that must not hide
-        what its caller raises).
+        what its caller raises).  ``later``: see _ask().
         """
         masters = self._masters - skip
         if not masters:
@@ -185,13 +186,13 @@ class Primitive:
             # No task to create: one master answers in place.
             (master,) = masters
             try:
-                return [await self._ask(master, request, limit)], []
+                return [await self._ask(master, request, limit, later=later)], []
             except RedisError as error:
                 self._log(error)
                 if raise_permanent:
                     self._raise_permanent([error])
                 return [], [error]
-        tasks = [asyncio.ensure_future(self._ask(master, request, limit)) for master in masters]
+        tasks = [asyncio.ensure_future(self._ask(master, request, limit, later=later)) for master in masters]
         try:
             # Each request is bounded by its own timeout (see _ask).
             await asyncio.wait(tasks)
@@ -237,6 +238,8 @@ class Primitive:
         master: _clients.RedisArg,
         request: Callable[[_clients.AsyncClient], Awaitable[T]],
         limit: float | None = None,
+        *,
+        later: bool = False,
     ) -> T:
         """One request to one master, bounded by ``limit`` seconds (the master timeout by default).
 
@@ -245,23 +248,38 @@ class Primitive:
         that the caller waits for briefly while it goes on in the
         background, and a request made while a probe is out waits as
         briefly for the probe's answer, and is sent only if there is one.
+        With ``later`` (a take-back, which must reach the master even after
+        its caller has gone on), it is then sent in the background as soon
+        as the probe is answered.
         """
         client = _clients.resolve(master)
         seconds = self._MASTER_TIMEOUT if limit is None else limit
         health = _health_of(client)
         try:
             wait = min(seconds, _PROBE_WAIT)
+            loop = asyncio.get_running_loop()
+            if health.probe is not None and loop.time() >= health.probe_until:
+                # A probe past its deadline and not yet ended: the loop did
+                # not run meanwhile (the sync API's runs only during calls),
+                # so its timer would now cancel it before it reads a reply
+                # that may be there.  It proves nothing: send another.
+                health.probe = None
             if health.probe is not None:
                 # Asked again while a probe is out: its answer decides.
-                await asyncio.wait({health.probe}, timeout=wait)
+                out = health.probe
+                await asyncio.wait({out}, timeout=wait)
                 if health.suspect:
+                    if later:
+                        _spawn(_send_after(out, health, lambda: self._bounded(
+                            client, request, self._MASTER_TIMEOUT,
+                        )))
                     raise CommandTimeoutError(
                         f'Timeout: master not answering (no reply within {self._MASTER_TIMEOUT:.3g} s '
                         f'before, nor to the probe sent since)'
                     )
             elif health.suspect:
                 probe = asyncio.ensure_future(self._bounded(client, request, self._MASTER_TIMEOUT))
-                health.watch(probe)
+                health.watch(probe, loop.time() + self._MASTER_TIMEOUT)
                 done, _ = await asyncio.wait({probe}, timeout=wait)
                 if not done:
                     raise CommandTimeoutError(
@@ -362,27 +380,54 @@ class _Health:
     clears the suspicion.
     """
 
-    __slots__ = ('answered', 'probe', 'suspect')
+    __slots__ = ('answered', 'probe', 'probe_until', 'suspect')
 
     def __init__(self) -> None:
         self.suspect = False
         self.probe: asyncio.Future[Any] | None = None
+        # When (the loop's time) the probe out must have ended.
+        self.probe_until = math.inf
         # When (the loop's time) the master last answered this client.
         self.answered = -math.inf
 
-    def watch(self, probe: asyncio.Future[Any]) -> None:
-        self.probe = probe
+    def watch(self, probe: asyncio.Future[Any], until: float) -> None:
+        self.probe, self.probe_until = probe, until
         # Held here (and by the loop) until it ends.
         probe.add_done_callback(self._probed)
 
     def _probed(self, probe: asyncio.Future[Any]) -> None:
+        error = None if probe.cancelled() else probe.exception()  # retrieved, whatever happens
+        if self.probe is not probe:
+            return  # superseded by a later probe, which decides
         self.probe = None
-        error = None if probe.cancelled() else probe.exception()
         # Answered, or refused at once (a killed master fails fast anyway).
         self.suspect = probe.cancelled() or isinstance(error, RedisTimeoutError)
 
 
 _health: weakref.WeakKeyDictionary[Any, _Health] = weakref.WeakKeyDictionary()
+
+
+async def _send_after(
+    probe: asyncio.Future[Any], health: _Health, send: Callable[[], Awaitable[Any]],
+) -> None:
+    'Once ``probe`` has ended, ``send()`` if its master answered it (see _ask(later=True)).'
+    await asyncio.wait({probe})
+    if health.suspect:
+        return
+    try:
+        await send()
+    except RedisError as error:
+        logger.info('a take-back sent once its master answered again failed: %s', describe_error(error))
+
+
+# Background tasks of _ask(), held until they end.
+_spawned: set[asyncio.Future[Any]] = set()
+
+
+def _spawn(coro: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(coro)
+    _spawned.add(task)
+    task.add_done_callback(_spawned.discard)
 
 
 async def _take_slot(slots: asyncio.Semaphore, health: _Health, seconds: float, *, patient: bool) -> None:

@@ -638,6 +638,7 @@ class AIORedlock(Primitive):
         """
         released, errors = await self._fan_out(
             self._release_request(value, publish=publish), limit, raise_permanent=False, skip=skip,
+            later=True,
         )
         transient = any(not is_permanent(error) for error in errors)
         if transient and _bridge.current_state() is not None:

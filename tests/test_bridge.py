@@ -30,6 +30,7 @@ from pottery_async import _bridge, _clients
 from pottery_async.exceptions import BlockingBridgeWarning, InefficientAccessWarning
 from pottery_async.sync import RedisDict
 from tests.helpers import (
+    HANG_GUARD,
     blocked_clients,
     eventually,
     lock_keys,
@@ -560,8 +561,8 @@ def test_call_from_the_portal_loop_runs_one_level_deeper(
         d['a'] = 1
 
     async def main() -> Any:
-        # Inside a foreign loop: the call goes to the background loop, whose
-        # coroutine calls the sync API again: that runs a level deeper.
+        # Inside a foreign loop: the call goes to this thread's portal,
+        # whose coroutine calls the sync API again: that runs a level deeper.
         _bridge.run(nested_sync_api())
         d['b'] = 2
         return d['b']
@@ -572,6 +573,67 @@ def test_call_from_the_portal_loop_runs_one_level_deeper(
     in_thread(check)
     assert redis_client.hgetall('reentrant-portal') == {b'"a"': b'1', b'"b"': b'2'}
     assert any(t.name == 'pottery_async-portal-1' and t.daemon for t in threading.enumerate())
+
+
+def test_nested_calls_never_hold_up_renewal(client: redis.Redis, redis_client: redis.Redis) -> None:
+    """User code in a nested call runs on a loop thread of its caller's own:
+    however long it takes, the background loop renews other threads' locks
+    meanwhile (it ran on that loop once, and a rival took a held lock)."""
+    holder = pottery_async.sync.Redlock(key='renewed', masters={client}, auto_release_time=1, auto_renew=True)
+    assert holder.acquire(blocking=False)
+    d = RedisDict(redis=client, key='slow-outer')
+    e = RedisDict(redis=client, key='slow-inner')
+
+    def inner() -> Iterator[tuple[str, int]]:
+        time.sleep(2.5)  # more than two leases
+        yield 'x', 1
+
+    def outer() -> Iterator[tuple[str, int]]:
+        e.update(inner())
+        yield 'y', 2
+
+    in_thread(lambda: d.update(outer()))
+    rival = pottery_async.sync.Redlock(key='renewed', masters={client})
+    assert not rival.acquire(blocking=False)
+    assert holder.locked() > 0
+    holder.release()
+    assert redis_client.keys('redlock:*') == []
+    assert redis_client.hgetall('slow-inner') == {b'"x"': b'1'}
+
+
+def test_nested_calls_of_two_threads_never_wait_for_each_other(client: redis.Redis) -> None:
+    """Each thread's nested calls run on its own loop threads: one waiting
+    for what the other's nested call puts gets it (with shared ones the put
+    waited for the get to time out)."""
+    q = pottery_async.sync.RedisSimpleQueue(redis=client, key='between-threads')
+    got: list[Any] = []
+    waiting = threading.Event()
+
+    def waits() -> Iterator[tuple[str, Any]]:
+        # Two levels deep: this generator runs on a portal's thread, and
+        # blocks it while it waits.
+        waiting.set()
+        got.append(q.get(timeout=HANG_GUARD))
+        yield 'got', got[0]
+
+    def calls_waits() -> Iterator[tuple[str, int]]:
+        RedisDict(redis=client, key='a').update(waits())
+        yield 'waited', 1
+
+    def puts() -> Iterator[tuple[str, int]]:
+        q.put('item')
+        yield 'put', 1
+
+    start = time.monotonic()
+    consumer = threading.Thread(
+        target=lambda: RedisDict(redis=client, key='b').update(calls_waits()), daemon=True,
+    )
+    consumer.start()
+    assert waiting.wait(HANG_GUARD)
+    in_thread(lambda: RedisDict(redis=client, key='c').update(puts()))
+    consumer.join(HANG_GUARD)
+    assert got == ['item']
+    assert time.monotonic() - start < HANG_GUARD / 2
 
 
 # --- 6. called inside someone else's running loop -------------------------------
@@ -599,7 +661,7 @@ def test_inside_a_running_loop_works_and_warns_at_each_line(
     assert {w.filename for w in record} == {__file__}
     assert len({w.lineno for w in record}) == 3
     assert redis_client.hgetall('in-loop') == {b'"a"': b'3'}
-    assert any(t.name == 'pottery_async-portal' and t.daemon for t in threading.enumerate())
+    assert any(t.name == 'pottery_async-portal-0' and t.daemon for t in threading.enumerate())
 
 
 def test_warning_as_error_inside_a_running_loop_leaves_nothing_behind(

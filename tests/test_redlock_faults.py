@@ -23,7 +23,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from pottery_async import AIONextID, AIORedlock
+from pottery_async import AIONextID, AIORedlock, _primitive
 from pottery_async import synchronize as async_synchronize
 from pottery_async.exceptions import (
     QuorumIsImpossible,
@@ -395,6 +395,55 @@ async def test_hung_master_not_waited_on_at_every_step(
     assert await eventually_async(lambda: _held_on_first(lock, masters))
     await lock.release()
     assert lock_keys(masters) == [[]] * 5
+
+
+async def test_take_back_reaches_a_master_once_it_answers(own_servers: list[Server]) -> None:
+    """A take-back that could not be sent to a paused master (a probe was
+    out) is sent once the master answers: what the paused master ran after
+    it resumed does not hold it for a whole lease."""
+    servers = own_servers[:3]
+    amasters = [redis.asyncio.Redis.from_url(server.url()) for server in servers]
+    try:
+        lock = AIORedlock(key='taken-back', masters=amasters, auto_release_time=60)
+        with paused(servers[2:]):
+            for _ in range(5):
+                assert await lock.acquire(timeout=5)
+                await lock.release()
+        resumed = redis.Redis.from_url(servers[2].url())
+        # What the paused master was sent runs now (a SET taking the lock
+        # among it); without the take-back it would hold it for a minute.
+        await asyncio.sleep(0.5)
+
+        async def none_left() -> bool:
+            return resumed.keys('redlock:*') == []
+
+        assert await eventually_async(none_left, within=10)
+        resumed.close()
+        # The other take-backs sent meanwhile end before the clients close.
+        if _primitive._spawned:
+            await asyncio.wait(_primitive._spawned, timeout=HANG_GUARD)
+        assert not _primitive._spawned
+    finally:
+        for client in amasters:
+            await client.aclose()
+
+
+def test_sync_probe_left_out_between_calls_is_sent_again(
+    masters: list[redis.Redis], five_servers: list[Server],
+) -> None:
+    """The sync API's loop runs only during calls: a probe sent while the
+    master was paused outlives its deadline between calls, and its timer
+    would cancel it before it read the reply waiting for it.  The next call
+    sends another instead of counting the master as failed."""
+    lock = Redlock(key='stale-probe', masters=masters[:1])
+    assert lock.acquire(blocking=False)
+    with paused(five_servers[:1]):
+        assert lock.locked() == 0  # the whole master timeout: suspected
+        assert lock.locked() == 0  # a probe, left out
+    assert masters[0].ping()
+    time.sleep(AIORedlock._MASTER_TIMEOUT * 1.2)
+    lock.release()
+    assert lock_keys(masters[:1]) == [[]]
 
 
 async def _held_on_first(lock: AIORedlock, masters: list[redis.Redis]) -> bool:
