@@ -377,12 +377,15 @@ def same_server(a: Container, b: Container) -> bool:
 
     Their clients (of either API, or URLs) need not be the same objects:
     what counts is where they connect (host, port and db, or socket path
-    and db), read from their settings, without I/O.
+    and db), read from their settings, without I/O.  Sentinel-managed
+    clients only match themselves.
     """
     if a._redis is b._redis:
         return True
     where = server_address(a._redis)
-    return where is not None and where == server_address(b._redis)
+    # Sentinel-managed clients name a service, not the sentinels: two
+    # deployments may both call theirs mymaster.
+    return where is not None and not where.startswith('sentinel:') and where == server_address(b._redis)
 
 
 def discard_later(redis_arg: _clients.RedisArg, key: str) -> None:

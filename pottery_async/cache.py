@@ -594,6 +594,11 @@ class CachedOrderedDict(collections.OrderedDict[Any, Any]):
                 'write "await CachedOrderedDict(...)" so that they are looked up'
             )
 
+    def __repr__(self) -> str:
+        if self._unloaded is not None and self._unloaded[0]:
+            return f'<{type(self).__qualname__} key={self._hash.key!r}, not awaited: holds nothing yet>'
+        return super().__repr__()
+
     def __del__(self) -> None:
         unloaded = getattr(self, '_unloaded', None)
         if unloaded is not None and unloaded[0]:

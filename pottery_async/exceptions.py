@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import queue
-import re
 import urllib.parse
 from collections.abc import Iterable
 from typing import Any
@@ -117,11 +116,14 @@ def _describe_url(url: str) -> str | None:
         query = urllib.parse.parse_qs(parts.query)
         if parts.scheme == 'sentinel':
             db = parts.path.strip('/')
-            return f'sentinel:{parts.netloc}' + (f'/{db}' if db != '0' else '')
+            # Never the credentials, should a URL carry any.
+            service = parts.netloc.rpartition('@')[2]
+            return f'sentinel:{service}' + (f'/{db}' if db != '0' else '')
         if parts.scheme == 'unix':
             db = query.get('db', ['0'])[0]
             return f'unix:{parts.path}' + (f'/{db}' if db != '0' else '')
-        db = parts.path.strip('/') or query.get('db', ['0'])[0]
+        # As redis-py reads it: a db in the query wins over one in the path.
+        db = query.get('db', [''])[0] or parts.path.strip('/') or '0'
         return f'{parts.hostname or "localhost"}:{parts.port or 6379}' + (f'/{db}' if db != '0' else '')
     except ValueError:
         return None
@@ -135,7 +137,14 @@ def mask_url(url: str) -> str:
         if parts.password is not None:
             credentials, _, host = netloc.rpartition('@')
             netloc = f'{credentials.partition(":")[0]}:***@{host}'
-        query = re.sub(r'(^|&)(password=)[^&]*', r'\1\2***', parts.query)
+        # A password parameter, however its name is encoded (redis-py
+        # decodes it: passwor%64= is password=).
+        fields = [
+            f'{field.partition("=")[0]}=***'
+            if urllib.parse.unquote_plus(field.partition('=')[0]) == 'password' else field
+            for field in parts.query.split('&')
+        ]
+        query = '&'.join(fields)
         return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
     except ValueError:
         # Malformed: the password could be anywhere.

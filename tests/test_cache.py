@@ -891,7 +891,10 @@ async def test_unawaited_cached_ordered_dict_refuses_reads(
     for read in reads:
         with pytest.raises(TypeError, match=r'write "await CachedOrderedDict\(\.\.\.\)"'):
             read()
+    # Its repr says so rather than showing an empty dict.
+    assert repr(pending) == "<CachedOrderedDict key='docs', not awaited: holds nothing yet>"
     loaded = await pending
+    assert repr(loaded).startswith('CachedOrderedDict([(1, ')
     assert list(loaded.items()) == [(1, 'one'), (2, 'two'), (3, pottery_async.CachedOrderedDict._SENTINEL)]
     assert len(loaded) == 3
     assert loaded.get(2) == 'two'

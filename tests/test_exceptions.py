@@ -11,9 +11,11 @@ import pytest
 import redis
 import redis.asyncio
 import redis.asyncio.sentinel
+import redis.connection
 
 import pottery_async
 from pottery_async import _clients
+from pottery_async._base import same_server
 from pottery_async.exceptions import (
     ExtendUnlockedLock,
     KeyExistsError,
@@ -25,6 +27,8 @@ from pottery_async.exceptions import (
     WrongTypeError,
     describe_error,
     describe_server,
+    mask_url,
+    server_address,
 )
 from pottery_async.sync import NextID, RedisDict, RedisList, Redlock
 from tests.helpers import NO_RETRY, lock_keys
@@ -159,6 +163,41 @@ async def test_sentinel_masters_are_described_by_service(
     assert 'sentinel:printers: MasterNotFoundError' in str(caught.value)
     assert 'localhost' not in str(caught.value)
     assert await aredis.keys('*') == []
+
+
+@pytest.mark.parametrize('url', [
+    'redis://h:1/1?db=0', 'redis://h:1/1', 'redis://h:1?db=3', 'redis://h:1/0?db=5', 'rediss://h:1/2',
+])
+def test_server_address_reads_the_db_as_redis_py_does(url: str) -> None:
+    'A db in the query wins over one in the path: two containers are "the same server" only if they are.'
+    db = redis.connection.parse_url(url).get('db', 0)
+    assert server_address(url) == 'h:1' + (f'/{db}' if db else '')
+
+
+async def test_sentinel_clients_match_only_themselves(refused_port: int) -> None:
+    """Two Sentinel deployments may both name their master mymaster: their
+    containers are not on one server, whatever the service is called."""
+    hosts = ('127.0.0.1', '127.0.0.2')
+    sentinels = [redis.asyncio.sentinel.Sentinel([(host, refused_port)]) for host in hosts]
+    first, second = (sentinel.master_for('mymaster') for sentinel in sentinels)
+    try:
+        a = pottery_async.RedisDict(redis=first, key='d')
+        assert same_server(a, pottery_async.RedisDict(redis=first, key='e'))
+        assert not same_server(a, pottery_async.RedisDict(redis=second, key='d'))
+    finally:
+        for client in (first, second, *sentinels[0].sentinels, *sentinels[1].sentinels):
+            await client.aclose()
+
+
+@pytest.mark.parametrize('field', ['password', 'passwor%64', 'pass%77ord', 'p%61ssword'])
+def test_a_password_parameter_is_masked_however_encoded(field: str) -> None:
+    'redis-py decodes the parameter names of a URL: every spelling it logs in with is masked.'
+    url = f'redis://alice@h:1/0?{field}={PASSWORD}&db=2'
+    assert redis.connection.parse_url(url)['password'] == PASSWORD
+    masked = mask_url(url)
+    assert PASSWORD not in masked
+    assert masked == f'redis://alice@h:1/0?{field}=***&db=2'
+    assert PASSWORD not in describe_server(f'sentinel://:{PASSWORD}@h:26379/0')
 
 
 async def test_async_quorum_error_names_the_masters(
