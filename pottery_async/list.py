@@ -81,6 +81,12 @@ _BUILD_TTL = 60_000
 # Lua helpers shared by the scripts below.  Lua's unpack() stops at about
 # 8000 values, so pushes go in slices of 7000.
 _LUA = '''
+-- A list rewritten whole (deleted, then pushed again) keeps its expiry:
+-- ttl is its PTTL from before.
+local function keep_ttl(key, ttl)
+  if ttl > 0 and redis.call('EXISTS', key) == 1 then redis.call('PEXPIRE', key, ttl) end
+end
+
 local function rpush_all(key, items)
   for i = 1, #items, 7000 do
     redis.call('RPUSH', key, unpack(items, i, math.min(i + 6999, #items)))
@@ -138,9 +144,11 @@ local function replace(key, n, lo, hi, items, budget)
   if n - hi <= lo then
     local tail = take(key, n, hi, n - hi, true, budget)
     if #tail < n - hi then return false end
+    local ttl = redis.call('PTTL', key)
     if lo == 0 then redis.call('DEL', key) else redis.call('LTRIM', key, 0, lo - 1) end
     rpush_all(key, items)
     rpush_all(key, tail)
+    keep_ttl(key, ttl)
   else
     local head = take(key, n, 0, lo, true, budget)
     if #head < lo then return false end
@@ -365,10 +373,12 @@ if n > tonumber(ARGV[1]) then return -1 end
 if n < 2 then return n end
 local items = take(KEYS[1], n, 0, n, true, tonumber(ARGV[2]))
 if #items < n then return -1 end
+local ttl = redis.call('PTTL', KEYS[1])
 redis.call('DEL', KEYS[1])
 for i = 1, n, 7000 do
   redis.call('LPUSH', KEYS[1], unpack(items, i, math.min(i + 6999, n)))
 end
+keep_ttl(KEYS[1], ttl)
 return n
 ''')
 
@@ -407,12 +417,14 @@ for j = 1, n do
   seen[value] = item
 end
 local reply
+local ttl = redis.call('PTTL', KEYS[1])
 if ARGV[1] == '1' then
   reply = redis.pcall('SORT', KEYS[1], 'DESC', 'STORE', KEYS[1])
 else
   reply = redis.pcall('SORT', KEYS[1], 'STORE', KEYS[1])
 end
 if type(reply) == 'table' and reply.err then return 1 end
+keep_ttl(KEYS[1], ttl)
 return 0
 ''')
 
@@ -752,7 +764,8 @@ class RedisList(Container):
                 await pipe.reset()  # type: ignore[no-untyped-call]
             raise WatchError(
                 f'{type(self).__name__} {self._key!r} kept changing while it was being '
-                f'rebuilt: gave up after {_ATTEMPTS} attempts, leaving it as the others made it'
+                f'rebuilt (or the connection kept breaking): gave up after {_ATTEMPTS} '
+                'attempts; nothing of this change was applied'
             )
 
         # On a cluster whose client has no transactions with scripts (redis-py < 8),

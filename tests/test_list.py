@@ -9,6 +9,7 @@ import itertools
 import json
 import operator
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -398,6 +399,29 @@ def test_repr_to_list_and_json(squares: RedisList, redis_client: redis.Redis) ->
     assert json.dumps(squares, cls=pottery_async.sync.PotteryEncoder) == '[1, 4, 9, 16, 25]'
     assert repr(RedisList(redis=redis_client, key='none')) == 'RedisList[]'
     assert RedisList(redis=redis_client, key='none').to_list() == []
+
+
+@pytest.mark.parametrize('change', [
+    lambda lst: lst.reverse(),
+    lambda lst: lst.sort(),
+    lambda lst: lst.sort(key=lambda x: -x),
+    lambda lst: lst.__delitem__(slice(None, None, 2)),
+    lambda lst: lst.__setitem__(slice(0, 2), [7, 8, 9]),
+    lambda lst: lst.insert(0, 0),
+    lambda lst: lst.__delitem__(0),
+    lambda lst: lst.__imul__(2),
+    lambda lst: lst.extend([36]),
+], ids=['reverse', 'sort', 'sort-key', 'del-step', 'set-slice', 'insert', 'del-first', 'imul', 'extend'])
+def test_changes_keep_the_expiry(
+    change: Callable[[RedisList], object], squares: RedisList, redis_client: redis.Redis,
+) -> None:
+    'However a change is done (a script rewriting the list whole, or a rebuild), an expiry set on it stays.'
+    redis_client.expire('squares', 1000)
+    expected = [1, 4, 9, 16, 25]
+    change(squares)
+    change(expected)  # type: ignore[arg-type]
+    assert stored(redis_client, 'squares') == expected
+    assert 990 < redis_client.ttl('squares') <= 1000  # type: ignore[operator]
 
 
 def test_clear(squares: RedisList, redis_client: redis.Redis) -> None:
