@@ -74,7 +74,7 @@ _ABANDON_GRACE = 0.2
 class LoopState:
     'One private event loop and what lives on it.'
 
-    __slots__ = ('busy', 'clients', 'hubs', 'loop', 'pending', 'pid', 'thread', 'watches')
+    __slots__ = ('busy', 'clients', 'hubs', 'loop', 'pending', 'pid', 'runs', 'thread', 'watches')
 
     def __init__(self, thread: threading.Thread) -> None:
         # asyncio's own loop class, whatever loop policy the application
@@ -86,6 +86,9 @@ class LoopState:
         # True while a call (or close()) runs this loop, or is about to: a
         # finalizer must not run the loop then (see idle_state()).
         self.busy = False
+        # How many calls have run this loop: a task that sees it change was
+        # left out between calls, while the loop did not run.
+        self.runs = 0
         self.thread = thread
         self.pid = os.getpid()
         # Async clients built for this loop by _clients.resolve(), keyed by
@@ -102,6 +105,7 @@ class LoopState:
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
         busy, self.busy = self.busy, True
+        self.runs += 1
         try:
             return self._run(coro, timeout)
         finally:
@@ -360,9 +364,15 @@ class _Portal:
     def __init__(self, name: str, depth: int) -> None:
         ready = threading.Event()
         self.state: LoopState | None = None
+        failure: list[BaseException] = []
 
         def serve() -> None:
-            state = LoopState(threading.current_thread())
+            try:
+                state = LoopState(threading.current_thread())
+            except BaseException as error:  # no file descriptor left, say
+                failure.append(error)
+                ready.set()
+                return
             _local.state = state
             _local.depth = depth
             self.state = state
@@ -380,6 +390,8 @@ class _Portal:
         self.thread = threading.Thread(target=serve, name=name, daemon=True)
         self.thread.start()
         ready.wait()
+        if failure:
+            raise failure[0]
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None) -> T:
         state = self.state
@@ -443,13 +455,15 @@ class _Portal:
         return True
 
     def stop(self) -> None:
+        self.ask_to_stop()
+        self.thread.join(timeout=5)
+
+    def ask_to_stop(self) -> None:
+        'Have the loop stop (then closed, bounded) without waiting for it.'
         state = self.state
         if state is not None and not state.loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
                 state.loop.call_soon_threadsafe(state.loop.stop)
-            except RuntimeError:  # closed meanwhile
-                return
-            self.thread.join(timeout=5)
 
 
 _local = threading.local()
@@ -502,14 +516,7 @@ def _reap_dead_threads() -> None:
         dead = [state for state in _states.values() if not state.thread.is_alive()]
         for state in dead:
             del _states[id(state)]
-    with _portal_lock:
-        orphans = [owner for owner in _chains if not owner.is_alive()]
-        for owner in orphans:
-            # Stopping one closes its loop (bounded) and stops its own chain.
-            portal = _chains.pop(owner)
-            if portal.state is not None:
-                with contextlib.suppress(RuntimeError):  # closed already
-                    portal.state.loop.call_soon_threadsafe(portal.state.loop.stop)
+    _stop_orphans()
     if dead:
         # Not in this thread: a thread pool's new worker must not wait for
         # its dead predecessors' cleanups before its first call.
@@ -517,6 +524,15 @@ def _reap_dead_threads() -> None:
         with _states_lock:
             _reapers.add(reaper)
         reaper.start()
+
+
+def _stop_orphans() -> None:
+    'Stop the portals whose owner thread has died (each closes its loop, bounded, and stops its own).'
+    with _portal_lock:
+        orphans = [owner for owner in _chains if not owner.is_alive()]
+        portals = [_chains.pop(owner) for owner in orphans]
+    for portal in portals:
+        portal.ask_to_stop()
 
 
 def _close_all(states: list[LoopState]) -> None:
@@ -688,9 +704,15 @@ def _chained_portal(depth: int) -> _Portal:
     me = threading.current_thread()
     with _portal_lock:
         portal = _chains.get(me)
-        if portal is None or not portal.thread.is_alive():
-            portal = _chains[me] = _Portal(f'pottery_async-portal-{depth}', depth)
+    if portal is not None and portal.thread.is_alive():
         return portal
+    # A new one: those of threads that have died go (threads that only ever
+    # call from inside their own event loop start no loop of ours to reap).
+    _stop_orphans()
+    portal = _Portal(f'pottery_async-portal-{depth}', depth)
+    with _portal_lock:
+        _chains[me] = portal
+    return portal
 
 
 def background(coro: Coroutine[Any, Any, None]) -> Callable[[], None]:
@@ -806,8 +828,13 @@ def _shutdown() -> None:
     with _portal_lock:
         portals = [*_chains.values(), *([_background] if _background is not None else [])]
         _chains.clear()
+    # All asked at once, then waited for: a portal busy with a nested call
+    # stops only once the deeper one it waits for has.
     for portal in portals:
-        portal.stop()
+        portal.ask_to_stop()
+    deadline = time.monotonic() + 5
+    for portal in portals:
+        portal.thread.join(max(0.0, deadline - time.monotonic()))
     reaped(CLOSE_TIMEOUT)
     me = threading.current_thread()
     with _states_lock:

@@ -23,10 +23,11 @@ every master has answered (``is_permanent``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from typing import Any, ClassVar, TypeVar
 
 import redis
@@ -37,7 +38,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import _clients
+from . import _bridge, _clients
 from .exceptions import (
     CommandTimeoutError,
     QuorumIsImpossible,
@@ -257,20 +258,14 @@ class Primitive:
         health = _health_of(client)
         try:
             wait = min(seconds, _PROBE_WAIT)
-            loop = asyncio.get_running_loop()
-            if health.probe is not None and loop.time() >= health.probe_until:
-                # A probe past its deadline and not yet ended: the loop did
-                # not run meanwhile (the sync API's runs only during calls),
-                # so its timer would now cancel it before it reads a reply
-                # that may be there.  It proves nothing: send another.
-                health.probe = None
             if health.probe is not None:
                 # Asked again while a probe is out: its answer decides.
                 out = health.probe
                 await asyncio.wait({out}, timeout=wait)
                 if health.suspect:
-                    if later:
-                        _spawn(_send_after(out, health, lambda: self._bounded(
+                    if later and _bridge.current_state() is None:
+                        # (The sync API takes back in the background loop.)
+                        _spawn(_send_after(out, client, lambda: self._bounded(
                             client, request, self._MASTER_TIMEOUT,
                         )))
                     raise CommandTimeoutError(
@@ -279,7 +274,7 @@ class Primitive:
                     )
             elif health.suspect:
                 probe = asyncio.ensure_future(self._bounded(client, request, self._MASTER_TIMEOUT))
-                health.watch(probe, loop.time() + self._MASTER_TIMEOUT)
+                health.watch(probe)
                 done, _ = await asyncio.wait({probe}, timeout=wait)
                 if not done:
                     raise CommandTimeoutError(
@@ -315,7 +310,7 @@ class Primitive:
                 sent = loop.time()
                 if not patient:
                     seconds -= sent - start
-                async with asyncio.timeout(seconds):
+                async with _timeout(seconds):
                     result = await request(client)
                 health.answered = loop.time()
                 return result
@@ -362,6 +357,47 @@ class Primitive:
             raise QuorumIsImpossible(self._key, self._masters, redis_errors=redis_errors)
 
 
+@contextlib.asynccontextmanager
+async def _timeout(seconds: float) -> AsyncIterator[None]:
+    """Like ``asyncio.timeout(seconds)``, counting only the time its loop runs.
+
+    The sync API's loop runs only during calls: a request left out between
+    them (a probe) may find its reply waiting when the loop next runs, and
+    asyncio's own timer, long expired, would cancel it in the very pass
+    that reads it.  Here the deadline is set anew when a new call has
+    started meanwhile.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    state = _bridge.current_state()
+    runs = state.runs if state is not None else 0
+    fired = left = False
+    timer: asyncio.TimerHandle
+
+    def expire() -> None:
+        nonlocal runs, fired, timer
+        if left:
+            return
+        if state is not None and state.runs != runs:
+            runs = state.runs
+            timer = loop.call_later(seconds, expire)
+            return
+        fired = True
+        task.cancel()
+
+    timer = loop.call_later(seconds, expire)
+    try:
+        yield
+    except asyncio.CancelledError as error:
+        if fired and task.uncancel() == 0:
+            raise TimeoutError from error
+        raise
+    finally:
+        left = True
+        timer.cancel()
+
+
 # How long a caller waits for a probe of a master that stopped answering
 # (see _Health) before counting that master as failed for its request.
 _PROBE_WAIT = 0.05
@@ -380,25 +416,21 @@ class _Health:
     clears the suspicion.
     """
 
-    __slots__ = ('answered', 'probe', 'probe_until', 'suspect')
+    __slots__ = ('answered', 'probe', 'suspect')
 
     def __init__(self) -> None:
         self.suspect = False
         self.probe: asyncio.Future[Any] | None = None
-        # When (the loop's time) the probe out must have ended.
-        self.probe_until = math.inf
         # When (the loop's time) the master last answered this client.
         self.answered = -math.inf
 
-    def watch(self, probe: asyncio.Future[Any], until: float) -> None:
-        self.probe, self.probe_until = probe, until
+    def watch(self, probe: asyncio.Future[Any]) -> None:
+        self.probe = probe
         # Held here (and by the loop) until it ends.
         probe.add_done_callback(self._probed)
 
     def _probed(self, probe: asyncio.Future[Any]) -> None:
         error = None if probe.cancelled() else probe.exception()  # retrieved, whatever happens
-        if self.probe is not probe:
-            return  # superseded by a later probe, which decides
         self.probe = None
         # Answered, or refused at once (a killed master fails fast anyway).
         self.suspect = probe.cancelled() or isinstance(error, RedisTimeoutError)
@@ -408,16 +440,30 @@ _health: weakref.WeakKeyDictionary[Any, _Health] = weakref.WeakKeyDictionary()
 
 
 async def _send_after(
-    probe: asyncio.Future[Any], health: _Health, send: Callable[[], Awaitable[Any]],
+    probe: asyncio.Future[Any], client: _clients.AsyncClient, send: Callable[[], Awaitable[Any]],
 ) -> None:
-    'Once ``probe`` has ended, ``send()`` if its master answered it (see _ask(later=True)).'
+    """Once ``probe`` has ended, ``send()`` if its master answered it (see _ask(later=True)).
+
+    Not if the application has closed the client meanwhile (its pool has
+    no connection left open): sending would open one again, for nobody to
+    close.
+    """
     await asyncio.wait({probe})
-    if health.suspect:
+    if probe.cancelled() or probe.exception() is not None or not _still_open(client):
         return
     try:
         await send()
     except RedisError as error:
         logger.info('a take-back sent once its master answered again failed: %s', describe_error(error))
+
+
+def _still_open(client: _clients.AsyncClient) -> bool:
+    'Whether a (non-cluster) client\'s pool holds a connection that is open: not closed by its owner.'
+    pool = getattr(client, 'connection_pool', None)
+    connections = [
+        *getattr(pool, '_available_connections', ()), *getattr(pool, '_in_use_connections', ()),
+    ]
+    return any(getattr(connection, 'is_connected', False) for connection in connections)
 
 
 # Background tasks of _ask(), held until they end.

@@ -636,6 +636,60 @@ def test_nested_calls_of_two_threads_never_wait_for_each_other(client: redis.Red
     assert time.monotonic() - start < HANG_GUARD / 2
 
 
+_NESTED_AT_EXIT = """
+import sys, threading, time, warnings
+import redis
+from pottery_async.sync import RedisDict, RedisSimpleQueue
+client = redis.Redis.from_url(sys.argv[1])
+q = RedisSimpleQueue(redis=client, key=sys.argv[2])
+def inner():
+    yield 'x', q.get(timeout=30)  # two levels deep, blocked
+def outer():
+    RedisDict(redis=client, key=sys.argv[2] + '-2').update(inner())
+    yield 'y', 1
+def work():
+    try:
+        RedisDict(redis=client, key=sys.argv[2] + '-1').update(outer())
+    except BaseException:
+        pass
+threading.Thread(target=work, daemon=True).start()
+time.sleep(0.5)
+print('exiting', flush=True)
+"""
+
+
+def test_exit_with_a_thread_blocked_in_nested_calls_is_prompt(url: str) -> None:
+    """Exit asks every loop thread to stop at once, then waits: a portal busy
+    in a nested call stops once the deeper one it waits for has (stopped
+    one by one, shallowest first, each took 5 s)."""
+    child = run_script(_NESTED_AT_EXIT, url, unique('nested-exit'))
+    assert read_line(child) == 'exiting'
+    start = time.monotonic()
+    _, err = child.communicate(timeout=HANG_GUARD)
+    assert child.returncode == 0, err
+    assert time.monotonic() - start < 3
+
+
+def test_portals_of_threads_that_ran_foreign_loops_are_stopped(
+    client: redis.Redis, redis_client: redis.Redis, quiet_blocking: None,
+) -> None:
+    """A thread that only ever calls the sync API from inside its own event
+    loop gets a portal thread; once it has died, the next portal started
+    stops it (a thread and a loop per request were kept for good)."""
+    d = RedisDict(redis=client, key='foreign-threads')
+
+    def portals() -> int:
+        return sum(1 for t in threading.enumerate() if t.name.startswith('pottery_async-portal'))
+
+    before = portals()
+    for i in range(10):
+        async def main(i: int = i) -> None:
+            d[f'k{i}'] = i
+        in_thread(lambda: asyncio.run(main()))
+    assert eventually(lambda: portals() <= before + 1)
+    assert len(redis_client.hgetall('foreign-threads')) == 10
+
+
 # --- 6. called inside someone else's running loop -------------------------------
 
 
