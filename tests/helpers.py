@@ -56,10 +56,16 @@ def eventually(condition: Callable[[], bool], within: float = 10.0, interval: fl
         time.sleep(interval)
 
 
+# Ctrl-C raises KeyboardInterrupt in a child as in any Python program, even
+# when the tests run as a background job of a shell without job control,
+# which starts them with SIGINT ignored (and Python keeps it so).
+_DEFAULT_SIGINT = 'import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n'
+
+
 def run_script(script: str, *args: str, stdin: int | None = None) -> subprocess.Popen[str]:
     'Start ``python -X dev -W error -c script args...`` with its stdout and stderr piped, as text.'
     return subprocess.Popen(
-        [sys.executable, '-X', 'dev', '-W', 'error', '-c', script, *args],
+        [sys.executable, '-X', 'dev', '-W', 'error', '-c', _DEFAULT_SIGINT + script, *args],
         stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
