@@ -88,23 +88,41 @@ def server_address(redis: Any) -> str | None:
         return _describe_url(DEFAULT_URL)
     if isinstance(redis, str):
         return _describe_url(redis)
-    manager = getattr(redis, 'nodes_manager', None)
+    where = _endpoint(redis)
+    if where is None:
+        return None
+    kind, *rest = where
+    if kind == 'cluster':
+        return f'cluster({", ".join(rest)})'
+    *place, db = rest
+    suffix = f'/{db}' if db else ''
+    if kind == 'sentinel':
+        # Sentinel-managed: the master is whichever server the sentinels name.
+        return f'sentinel:{place[0]}{suffix}'
+    if kind == 'unix':
+        return f'unix:{place[0]}{suffix}'
+    return f'{place[0]}:{place[1]}{suffix}'
+
+
+def _endpoint(client: Any) -> tuple[Any, ...] | None:
+    """Where a client connects, read from its settings: ('cluster', node names...),
+    ('sentinel', service, db), ('unix', path, db) or ('tcp', host, port, db); None
+    for an object that is no client."""
+    manager = getattr(client, 'nodes_manager', None)
     if manager is not None:
-        nodes = redis.get_nodes() or list(manager.startup_nodes.values())
-        return f'cluster({", ".join(sorted(node.name for node in nodes))})'
-    pool = getattr(redis, 'connection_pool', None)
+        nodes = client.get_nodes() or list(manager.startup_nodes.values())
+        return ('cluster', *sorted(node.name for node in nodes))
+    pool = getattr(client, 'connection_pool', None)
     kwargs = getattr(pool, 'connection_kwargs', None)
     if not isinstance(kwargs, dict):
         return None
     db = kwargs.get('db') or 0
-    suffix = f'/{db}' if db else ''
     service = getattr(pool, 'service_name', None)
     if isinstance(service, str):
-        # Sentinel-managed: the master is whichever server the sentinels name.
-        return f'sentinel:{service}{suffix}'
+        return ('sentinel', service, db)
     if 'path' in kwargs:
-        return f'unix:{kwargs["path"]}{suffix}'
-    return f'{kwargs.get("host", "localhost")}:{kwargs.get("port", 6379)}{suffix}'
+        return ('unix', kwargs['path'], db)
+    return ('tcp', kwargs.get('host', 'localhost'), kwargs.get('port', 6379), db)
 
 
 def _describe_url(url: str) -> str | None:
@@ -160,22 +178,19 @@ def _portable(redis: Any) -> Any:
     'What stands for a client (or URL) in a pickle: a URL of its server, without a password.'
     if redis is None or isinstance(redis, str):
         return _masked(redis)
-    manager = getattr(redis, 'nodes_manager', None)
-    if manager is not None:
-        nodes = redis.get_nodes() or list(manager.startup_nodes.values())
-        return f'redis://{min(node.name for node in nodes)}'
-    pool = getattr(redis, 'connection_pool', None)
-    kwargs = getattr(pool, 'connection_kwargs', None)
-    if not isinstance(kwargs, dict):
+    where = _endpoint(redis)
+    if where is None:
         return describe_server(redis)
-    db = kwargs.get('db') or 0
-    service = getattr(pool, 'service_name', None)
-    if isinstance(service, str):
+    kind, *rest = where
+    if kind == 'cluster':
+        return f'redis://{rest[0]}'
+    *place, db = rest
+    if kind == 'sentinel':
         # No URL names a Sentinel service: this one only reads as it (see _describe_url).
-        return f'sentinel://{service}/{db}'
-    if 'path' in kwargs:
-        return f'unix://{kwargs["path"]}?db={db}'
-    return f'redis://{kwargs.get("host", "localhost")}:{kwargs.get("port", 6379)}/{db}'
+        return f'sentinel://{place[0]}/{db}'
+    if kind == 'unix':
+        return f'unix://{place[0]}?db={db}'
+    return f'redis://{place[0]}:{place[1]}/{db}'
 
 
 def _portable_error(error: BaseException) -> BaseException:
