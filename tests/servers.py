@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -58,10 +59,39 @@ def supports_tls() -> bool:
     return 'Failed finding TLS support' not in result.stdout + result.stderr
 
 
+def _ephemeral_start() -> int:
+    'Where the kernel starts picking ports for outgoing connections (and for bind to port 0).'
+    try:
+        return int(Path('/proc/sys/net/ipv4/ip_local_port_range').read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports handed out by this process, never twice.
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return int(sock.getsockname()[1])
+    """A port free now, below the ephemeral range.
+
+    A port the kernel picked (bind to port 0) lies in the range it also
+    picks outgoing connections' ports from: one made between choosing the
+    port and the server binding it could take it, and the server then
+    exits with "address already in use" (seen once in a fresh-clone run).
+    """
+    low = min(_ephemeral_start(), 32768)
+    for _ in range(1000):
+        port = random.randrange(10000, low)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError('no free port below the ephemeral range')
 
 
 class Server:
