@@ -15,7 +15,7 @@ import operator
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -396,19 +396,27 @@ class ExecBreaker:
             sock.close()
 
 
+@contextlib.asynccontextmanager
+async def through_breaker(
+    server: Server, **breaker: bool,
+) -> AsyncIterator[tuple[ExecBreaker, pottery_async.RedisList]]:
+    'The list l = [a, b, c, d], on a client connected through an ExecBreaker; both closed afterwards.'
+    proxy = ExecBreaker(server, **breaker)
+    client = redis.asyncio.Redis(host='127.0.0.1', port=proxy.port, db=1)
+    try:
+        yield proxy, await pottery_async.RedisList(['a', 'b', 'c', 'd'], redis=client, key='l')
+    finally:
+        await client.aclose()
+        proxy.close()
+
+
 @pytest.mark.parametrize('deliver', [True, False], ids=['reply lost', 'exec lost'])
 async def test_lost_exec_reply_applies_the_rebuild_once(
     deliver: bool, tiny_steps: None, server: Server, url: str, redis_client: redis.Redis,
 ) -> None:
-    proxy = ExecBreaker(server, deliver=deliver)
-    client = redis.asyncio.Redis(host='127.0.0.1', port=proxy.port, db=1)
-    try:
-        values = await pottery_async.RedisList(['a', 'b', 'c', 'd'], redis=client, key='l')
+    async with through_breaker(server, deliver=deliver) as (proxy, values):
         await values.imul(2)
         assert proxy.broken.is_set()
-    finally:
-        await client.aclose()
-        proxy.close()
     # Once, not twice (16 elements) as a blind retry made it.
     assert stored(redis_client, 'l') == ['a', 'b', 'c', 'd'] * 2
     assert keys(redis_client) == [b'l']  # the marker and the half-built list are gone
@@ -417,16 +425,10 @@ async def test_lost_exec_reply_applies_the_rebuild_once(
 async def test_unknown_exec_outcome_raises(
     tiny_steps: None, server: Server, redis_client: redis.Redis,
 ) -> None:
-    proxy = ExecBreaker(server, deliver=True, then_unreachable=True)
-    client = redis.asyncio.Redis(host='127.0.0.1', port=proxy.port, db=1)
-    try:
-        values = await pottery_async.RedisList(['a', 'b', 'c', 'd'], redis=client, key='l')
+    async with through_breaker(server, deliver=True, then_unreachable=True) as (proxy, values):
         with pytest.raises(redis.exceptions.ConnectionError, match='whether the change was made is unknown'):
             await values.imul(2)
         assert proxy.broken.is_set()
-    finally:
-        await client.aclose()
-        proxy.close()
     # The server ran it, once; nothing ran it again.
     assert stored(redis_client, 'l') == ['a', 'b', 'c', 'd'] * 2
     (marker,) = [key for key in keys(redis_client) if key != b'l']
