@@ -272,7 +272,7 @@ class Container:
                 stacklevel=1,
             )
         if getattr(self, '_temporary', False) and getattr(self, '_pid', None) == os.getpid():
-            discard_later(self._redis, self._key)
+            discard_later(self._redis, *self._all_keys())
 
     def __repr__(self) -> str:
         return f'<{type(self).__qualname__} key={self._key!r}>'
@@ -329,9 +329,13 @@ class Container:
             return True
         return type(other) is type(self) and other._key == self._key and same_server(self, other)
 
+    def _all_keys(self) -> list[str]:
+        'The keys this container writes: its own, and any companions (see companion()).'
+        return [self._key]
+
     async def clear(self) -> None:
         'Remove every element.  O(n)'
-        await self._client.unlink(self._key)  # Redis 4.0+
+        await self._client.unlink(*self._all_keys())  # Redis 4.0+
 
     async def _wrong_type(self, expected: str) -> WrongTypeError:
         try:
@@ -372,6 +376,49 @@ def slot_tag(key: str) -> str:
     return next(f'{{{i}}}' for i in itertools.count() if key_slot(str(i).encode()) == slot)
 
 
+def cancel_requests() -> int:
+    """How many cancellations of the current task are pending (see raise_if_cancelled())."""
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
+def raise_if_cancelled(since: int) -> None:
+    """Raise CancelledError if the current task was cancelled after ``since`` (a cancel_requests()).
+
+    redis-py can swallow a cancellation: on Python 3.11 its sends go through
+    asyncio.wait_for, which returns a result that arrived with the cancel
+    instead of raising.  The task then runs on with cancelling() raised; a
+    wait loop that checks this at each turn ends as it was asked to.
+    """
+    if cancel_requests() > since:
+        raise asyncio.CancelledError
+
+
+@functools.lru_cache(maxsize=4096)
+def companion(key: str, name: str) -> str:
+    """The key of a structure's companion ``name``: it starts with ``key``, and is in its cluster hash slot.
+
+    One ACL key pattern (``key*``) covers a structure and its companions,
+    and a script can use them together on a cluster.  ``jobs`` gives
+    ``jobs:taken{jobs}``; a key with a hash tag of its own keeps it
+    (``{app}:jobs:taken``); a key whose braces make no tag gets a numeric
+    suffix of the same slot (found by search, once per key).
+    """
+    opening = key.find('{')
+    closing = key.find('}', opening + 1) if opening != -1 else -1
+    if closing > opening + 1:
+        return f'{key}:{name}'
+    if key and '{' not in key and '}' not in key:
+        return f'{key}:{name}{{{key}}}'
+    # A suffix without braces leaves the whole key hashed: one in 16384
+    # has the key's slot.
+    slot = key_slot(key.encode())
+    return next(
+        candidate for i in itertools.count()
+        if key_slot((candidate := f'{key}:{name}:{i}').encode()) == slot
+    )
+
+
 def same_server(a: Container, b: Container) -> bool:
     """Whether two containers talk to the same server and database.
 
@@ -388,8 +435,8 @@ def same_server(a: Container, b: Container) -> bool:
     return where is not None and not where.startswith('sentinel:') and where == server_address(b._redis)
 
 
-def discard_later(redis_arg: _clients.RedisArg, key: str) -> None:
-    """Delete a temporary key now if that is safe, else soon (for __del__).
+def discard_later(redis_arg: _clients.RedisArg, *keys: str) -> None:
+    """Delete a temporary container's keys now if that is safe, else soon (for __del__).
 
     The sync API's keys go now when the collecting thread is not inside a
     call (as Pottery deletes them), else on the background loop; the async
@@ -397,7 +444,7 @@ def discard_later(redis_arg: _clients.RedisArg, key: str) -> None:
     """
 
     async def unlink() -> None:
-        await _clients.resolve(redis_arg).unlink(key)
+        await _clients.resolve(redis_arg).unlink(*keys)
 
     async_client = isinstance(redis_arg, (redis_asyncio.Redis, redis_asyncio.RedisCluster))
     loop = _bridge._get_running_loop()
@@ -406,7 +453,7 @@ def discard_later(redis_arg: _clients.RedisArg, key: str) -> None:
         return
     if not async_client and _bridge.discard(unlink):
         return
-    logger.warning('Left temporary key %r on Redis: no event loop to delete it from', key)
+    logger.warning('Left temporary keys %r on Redis: no event loop to delete them from', keys)
 
 
 # The sync API's containers with temporary keys, deleted at exit if still
@@ -421,7 +468,7 @@ def _discard_temporaries() -> None:
     for container in list(_temporaries):
         if container._temporary and container._pid == pid:
             container._temporary = False
-            keys.setdefault(id(container._redis), (container._redis, []))[1].append(container._key)
+            keys.setdefault(id(container._redis), (container._redis, []))[1].extend(container._all_keys())
 
     async def unlink(redis_arg: _clients.RedisArg, names: list[str]) -> None:
         await _clients.resolve(redis_arg).unlink(*names)

@@ -50,7 +50,14 @@ from typing import Any, ClassVar, NamedTuple, ParamSpec, Protocol, Self, TypeAli
 from redis.exceptions import RedisError
 
 from . import _clients, _wake
-from ._base import Container, Script, redis_type, require_coroutine_function
+from ._base import (
+    Container,
+    Script,
+    cancel_requests,
+    raise_if_cancelled,
+    redis_type,
+    require_coroutine_function,
+)
 from ._codec import JSON, JSONTypes
 
 logger = logging.getLogger('pottery_async')
@@ -297,12 +304,14 @@ class _FunctionCache(Container):
         """
         token = uuid.uuid4().hex if self._lock_prefix else ''
         client = self._client
+        # A cancellation that redis-py swallows is noticed by the wait loop.
+        cancelling = cancel_requests()
         keys = self._keys(entry_id)
         args = (f'"{entry_id}"', self._timeout, token, self._lease)
         try:
             reply = await _LOOKUP(client, keys, args)
             if reply[0] == 2:
-                reply = await self._wait(client, keys, args)
+                reply = await self._wait(client, keys, args, cancelling)
         except BaseException:
             # Cancelled or failed with the reply unread: the lock may be
             # ours.  Let it go (only if it holds our token), or every caller
@@ -316,10 +325,13 @@ class _FunctionCache(Container):
         self.misses += 1
         return _Entry(entry_id, False, token=token)
 
-    async def _wait(self, client: _clients.AsyncClient, keys: list[str], args: tuple[str, ...]) -> Any:
+    async def _wait(
+        self, client: _clients.AsyncClient, keys: list[str], args: tuple[str, ...], cancelling: int,
+    ) -> Any:
         'Wait while another caller holds the lock; the first other reply of _LOOKUP.'
         async with _wake.listening([client], keys[1], needed=1, patience=_wake.SUBSCRIBE_TIMEOUT) as woken:
             while True:
+                raise_if_cancelled(cancelling)
                 woken.clear()
                 # Asked again once subscribed: a value stored meanwhile was
                 # published before we listened.

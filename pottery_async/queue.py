@@ -6,62 +6,79 @@ the JSON-encoded value, appended by ``XADD key * item <json>``; ``get()``
 removes the oldest entry.  Like Pottery's, an emptied queue is an empty
 stream: the key stays until ``clear()``.
 
-``get()`` never polls.  It takes the oldest entry with one Lua script (XRANGE
-+ XDEL, atomic), and when the stream is empty it waits in ``XREAD BLOCK``,
-which the server answers the moment an entry is added; then it takes again
-(another consumer may have been faster; every waiting consumer wakes, one
-wins).  ``XREAD`` only looks: a wait that is abandoned (a timeout, a
-cancelled task, Ctrl-C in the sync API, a lost connection) removes nothing.
+Nothing is lost or delivered twice when a reply is late or lost, whatever
+the client's timeouts and retry policy.  Every ``put()`` and ``get()`` carries
+a request id, so a request that is sent again (by redis-py's retry policy)
+does its work once:
+
+- ``put()`` runs ``XADD`` in a script that remembers the id for a while
+  (``<key>:seen{...}``, a sorted set of ids with their expiry);
+- ``get()`` takes in two steps.  The take script moves the oldest entry's
+  item into ``<key>:taken{...}`` (a hash, id -> item) with a deadline in
+  ``<key>:due{...}`` (a sorted set, id -> deadline), and answers with it;
+  a retry of the same take answers with the same item.  The confirm script
+  then removes it from there, and only once that is answered does ``get()``
+  return the item.  A confirm that comes after the deadline finds the item
+  gone (taken again by someone else) and ``get()`` takes the next one.
+- a ``get()`` that fails or is cancelled between the two (a timeout, a lost
+  connection, a cancelled task, Ctrl-C in the sync API) releases its take:
+  the item goes back to the back of the stream (where waiting consumers,
+  Pottery's too, see it), and a late copy of the take, still on its way to
+  the server, finds the id released and takes nothing.  The release is
+  tried for up to a second, then goes on in the background.
+- a take that nobody confirms or releases (its process died) is taken again
+  by the next ``get()``, before the stream's head, once its deadline
+  (``visibility_timeout``, 30 s by default) has passed.
+
+The companion keys start with the queue's key (one ACL pattern covers
+them), share its cluster hash slot, and are empty, so absent, when nothing
+is in flight; ``clear()`` deletes them with the stream.  Pottery 3.0.1 reads
+and writes the stream as before; it does not see items in flight.
+
+``get()`` never polls.  It takes with the script, and when nothing is there
+it waits in ``XREAD BLOCK``, which the server answers the moment an entry is
+added; then it takes again (another consumer may have been faster; every
+waiting consumer wakes, one wins).  ``XREAD`` only looks: a wait that is
+abandoned removes nothing.
 
 A wait never outlasts the client's timeout: redis.asyncio applies
 ``socket_timeout`` to each read, and the sync API's clients apply it to each
 command as a whole, so a longer ``XREAD BLOCK`` would fail as a timeout.
 The wait is sliced: no slice blocks for more than three quarters of the
-client's ``socket_timeout``, and each slice still wakes at once when an item
-arrives.  (A slice whose reply comes too late anyway is not an error: the
-next step, taking, shows whether the server is alive.)  A client without
-``socket_timeout`` waits for ``get(timeout=None)`` in one unbounded
-``XREAD BLOCK 0``.
+client's ``socket_timeout``, nor longer than the visibility timeout (a take
+left unconfirmed comes back without a new entry to wake anyone), and each
+slice still wakes at once when an item arrives.  (A slice whose reply comes
+too late anyway is not an error: the next step, taking, shows whether the
+server is alive.)
 
 ``get(timeout=...)`` keeps its deadline to the millisecond.  The server
 expires a block only at its next tick (every 100 ms at the default ``hz``),
 so at the deadline the client abandons the ``XREAD`` instead, closing that
 connection (the next command opens another); nothing is taken.
 
-Cancellation never loses an item.  The one step that removes an entry is the
-script; it runs in its own task, shielded from the caller's cancellation.
-If ``get()`` is cancelled while the script is on its way (the moment an item
-arrives and a timeout fires together), it waits for the reply (one round
-trip, bounded by the client's timeout) and, if the script took an item, puts
-it back with ``XADD`` before re-raising the cancellation.  A stream can only
-grow at its tail, so that item goes to the back of the queue: it is not lost,
-but items put after it may be delivered before it.  What remains:
-
-- if putting the item back fails (the server or connection died in that
-  round trip), it is lost and logged as an error on the ``pottery_async``
-  logger, with its encoded value;
-- in the sync API, Ctrl-C arrives as a ``KeyboardInterrupt`` raised in
-  whatever Python code runs at that instant.  Usually that is the event loop
-  waiting on the socket, and the bridge turns it into the cancellation above;
-  if instead it lands in the microseconds between the script's reply being
-  parsed and ``get()`` returning, that item is lost;
-- a connection that breaks after the script ran and before its reply
-  arrived loses the item, as any command's reply is lost with its
-  connection (if the client's retry policy then retries, the retry takes
-  the next item).
+What remains: a ``put()`` that raises (its reply was lost) may or may not
+have added its item, once; in the sync API, a Ctrl-C that lands in the
+microseconds between the confirm's reply and ``get()`` returning loses that
+item; a release that cannot reach the server within twice the visibility
+timeout is given up with an error log naming the item (if the confirm had
+run, the item is lost; otherwise it comes back after its deadline).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import os
+import time
 from typing import Any
 
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import _clients
-from ._base import Container, Script, redis_type
+from . import _bridge, _clients
+from ._base import Container, Script, cancel_requests, companion, raise_if_cancelled, redis_type
 from ._codec import Codec, JSONTypes
 from .exceptions import QueueEmptyError
 
@@ -70,25 +87,120 @@ logger = logging.getLogger('pottery_async')
 # Pottery's field name: each entry is {'item': <encoded value>}.
 _FIELD = 'item'
 
-# Take the oldest entry's item and delete the entry, atomically.  An entry
-# without an 'item' field (not written by Pottery or by us) is an error, and
-# is left where it is.
-_POP = Script('''
-local entry = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
-if not entry then return false end
-local fields = entry[2]
-for i = 1, #fields, 2 do
-  if fields[i] == 'item' then
-    redis.call('XDEL', KEYS[1], entry[1])
-    return fields[i + 1]
-  end
+# Shared by the scripts.  Request ids are remembered in the "seen" sorted
+# set as 'p' (put), 'c' (confirmed) or 'r' (released) followed by the id,
+# scored by when they may be forgotten; the set itself expires once every
+# id in it may be.
+_LUA = '''
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-return redis.error_reply('entry ' .. entry[1] .. ' of stream ' .. KEYS[1] .. ' has no item field')
+local function remember(seen, member, now, life)
+  redis.call('ZREMRANGEBYSCORE', seen, '-inf', now)
+  redis.call('ZADD', seen, now + life, member)
+  redis.call('PEXPIRE', seen, life)
+end
+'''
+
+# KEYS: stream, seen.  ARGV: id, memory (ms), encoded item.  1 if added now,
+# 0 if this id was added before (a retry).
+_PUT = Script(_LUA + '''
+local member = 'p' .. ARGV[1]
+if redis.call('ZSCORE', KEYS[2], member) then return 0 end
+redis.call('XADD', KEYS[1], '*', 'item', ARGV[3])
+remember(KEYS[2], member, now_ms(), tonumber(ARGV[2]))
+return 1
+''')
+
+# KEYS: stream, taken, due, seen.  ARGV: id, visibility (ms).  The item this
+# id took (the same for a retry); else, when there is nothing to take, the
+# milliseconds until an unconfirmed take comes back, or -1.  A take left
+# unconfirmed past its deadline is taken before the stream's head.  An
+# entry without an 'item' field (not written by Pottery or by us) is an
+# error, and is left where it is.
+_TAKE = Script(_LUA + '''
+local id = ARGV[1]
+if redis.call('ZSCORE', KEYS[4], 'r' .. id) then return -1 end
+local item = redis.call('HGET', KEYS[2], id)
+if item then return item end
+local now = now_ms()
+local late = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 1)[1]
+if late then
+  item = redis.call('HGET', KEYS[2], late)
+  redis.call('HDEL', KEYS[2], late)
+  redis.call('ZREM', KEYS[3], late)
+end
+if not item then
+  local entry = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+  if not entry then
+    local due = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')[2]
+    if due then return math.max(tonumber(due) - now, 1) end
+    return -1
+  end
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'item' then item = fields[i + 1] end
+  end
+  if not item then
+    return redis.error_reply('entry ' .. entry[1] .. ' of stream ' .. KEYS[1] .. ' has no item field')
+  end
+  redis.call('XDEL', KEYS[1], entry[1])
+end
+redis.call('HSET', KEYS[2], id, item)
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
+return item
+''')
+
+# KEYS: taken, due, seen.  ARGV: id, memory (ms).  1 if the take is
+# confirmed (now, or by an earlier copy of this request), 0 if it was
+# released, or its deadline passed and another take has its item.
+_CONFIRM = Script(_LUA + '''
+local id = ARGV[1]
+if redis.call('ZSCORE', KEYS[3], 'r' .. id) then return 0 end
+if redis.call('HDEL', KEYS[1], id) == 1 then
+  redis.call('ZREM', KEYS[2], id)
+  remember(KEYS[3], 'c' .. id, now_ms(), tonumber(ARGV[2]))
+  return 1
+end
+if redis.call('ZSCORE', KEYS[3], 'c' .. id) then return 1 end
+return 0
+''')
+
+# KEYS: stream, taken, due, seen.  ARGV: id, memory (ms), '1' if the caller
+# has the item (then ARGV[4]), else '0'.  Puts what the take took back at
+# the end of the stream (a confirmed item only if the caller has it: the
+# confirm's reply was lost), and makes a late copy of the take a no-op.
+_RELEASE = Script(_LUA + '''
+local id = ARGV[1]
+if redis.call('ZSCORE', KEYS[4], 'r' .. id) then return 0 end
+remember(KEYS[4], 'r' .. id, now_ms(), tonumber(ARGV[2]))
+local item = redis.call('HGET', KEYS[2], id)
+if item then
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
+elseif ARGV[3] == '1' and redis.call('ZSCORE', KEYS[4], 'c' .. id) then
+  item = ARGV[4]
+else
+  return 0
+end
+redis.call('XADD', KEYS[1], '*', 'item', item)
+return 1
+''')
+
+# KEYS: stream, due.  The entries, and the takes left unconfirmed past their
+# deadline.
+_COUNT = Script(_LUA + '''
+return redis.call('XLEN', KEYS[1]) + redis.call('ZCOUNT', KEYS[2], '-inf', now_ms())
 ''')
 
 # The share of the client's socket_timeout that one XREAD BLOCK may use; the
 # rest is for the round trip.
 _SLICE = 0.75
+
+# How long a failed or cancelled get() tries to release its take before it
+# leaves that to the background.
+_RELEASE_WAIT = 1.0
 
 
 def _wait_limit(client: _clients.AsyncClient) -> float | None:
@@ -104,6 +216,24 @@ def _wait_limit(client: _clients.AsyncClient) -> float | None:
     return max(float(timeout) * _SLICE, 0.001)
 
 
+def _request_id() -> str:
+    return os.urandom(8).hex()
+
+
+def _check_timeout(timeout: float) -> None:
+    "queue.SimpleQueue's checks of a blocking get()'s timeout."
+    if math.isnan(timeout):
+        raise ValueError('Invalid value NaN (not a number)')
+    if timeout < 0:
+        raise ValueError("'timeout' must be a non-negative number")
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    'Done callback of an abandoned request: its outcome is read, so never reported as unread.'
+    if not task.cancelled():
+        task.exception()
+
+
 class RedisSimpleQueue(Container):
     'A Redis stream that behaves like queue.SimpleQueue: multi-producer, multi-consumer, FIFO.'
 
@@ -116,37 +246,66 @@ class RedisSimpleQueue(Container):
         redis: _clients.RedisArg = None,
         key: str = '',
         codec: Codec | None = None,
+        visibility_timeout: float = 30.0,
     ) -> None:
-        'Create the queue (no I/O).  O(1)'
+        """Create the queue (no I/O).  O(1)
+
+        ``visibility_timeout``: seconds after which an item taken by a get()
+        that never confirmed it (its process died between the two steps)
+        is taken again.
+        """
+        if isinstance(visibility_timeout, bool) or not isinstance(visibility_timeout, (int, float)):
+            raise TypeError(f'visibility_timeout must be a number of seconds, not {visibility_timeout!r}')
+        if not 0.001 <= visibility_timeout <= 1e9:
+            raise ValueError(
+                f'visibility_timeout must be between 0.001 and 1e9 seconds, not {visibility_timeout!r}',
+            )
         super().__init__(redis=redis, key=key, codec=codec)
+        self._visibility = float(visibility_timeout)
+
+    @property
+    def visibility_timeout(self) -> float:
+        'Seconds after which an unconfirmed take is taken again.'
+        return self._visibility
+
+    def _all_keys(self) -> list[str]:
+        'The stream, then its companions: taken (a hash), due and seen (sorted sets).'
+        return [self._key, *(companion(self._key, name) for name in ('taken', 'due', 'seen'))]
+
+    def _args(self) -> tuple[int, int]:
+        'The visibility timeout, and how long request ids are remembered, in ms.'
+        visibility = max(round(self._visibility * 1000), 1)
+        return visibility, 2 * visibility
 
     @redis_type('stream')
     async def qsize(self) -> int:
-        'The number of items in the queue; it may change before you use it.  O(1)'
-        return int(await self._client.xlen(self._key))  # Redis 5.0+
+        'The number of items in the queue; it may change before you use it.  O(log n)'
+        stream, _, due, _ = self._all_keys()
+        return int(await _COUNT(self._client, [stream, due], ()))
 
-    @redis_type('stream')
     async def empty(self) -> bool:
-        'Whether the queue is empty; it may change before you use it.  O(1)'
-        return int(await self._client.xlen(self._key)) == 0  # Redis 5.0+
+        'Whether the queue is empty; it may change before you use it.  O(log n)'
+        return await self.qsize() == 0
 
     # timeout: queue.SimpleQueue's signature (ignored here, as put never blocks).
     @redis_type('stream')
     async def put(
         self, item: JSONTypes, block: bool = True, timeout: float | None = None,  # noqa: ASYNC109
     ) -> None:
-        'Put an item at the back of the queue; never blocks (block and timeout are ignored).  O(1)'
+        'Put an item at the back of the queue; never blocks (block and timeout are ignored).  O(log n)'
         encoded = self._codec.encode(item)
-        await self._client.execute_command('XADD', self._key, '*', _FIELD, encoded)  # Redis 5.0+
+        stream, _, _, seen = self._all_keys()
+        _, memory = self._args()
+        await _PUT(self._client, [stream, seen], (_request_id(), memory, encoded))
 
     async def put_nowait(self, item: JSONTypes) -> None:
-        'Put an item at the back of the queue; the same as put(item).  O(1)'
+        'Put an item at the back of the queue; the same as put(item).  O(log n)'
         await self.put(item)
 
     # timeout: queue.SimpleQueue's signature.
     @redis_type('stream')
     async def get(self, block: bool = True, timeout: float | None = None) -> JSONTypes:  # noqa: ASYNC109
-        """Remove and return the item at the front of the queue.  O(1)
+        """Remove and return the item at the front of the queue.  O(log n)
 
         With block true (the default) wait for an item, for at most timeout
         seconds if timeout is not None (fractions are honoured, to the
@@ -154,101 +313,162 @@ class RedisSimpleQueue(Container):
         false return an item if one is there, else raise QueueEmptyError at
         once (timeout is ignored).
         """
-        if block and timeout is not None and timeout < 0:
-            raise ValueError("'timeout' must be a non-negative number")
+        if block and timeout is not None:
+            _check_timeout(timeout)
         client = self._client
-        encoded = await self._take(client)
-        if encoded is None and block:
-            encoded = await self._wait_and_take(client, timeout)
-        if encoded is None:
-            raise QueueEmptyError(self.redis, self._key)
-        item: JSONTypes = self._codec.decode(encoded)
-        return item
-
-    async def get_nowait(self) -> JSONTypes:
-        'Remove and return the front item if there is one, else raise QueueEmptyError.  O(1)'
-        return await self.get(block=False)
-
-    async def _wait_and_take(self, client: _clients.AsyncClient, seconds: float | None) -> Any:
+        # redis-py can swallow a cancellation: each step below runs its
+        # request in a task of its own, and one swallowed all the same is
+        # caught here, so that a cancelled get() never takes on.
+        cancelling = cancel_requests()
         loop = asyncio.get_running_loop()
-        deadline = None if seconds is None or math.isinf(seconds) else loop.time() + seconds
+        deadline = None if timeout is None or math.isinf(timeout) else loop.time() + timeout
         limit = _wait_limit(client)
         while True:
-            wait = limit
+            taken = await self._take(client, cancelling)
+            if not isinstance(taken, int):
+                item: JSONTypes = self._codec.decode(taken)
+                return item
+            if not block:
+                raise QueueEmptyError(self.redis, self._key)
+            # Nothing there (yet): wait for an entry, or for an unconfirmed
+            # take to come back.
+            waits = [self._visibility]
+            if limit is not None:
+                waits.append(limit)
+            if taken > 0:
+                waits.append(taken / 1000)
             if deadline is not None:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    return None
-                if limit is None or remaining < limit:
-                    wait = remaining
-            if await self._wait_for_entry(client, wait, deadline):
-                encoded = await self._take(client)
-                if encoded is not None:
-                    return encoded
+                    raise QueueEmptyError(self.redis, self._key)
+                waits.append(remaining)
+            await self._wait_for_entry(client, min(waits), deadline)
+            raise_if_cancelled(cancelling)
+
+    async def get_nowait(self) -> JSONTypes:
+        'Remove and return the front item if there is one, else raise QueueEmptyError.  O(log n)'
+        return await self.get(block=False)
 
     async def _wait_for_entry(
-        self, client: _clients.AsyncClient, wait: float | None, deadline: float | None,
-    ) -> bool:
-        """Wait until the stream has an entry, for at most ``wait`` seconds (None: no limit).
-
-        False if the wait ended empty-handed; True if an entry arrived, or if
-        the client gave up on a slow reply (taking next tells whether the
-        server is alive).  Removes nothing.
-        """
-        # BLOCK 0 waits for ever; a positive wait rounds up to 1 ms at least.
-        milliseconds = 0 if wait is None else max(math.ceil(wait * 1000), 1)
+        self, client: _clients.AsyncClient, wait: float, deadline: float | None,
+    ) -> None:
+        'Wait until the stream may have an entry, for at most ``wait`` seconds.  Removes nothing.'
+        milliseconds = max(math.ceil(wait * 1000), 1)
+        # XREAD from ID 0 answers as soon as the stream has any entry.
+        reading = asyncio.ensure_future(client.execute_command(  # Redis 5.0+
+            'XREAD', 'COUNT', 1, 'BLOCK', milliseconds, 'STREAMS', self._key, '0',
+        ))
+        reading.add_done_callback(_retrieve)
         # The server expires a block only at its next tick (every 100 ms at
         # the default hz of 10): the caller's deadline is kept here instead,
         # by abandoning the XREAD (and so its connection).
-        cut = asyncio.timeout_at(deadline)
         try:
-            async with cut:
-                # XREAD from ID 0 answers as soon as the stream has any entry.
-                seen = await client.execute_command(  # Redis 5.0+
-                    'XREAD', 'COUNT', 1, 'BLOCK', milliseconds, 'STREAMS', self._key, '0',
-                )
+            async with asyncio.timeout_at(deadline):
+                await asyncio.shield(reading)
         except (TimeoutError, RedisTimeoutError):
-            if cut.expired():
-                return False
-            # The client's own timeout: the reply to a slice came too late.
-            return True
-        return bool(seen)
+            # The deadline, or the client's own timeout (the reply to a
+            # slice came too late): taking next tells whether the server is
+            # alive.
+            pass
+        finally:
+            reading.cancel()
 
-    async def _take(self, client: _clients.AsyncClient) -> Any:
-        'The oldest encoded item, removed from the stream; None if there is none.'
-        taking = asyncio.ensure_future(_POP(client, [self._key], ()))
+    async def _take(self, client: _clients.AsyncClient, cancelling: int) -> Any:
+        """Take and confirm the oldest item: the encoded item, or _TAKE's wait hint (an int).
+
+        A take whose confirm comes too late (its item was taken again
+        meanwhile) is followed by another.
+        """
+        visibility, memory = self._args()
+        stream, taken, due, seen = self._all_keys()
+        while True:
+            request = _request_id()
+            item = await self._settle(
+                _TAKE(client, [stream, taken, due, seen], (request, visibility)), request, None,
+            )
+            if isinstance(item, int):
+                return item
+            confirmed = await self._settle(
+                _CONFIRM(client, [taken, due, seen], (request, memory)), request, item,
+            )
+            if cancel_requests() > cancelling:
+                # The cancellation came with the reply and was swallowed.
+                await self._release(request, item)
+                raise asyncio.CancelledError
+            if confirmed:
+                return item
+
+    async def _settle(self, step: Any, request: str, item: Any) -> Any:
+        """Run one step of a take in its own task; if it fails or is cancelled, release the take.
+
+        ``item``: the encoded item if the take's reply came (the confirm
+        step), else None.
+        """
+        running = asyncio.ensure_future(step)
         try:
-            return await asyncio.shield(taking)
-        except asyncio.CancelledError:
-            # The script may already have run on the server: what it took
-            # goes back into the queue before the cancellation goes on.
-            await self._put_back(client, taking)
+            return await asyncio.shield(running)
+        except ResponseError:
+            # Refused by the server (WRONGTYPE, a foreign entry...): the
+            # script stopped before it wrote anything.
+            if item is not None:
+                await self._release(request, item)
+            raise
+        except BaseException:
+            # A timeout, a lost connection, a cancellation: the step may
+            # have run, or may still run (a copy on its way to the server).
+            running.cancel()
+            running.add_done_callback(_retrieve)
+            await self._release(request, item)
             raise
 
-    async def _put_back(self, client: _clients.AsyncClient, taking: asyncio.Future[Any]) -> None:
-        async def put_back() -> None:
-            try:
-                encoded = await taking
-            except Exception:
-                # The script failed, or its reply was lost with its
-                # connection (then nothing can say whether it ran).
-                return
-            if encoded is None:
-                return
-            try:
-                await client.execute_command('XADD', self._key, '*', _FIELD, encoded)
-            except Exception:
-                logger.exception(
-                    'a cancelled get() took an item from queue %r and could not put it back: %r',
-                    self._key, encoded,
-                )
+    async def _release(self, request: str, item: Any) -> None:
+        'Put back what ``request`` took: here if that is done within _RELEASE_WAIT, else in the background.'
+        releasing = asyncio.ensure_future(self._release_once(request, item))
+        releasing.add_done_callback(_retrieve)
+        try:
+            async with asyncio.timeout(_RELEASE_WAIT):
+                await asyncio.shield(releasing)
+            return
+        except (Exception, asyncio.CancelledError):
+            logger.info('queue %r: releasing a take goes on in the background', self._key, exc_info=True)
+        try:
+            _bridge.background(self._release_later(request, item, releasing))
+        except RuntimeError:
+            self._log_unreleased(item)
 
-        restoring = asyncio.ensure_future(put_back())
-        # Cancelled again meanwhile: keep waiting; the first cancellation is
-        # re-raised by the caller anyway.
-        while not restoring.done():
-            try:
-                await asyncio.shield(restoring)
-            except asyncio.CancelledError:
-                continue
+    async def _release_once(self, request: str, item: Any) -> None:
+        _, memory = self._args()
+        args = (request, memory, '0', '') if item is None else (request, memory, '1', item)
+        await _RELEASE(self._client, self._all_keys(), args)
 
+    async def _release_later(self, request: str, item: Any, first: asyncio.Future[Any]) -> None:
+        'Retry the release until it is answered, for as long as the server remembers the request.'
+        if not first.done():
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(first)
+        if first.done() and not first.cancelled() and first.exception() is None:
+            return
+        _, memory = self._args()
+        end = time.monotonic() + memory / 1000
+        delay = 0.1
+        while time.monotonic() + delay < end:
+            await asyncio.sleep(delay)
+            try:
+                await self._release_once(request, item)
+                return
+            except Exception:
+                logger.debug('queue %r: a release failed; trying again', self._key, exc_info=True)
+            delay = min(delay * 2, 5.0)
+        self._log_unreleased(item)
+
+    def _log_unreleased(self, item: Any) -> None:
+        if item is None:
+            logger.error(
+                'queue %r: a failed get() could not release its take; what it took comes back '
+                'after the visibility timeout', self._key,
+            )
+        else:
+            logger.error(
+                'queue %r: a failed get() could not put its item back; if its confirm ran, it is lost: %r',
+                self._key, item,
+            )

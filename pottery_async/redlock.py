@@ -58,7 +58,7 @@ from typing import Any, Self, TypeVar, cast
 from redis.exceptions import RedisError
 
 from . import _bridge, _clients, _wake
-from ._base import Script, require_coroutine_function
+from ._base import Script, cancel_requests, raise_if_cancelled, require_coroutine_function
 from ._primitive import Primitive, is_permanent
 from .exceptions import (
     ExtendUnlockedLock,
@@ -461,6 +461,8 @@ class AIORedlock(Primitive):
         _check_timeout(blocking, timeout)
         loop = asyncio.get_running_loop()
         deadline = math.inf if timeout == -1 else loop.time() + timeout
+        # A cancellation that redis-py swallows is noticed by the wait loop.
+        cancelling = cancel_requests()
         attempt = await self._attempt(raise_on_redis_errors, deadline=deadline)
         if attempt.acquired or not blocking:
             return self._acquired(attempt.acquired)
@@ -472,7 +474,7 @@ class AIORedlock(Primitive):
         acquired = False
         try:
             async with _wake.listening(clients, self.key, needed=needed, patience=patience) as woken:
-                acquired = await self._wait_and_take(woken, deadline, raise_on_redis_errors)
+                acquired = await self._wait_and_take(woken, deadline, raise_on_redis_errors, cancelling)
         except BaseException:
             if acquired:
                 # Taken, then interrupted on the way out (a cancellation
@@ -484,10 +486,11 @@ class AIORedlock(Primitive):
         return self._acquired(acquired)
 
     async def _wait_and_take(
-        self, woken: asyncio.Event, deadline: float, raise_on_redis_errors: bool | None,
+        self, woken: asyncio.Event, deadline: float, raise_on_redis_errors: bool | None, cancelling: int,
     ) -> bool:
         loop = asyncio.get_running_loop()
         while True:
+            raise_if_cancelled(cancelling)
             woken.clear()
             started = loop.time()
             attempt = await self._attempt(raise_on_redis_errors, deadline=deadline)

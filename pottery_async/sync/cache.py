@@ -50,7 +50,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, 
 from redis.exceptions import RedisError
 from typing import Any, ClassVar, NamedTuple, ParamSpec, Protocol, Self, TypeAlias, TypeVar, cast
 from .. import _bridge, _clients, _twin, _wake, cache as _core
-from .._base import Container, Script, SyncTwin, redis_type, require_plain_function
+from .._base import Container, Script, SyncTwin, cancel_requests, raise_if_cancelled, redis_type, require_plain_function
 from .._codec import JSON, JSONTypes
 from ..cache import CacheInfo, CachedFunction, P, PlainFunction, R, _DEFAULT_TIMEOUT, _Entry, _NUM_TRIES, _STAMPEDE_TIMEOUT, _check_durations, _entry_id, logger
 

@@ -8,61 +8,77 @@ the JSON-encoded value, appended by ``XADD key * item <json>``; ``get()``
 removes the oldest entry.  Like Pottery's, an emptied queue is an empty
 stream: the key stays until ``clear()``.
 
-``get()`` never polls.  It takes the oldest entry with one Lua script (XRANGE
-+ XDEL, atomic), and when the stream is empty it waits in ``XREAD BLOCK``,
-which the server answers the moment an entry is added; then it takes again
-(another consumer may have been faster; every waiting consumer wakes, one
-wins).  ``XREAD`` only looks: a wait that is abandoned (a timeout, a
-cancelled task, Ctrl-C in the sync API, a lost connection) removes nothing.
+Nothing is lost or delivered twice when a reply is late or lost, whatever
+the client's timeouts and retry policy.  Every ``put()`` and ``get()`` carries
+a request id, so a request that is sent again (by redis-py's retry policy)
+does its work once:
+
+- ``put()`` runs ``XADD`` in a script that remembers the id for a while
+  (``<key>:seen{...}``, a sorted set of ids with their expiry);
+- ``get()`` takes in two steps.  The take script moves the oldest entry's
+  item into ``<key>:taken{...}`` (a hash, id -> item) with a deadline in
+  ``<key>:due{...}`` (a sorted set, id -> deadline), and answers with it;
+  a retry of the same take answers with the same item.  The confirm script
+  then removes it from there, and only once that is answered does ``get()``
+  return the item.  A confirm that comes after the deadline finds the item
+  gone (taken again by someone else) and ``get()`` takes the next one.
+- a ``get()`` that fails or is cancelled between the two (a timeout, a lost
+  connection, a cancelled task, Ctrl-C in the sync API) releases its take:
+  the item goes back to the back of the stream (where waiting consumers,
+  Pottery's too, see it), and a late copy of the take, still on its way to
+  the server, finds the id released and takes nothing.  The release is
+  tried for up to a second, then goes on in the background.
+- a take that nobody confirms or releases (its process died) is taken again
+  by the next ``get()``, before the stream's head, once its deadline
+  (``visibility_timeout``, 30 s by default) has passed.
+
+The companion keys start with the queue's key (one ACL pattern covers
+them), share its cluster hash slot, and are empty, so absent, when nothing
+is in flight; ``clear()`` deletes them with the stream.  Pottery 3.0.1 reads
+and writes the stream as before; it does not see items in flight.
+
+``get()`` never polls.  It takes with the script, and when nothing is there
+it waits in ``XREAD BLOCK``, which the server answers the moment an entry is
+added; then it takes again (another consumer may have been faster; every
+waiting consumer wakes, one wins).  ``XREAD`` only looks: a wait that is
+abandoned removes nothing.
 
 A wait never outlasts the client's timeout: redis.asyncio applies
 ``socket_timeout`` to each read, and the sync API's clients apply it to each
 command as a whole, so a longer ``XREAD BLOCK`` would fail as a timeout.
 The wait is sliced: no slice blocks for more than three quarters of the
-client's ``socket_timeout``, and each slice still wakes at once when an item
-arrives.  (A slice whose reply comes too late anyway is not an error: the
-next step, taking, shows whether the server is alive.)  A client without
-``socket_timeout`` waits for ``get(timeout=None)`` in one unbounded
-``XREAD BLOCK 0``.
+client's ``socket_timeout``, nor longer than the visibility timeout (a take
+left unconfirmed comes back without a new entry to wake anyone), and each
+slice still wakes at once when an item arrives.  (A slice whose reply comes
+too late anyway is not an error: the next step, taking, shows whether the
+server is alive.)
 
 ``get(timeout=...)`` keeps its deadline to the millisecond.  The server
 expires a block only at its next tick (every 100 ms at the default ``hz``),
 so at the deadline the client abandons the ``XREAD`` instead, closing that
 connection (the next command opens another); nothing is taken.
 
-Cancellation never loses an item.  The one step that removes an entry is the
-script; it runs in its own task, shielded from the caller's cancellation.
-If ``get()`` is cancelled while the script is on its way (the moment an item
-arrives and a timeout fires together), it waits for the reply (one round
-trip, bounded by the client's timeout) and, if the script took an item, puts
-it back with ``XADD`` before re-raising the cancellation.  A stream can only
-grow at its tail, so that item goes to the back of the queue: it is not lost,
-but items put after it may be delivered before it.  What remains:
-
-- if putting the item back fails (the server or connection died in that
-  round trip), it is lost and logged as an error on the ``pottery_async``
-  logger, with its encoded value;
-- in the sync API, Ctrl-C arrives as a ``KeyboardInterrupt`` raised in
-  whatever Python code runs at that instant.  Usually that is the event loop
-  waiting on the socket, and the bridge turns it into the cancellation above;
-  if instead it lands in the microseconds between the script's reply being
-  parsed and ``get()`` returning, that item is lost;
-- a connection that breaks after the script ran and before its reply
-  arrived loses the item, as any command's reply is lost with its
-  connection (if the client's retry policy then retries, the retry takes
-  the next item).
+What remains: a ``put()`` that raises (its reply was lost) may or may not
+have added its item, once; in the sync API, a Ctrl-C that lands in the
+microseconds between the confirm's reply and ``get()`` returning loses that
+item; a release that cannot reach the server within twice the visibility
+timeout is given up with an error log naming the item (if the confirm had
+run, the item is lost; otherwise it comes back after its deadline).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import os
+import time
 from collections.abc import Iterator
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import ResponseError, TimeoutError as RedisTimeoutError
 from typing import Any
 from .. import _bridge, _clients, _twin, queue as _core
-from .._base import Container, Script, SyncTwin, redis_type
+from .._base import Container, Script, SyncTwin, cancel_requests, companion, raise_if_cancelled, redis_type
 from .._codec import Codec, JSONTypes
 from ..exceptions import QueueEmptyError
 
@@ -70,9 +86,14 @@ from ..exceptions import QueueEmptyError
 class RedisSimpleQueue(SyncTwin):
     'A Redis stream that behaves like queue.SimpleQueue: multi-producer, multi-consumer, FIFO.'
 
-    def __init__(self, *, redis: _clients.RedisArg=None, key: str='', codec: Codec | None=None) -> None:
-        'Create the queue (no I/O).  O(1)'
-        self._core: _core.RedisSimpleQueue = _core.RedisSimpleQueue(redis=redis, key=key, codec=codec)
+    def __init__(self, *, redis: _clients.RedisArg=None, key: str='', codec: Codec | None=None, visibility_timeout: float=30.0) -> None:
+        """Create the queue (no I/O).  O(1)
+
+        ``visibility_timeout``: seconds after which an item taken by a get()
+        that never confirmed it (its process died between the two steps)
+        is taken again.
+        """
+        self._core: _core.RedisSimpleQueue = _core.RedisSimpleQueue(redis=redis, key=key, codec=codec, visibility_timeout=visibility_timeout)
 
     @property
     def redis(self) -> _clients.RedisArg:
@@ -92,24 +113,29 @@ class RedisSimpleQueue(SyncTwin):
         'Remove every element.  O(n)'
         _bridge.run(self._core.clear())
 
+    @property
+    def visibility_timeout(self) -> float:
+        'Seconds after which an unconfirmed take is taken again.'
+        return self._core.visibility_timeout
+
     def qsize(self) -> int:
-        'The number of items in the queue; it may change before you use it.  O(1)'
+        'The number of items in the queue; it may change before you use it.  O(log n)'
         return _bridge.run(self._core.qsize())
 
     def empty(self) -> bool:
-        'Whether the queue is empty; it may change before you use it.  O(1)'
+        'Whether the queue is empty; it may change before you use it.  O(log n)'
         return _bridge.run(self._core.empty())
 
     def put(self, item: JSONTypes, block: bool=True, timeout: float | None=None) -> None:
-        'Put an item at the back of the queue; never blocks (block and timeout are ignored).  O(1)'
+        'Put an item at the back of the queue; never blocks (block and timeout are ignored).  O(log n)'
         _bridge.run(self._core.put(item, block, timeout))
 
     def put_nowait(self, item: JSONTypes) -> None:
-        'Put an item at the back of the queue; the same as put(item).  O(1)'
+        'Put an item at the back of the queue; the same as put(item).  O(log n)'
         _bridge.run(self._core.put_nowait(item))
 
     def get(self, block: bool=True, timeout: float | None=None) -> JSONTypes:
-        """Remove and return the item at the front of the queue.  O(1)
+        """Remove and return the item at the front of the queue.  O(log n)
 
         With block true (the default) wait for an item, for at most timeout
         seconds if timeout is not None (fractions are honoured, to the
@@ -120,5 +146,5 @@ class RedisSimpleQueue(SyncTwin):
         return _bridge.run(self._core.get(block, timeout))
 
     def get_nowait(self) -> JSONTypes:
-        'Remove and return the front item if there is one, else raise QueueEmptyError.  O(1)'
+        'Remove and return the front item if there is one, else raise QueueEmptyError.  O(log n)'
         return _bridge.run(self._core.get_nowait())
