@@ -306,23 +306,26 @@ class Primitive:
         try:
             if slots is not None:
                 await _take_slot(slots, health, seconds, patient=patient)
+            # Only a request given the whole master timeout (less a short
+            # wait for its slot) proves its master hung: a shorter wait (a
+            # caller's deadline) proves nothing, nor does a retry policy
+            # still trying to connect.
+            proof = seconds >= self._MASTER_TIMEOUT
             try:
                 sent = loop.time()
                 if not patient:
                     seconds -= sent - start
+                proof = proof and seconds >= self._MASTER_TIMEOUT / 2
                 async with _timeout(seconds):
                     result = await request(client)
                 health.answered = loop.time()
                 return result
             except RedisTimeoutError:
-                if seconds >= self._MASTER_TIMEOUT:
+                if proof:
                     health.suspect = True
                 raise
             except TimeoutError as error:
-                # Only a request given the whole master timeout proves its
-                # master hung: a shorter wait (a caller's deadline) proves
-                # nothing, nor does a retry policy still trying to connect.
-                if seconds >= self._MASTER_TIMEOUT and _clients.connect_failure(error) is None:
+                if proof and _clients.connect_failure(error) is None:
                     health.suspect = True
                 raise
             except RedisError as error:

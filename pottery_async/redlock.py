@@ -59,7 +59,7 @@ from redis.exceptions import RedisError
 
 from . import _bridge, _clients, _wake
 from ._base import Script, cancel_requests, raise_if_cancelled, require_coroutine_function
-from ._primitive import Primitive, is_permanent
+from ._primitive import Primitive, _health_of, is_permanent
 from .exceptions import (
     ExtendUnlockedLock,
     QuorumIsImpossible,
@@ -407,7 +407,11 @@ class AIORedlock(Primitive):
         answers is ahead of everyone else: the others stop there (and wait
         to be woken) instead of taking masters further on.
         """
-        masters = sorted(self.masters, key=lambda master: _address(_clients.resolve(master)))
+        # Masters that stopped answering last: every process soon suspects
+        # the same ones, and asking them first would cost each try a wait.
+        masters = sorted(self.masters, key=lambda master: (
+            _health_of(_clients.resolve(master)).suspect, _address(_clients.resolve(master)),
+        ))
         replies: list[Any] = []
         errors: list[RedisError] = []
         granted = 0

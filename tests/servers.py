@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from mirakuru import TCPExecutor, UnixSocketExecutor
 
@@ -174,6 +175,11 @@ def make_certificates(directory: str) -> dict[str, str]:
     }
 
 
+def cluster_command(client: Any, *args: str | int) -> Any:
+    'CLUSTER <args> on one node (redis-py leaves execute_command untyped).'
+    return client.execute_command('CLUSTER', *args)
+
+
 class Cluster:
     'Three cluster-enabled masters sharing the 16384 slots, no replicas.'
 
@@ -192,13 +198,13 @@ class Cluster:
         try:
             bounds = [(0, 5460), (5461, 10922), (10923, 16383)]
             for client, (low, high) in zip(clients, bounds, strict=True):
-                client.execute_command('CLUSTER', 'ADDSLOTSRANGE', low, high)  # Redis 7.0+
+                cluster_command(client, 'ADDSLOTSRANGE', low, high)  # Redis 7.0+
             for server, bus_port in zip(self.servers[1:], bus_ports[1:], strict=True):
-                clients[0].execute_command('CLUSTER', 'MEET', server.host, server.port, bus_port)
+                cluster_command(clients[0], 'MEET', server.host, server.port, bus_port)
             deadline = time.monotonic() + 30
             while not all(
-                c.execute_command('CLUSTER', 'INFO').decode().count('cluster_state:ok')
-                and len(c.execute_command('CLUSTER', 'NODES').decode().splitlines()) == 3
+                cluster_command(c, 'INFO').decode().count('cluster_state:ok')
+                and len(cluster_command(c, 'NODES').decode().splitlines()) == 3
                 for c in clients
             ):
                 if time.monotonic() > deadline:

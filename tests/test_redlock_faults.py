@@ -396,6 +396,29 @@ async def test_hung_master_not_waited_on_at_every_step(
     assert lock_keys(masters) == [[]] * 5
 
 
+async def test_hung_master_suspected_by_calls_with_a_deadline(
+    amasters: list[redis.asyncio.Redis], five_servers: list[Server], masters: list[redis.Redis],
+) -> None:
+    """acquire(timeout=...) bounds each request by its deadline; a request
+    that was given the whole master timeout all the same proves its master
+    hung, as one without a deadline does.  (It did not: the moment spent
+    taking a request slot made it "shorter", so with only such calls every
+    acquire waited a whole second for the paused master.)"""
+    locks = [AIORedlock(key=f'hung-deadline-{i}', masters=amasters) for i in range(5)]
+    with paused(five_servers[:1]):
+        steps = []
+        for lock in locks:
+            start = time.monotonic()
+            assert await lock.acquire(timeout=30)
+            steps.append(time.monotonic() - start)
+        # The first found out; the others did not wait for the paused master.
+        assert steps[0] >= AIORedlock._MASTER_TIMEOUT
+        assert max(steps[1:]) < AIORedlock._MASTER_TIMEOUT / 2, steps
+        for lock in locks:
+            await lock.release()
+    assert lock_keys(masters[1:]) == [[]] * 4
+
+
 async def test_take_back_reaches_a_master_once_it_answers(own_servers: list[Server]) -> None:
     """A take-back that could not be sent to a paused master (a probe was
     out) is sent once the master answers: what the paused master ran after

@@ -59,7 +59,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 from .. import _bridge, _clients, _twin, _wake, redlock as _core
 from .._base import Script, SyncTwin, cancel_requests, raise_if_cancelled, require_plain_function
-from .._primitive import Primitive, is_permanent
+from .._primitive import Primitive, _health_of, is_permanent
 from ..exceptions import ExtendUnlockedLock, QuorumIsImpossible, QuorumNotAchieved, ReleaseUnlockedLock, TooManyExtensions, describe_error, master_of, server_address
 from ..redlock import F, _AUTO_RELEASE_TIME, _NUM_EXTENSIONS, _check_auto_release_time, _check_timeout, logger
 
