@@ -377,6 +377,9 @@ async def _timeout(seconds: float) -> AsyncIterator[None]:
     runs = state.runs if state is not None else 0
     fired = left = False
     timer: asyncio.TimerHandle
+    # A task may come in with a cancellation pending already (one that
+    # redis-py swallowed): only ours is turned into a timeout.
+    cancelling = task.cancelling()
 
     def expire() -> None:
         nonlocal runs, fired, timer
@@ -393,7 +396,7 @@ async def _timeout(seconds: float) -> AsyncIterator[None]:
     try:
         yield
     except asyncio.CancelledError as error:
-        if fired and task.uncancel() == 0:
+        if fired and task.uncancel() <= cancelling:
             raise TimeoutError from error
         raise
     finally:

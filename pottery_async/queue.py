@@ -11,21 +11,26 @@ the client's timeouts and retry policy.  Every ``put()`` and ``get()`` carries
 a request id, so a request that is sent again (by redis-py's retry policy)
 does its work once:
 
-- ``put()`` runs ``XADD`` in a script that remembers the id for a while
-  (``<key>:seen{...}``, a sorted set of ids with their expiry);
+- ``put()`` runs ``XADD`` in a script that remembers the id
+  (``<key>:seen{...}``, a sorted set of ids with their expiry) for twice
+  the visibility timeout, 60 s at least: longer than a retry policy keeps
+  re-sending a request.  That costs about 120 bytes per put and per get
+  while they are remembered; the set expires when the queue is idle;
 - ``get()`` takes in two steps.  The take script moves the oldest entry's
   item into ``<key>:taken{...}`` (a hash, id -> item) with a deadline in
   ``<key>:due{...}`` (a sorted set, id -> deadline), and answers with it;
   a retry of the same take answers with the same item.  The confirm script
   then removes it from there, and only once that is answered does ``get()``
   return the item.  A confirm that comes after the deadline finds the item
-  gone (taken again by someone else) and ``get()`` takes the next one.
+  gone (taken again by someone else) and ``get()`` takes the next one.  An
+  item that the codec cannot decode is put back, and the error raised.
 - a ``get()`` that fails or is cancelled between the two (a timeout, a lost
   connection, a cancelled task, Ctrl-C in the sync API) releases its take:
   the item goes back to the back of the stream (where waiting consumers,
   Pottery's too, see it), and a late copy of the take, still on its way to
   the server, finds the id released and takes nothing.  The release is
-  tried for up to a second, then goes on in the background.
+  tried for up to a second, then goes on in the background (a cancelled
+  ``get()`` returns at once, and the cancellation is raised).
 - a take that nobody confirms or releases (its process died) is taken again
   by the next ``get()``, before the stream's head, once its deadline
   (``visibility_timeout``, 30 s by default) has passed.
@@ -59,15 +64,16 @@ connection (the next command opens another); nothing is taken.
 What remains: a ``put()`` that raises (its reply was lost) may or may not
 have added its item, once; in the sync API, a Ctrl-C that lands in the
 microseconds between the confirm's reply and ``get()`` returning loses that
-item; a release that cannot reach the server within twice the visibility
-timeout is given up with an error log naming the item (if the confirm had
-run, the item is lost; otherwise it comes back after its deadline).
+item; a release that cannot reach the server while the request is
+remembered, or before the program exits, is given up with an error log
+naming the item (if the confirm had run, the item is lost; otherwise it
+comes back after its deadline); a retry that redis-py sends later than the
+request is remembered does its work again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import os
@@ -80,7 +86,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from . import _bridge, _clients
 from ._base import Container, Script, cancel_requests, companion, raise_if_cancelled, redis_type
 from ._codec import Codec, JSONTypes
-from .exceptions import QueueEmptyError
+from ._primitive import is_permanent
+from .exceptions import QueueEmptyError, WrongTypeError
 
 logger = logging.getLogger('pottery_async')
 
@@ -99,7 +106,7 @@ end
 local function remember(seen, member, now, life)
   redis.call('ZREMRANGEBYSCORE', seen, '-inf', now)
   redis.call('ZADD', seen, now + life, member)
-  redis.call('PEXPIRE', seen, life)
+  if redis.call('PTTL', seen) < life then redis.call('PEXPIRE', seen, life) end
 end
 '''
 
@@ -202,6 +209,14 @@ _SLICE = 0.75
 # leaves that to the background.
 _RELEASE_WAIT = 1.0
 
+# How long an abandoned XREAD is given to close its connection.
+_ABANDON_WAIT = 0.1
+
+# How long request ids are remembered at least (ms): longer than any retry
+# policy keeps re-sending a request (a copy that comes later does its work
+# again).  Twice the visibility timeout when that is longer.
+_MEMORY = 60_000
+
 
 def _wait_limit(client: _clients.AsyncClient) -> float | None:
     'The longest one blocking command may wait on the server; None if unbounded.'
@@ -275,7 +290,16 @@ class RedisSimpleQueue(Container):
     def _args(self) -> tuple[int, int]:
         'The visibility timeout, and how long request ids are remembered, in ms.'
         visibility = max(round(self._visibility * 1000), 1)
-        return visibility, 2 * visibility
+        return visibility, max(2 * visibility, _MEMORY)
+
+    async def _wrong_type(self, expected: str) -> WrongTypeError:
+        # The stream, or one of its companions.
+        for key, kind in zip(self._all_keys(), ('stream', 'hash', 'zset', 'zset'), strict=True):
+            found = await self._client.type(key)
+            found = found.decode() if isinstance(found, bytes) else found
+            if found not in (kind, 'none'):
+                return WrongTypeError(self.redis, key, kind, found)
+        return await super()._wrong_type(expected)
 
     @redis_type('stream')
     async def qsize(self) -> int:
@@ -371,7 +395,12 @@ class RedisSimpleQueue(Container):
             # alive.
             pass
         finally:
-            reading.cancel()
+            if not reading.done():
+                reading.cancel()
+                # Let redis-py close the abandoned read's connection now:
+                # the sync API's loop stops when the call returns.  Briefly:
+                # redis-py may swallow the cancellation and read on.
+                await asyncio.wait({reading}, timeout=_ABANDON_WAIT)
 
     async def _take(self, client: _clients.AsyncClient, cancelling: int) -> Any:
         """Take and confirm the oldest item: the encoded item, or _TAKE's wait hint (an int).
@@ -388,6 +417,12 @@ class RedisSimpleQueue(Container):
             )
             if isinstance(item, int):
                 return item
+            try:
+                # An item that cannot be decoded is left in the queue.
+                self._codec.decode(item)
+            except BaseException:
+                await self._release(request, item)
+                raise
             confirmed = await self._settle(
                 _CONFIRM(client, [taken, due, seen], (request, memory)), request, item,
             )
@@ -407,10 +442,12 @@ class RedisSimpleQueue(Container):
         running = asyncio.ensure_future(step)
         try:
             return await asyncio.shield(running)
-        except ResponseError:
-            # Refused by the server (WRONGTYPE, a foreign entry...): the
-            # script stopped before it wrote anything.
-            if item is not None:
+        except ResponseError as error:
+            # Refused by the server for good (WRONGTYPE, a foreign entry...):
+            # the script stopped before it wrote anything.  A transient
+            # refusal (BUSY, READONLY...) may answer a retry whose first
+            # copy ran.
+            if item is not None or not is_permanent(error):
                 await self._release(request, item)
             raise
         except BaseException:
@@ -429,36 +466,44 @@ class RedisSimpleQueue(Container):
             async with asyncio.timeout(_RELEASE_WAIT):
                 await asyncio.shield(releasing)
             return
-        except (Exception, asyncio.CancelledError):
+        except asyncio.CancelledError:
+            # Cancelled (again) meanwhile: that is what the caller raises.
+            self._release_later(request, item)
+            raise
+        except Exception:
             logger.info('queue %r: releasing a take goes on in the background', self._key, exc_info=True)
-        try:
-            _bridge.background(self._release_later(request, item, releasing))
-        except RuntimeError:
-            self._log_unreleased(item)
+        self._release_later(request, item)
 
     async def _release_once(self, request: str, item: Any) -> None:
         _, memory = self._args()
         args = (request, memory, '0', '') if item is None else (request, memory, '1', item)
         await _RELEASE(self._client, self._all_keys(), args)
 
-    async def _release_later(self, request: str, item: Any, first: asyncio.Future[Any]) -> None:
+    def _release_later(self, request: str, item: Any) -> None:
+        'Go on releasing in the background (the first try may still be on its way: releases are idempotent).'
+        try:
+            _bridge.background(self._keep_releasing(request, item))
+        except RuntimeError:  # the bridge has shut down
+            self._log_unreleased(item)
+
+    async def _keep_releasing(self, request: str, item: Any) -> None:
         'Retry the release until it is answered, for as long as the server remembers the request.'
-        if not first.done():
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.shield(first)
-        if first.done() and not first.cancelled() and first.exception() is None:
-            return
         _, memory = self._args()
         end = time.monotonic() + memory / 1000
         delay = 0.1
-        while time.monotonic() + delay < end:
-            await asyncio.sleep(delay)
-            try:
-                await self._release_once(request, item)
-                return
-            except Exception:
-                logger.debug('queue %r: a release failed; trying again', self._key, exc_info=True)
-            delay = min(delay * 2, 5.0)
+        try:
+            while time.monotonic() + delay < end:
+                await asyncio.sleep(delay)
+                try:
+                    await self._release_once(request, item)
+                    return
+                except Exception:
+                    logger.debug('queue %r: a release failed; trying again', self._key, exc_info=True)
+                delay = min(delay * 2, 5.0)
+        except asyncio.CancelledError:
+            # The program is ending.
+            self._log_unreleased(item)
+            raise
         self._log_unreleased(item)
 
     def _log_unreleased(self, item: Any) -> None:

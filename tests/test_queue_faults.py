@@ -14,29 +14,23 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 import redis.asyncio
-import redis.asyncio.retry
-import redis.backoff
-import redis.retry
 
 import pottery_async
 import pottery_async.sync
 from pottery_async._base import companion
-from pottery_async.exceptions import QueueEmptyError
-from tests.helpers import NO_RETRY, eventually
+from pottery_async.exceptions import QueueEmptyError, WrongTypeError
+from tests.faults import Staller, Tally, in_flight, queue_outcome, retry_policy, run_queue, settled
+from tests.helpers import eventually
 from tests.servers import Server, running
 
 ITEMS = 3000
-
-# Short enough that every stall makes requests time out.
-SOCKET_TIMEOUT = 0.05
 
 
 @pytest.fixture(scope='module')
@@ -44,131 +38,6 @@ def stalling() -> Iterator[Server]:
     'A server of its own, which takes DEBUG SLEEP and SIGSTOP without slowing the other tests.'
     with running('--enable-debug-command', 'yes') as server:
         yield server
-
-
-class Staller:
-    """Stalls the server at random moments until stopped: DEBUG SLEEP 0.08, or SIGSTOP for 0.08 s."""
-
-    def __init__(self, server: Server, how: str) -> None:
-        self.server, self.how = server, how
-        self.stalls = 0
-        self.done = threading.Event()
-        self.control = redis.Redis.from_url(server.url(), socket_timeout=10)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        rng = random.Random(1)
-        while not self.done.wait(rng.uniform(0.1, 0.4)):
-            if self.how == 'sleep':
-                self.control.execute_command('DEBUG', 'SLEEP', 0.08)
-            else:
-                self.server.pause()
-                time.sleep(0.08)
-                self.server.resume()
-            self.stalls += 1
-
-    def stop(self) -> None:
-        self.done.set()
-        self.thread.join(30)
-        self.server.resume()
-        self.control.close()
-
-
-def fast_retry(api: str) -> Any:
-    'Three retries, 10 ms apart: what redis-py does by default, without its long back-off.'
-    module = redis.asyncio.retry if api == 'async' else redis.retry
-    return module.Retry(redis.backoff.ConstantBackoff(0.01), 3)
-
-
-def no_retry(api: str) -> Any:
-    if api == 'async':
-        return redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0)
-    return NO_RETRY
-
-
-class Tally:
-    'What the producer and the consumer saw.'
-
-    def __init__(self) -> None:
-        self.acknowledged: list[int] = []
-        self.unknown: list[int] = []
-        self.got: list[int] = []
-        self.errors: dict[str, int] = {}
-
-    def error(self, error: BaseException) -> None:
-        name = type(error).__name__
-        self.errors[name] = self.errors.get(name, 0) + 1
-
-
-def run_sync(url: str, key: str, retry: Any, tally: Tally) -> None:
-    producer_client = redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT, retry=retry)
-    consumer_client = redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT, retry=retry)
-    producer = pottery_async.sync.RedisSimpleQueue(redis=producer_client, key=key, visibility_timeout=2)
-    consumer = pottery_async.sync.RedisSimpleQueue(redis=consumer_client, key=key, visibility_timeout=2)
-
-    def produce() -> None:
-        for i in range(ITEMS):
-            try:
-                producer.put(i)
-                tally.acknowledged.append(i)
-            except (redis.RedisError, TimeoutError) as error:
-                tally.unknown.append(i)
-                tally.error(error)
-
-    thread = threading.Thread(target=produce)
-    thread.start()
-    consume(lambda: consumer.get(timeout=0.5), thread.is_alive, tally)
-    thread.join()
-    producer_client.close()
-    consumer_client.close()
-
-
-def consume(get: Callable[[], Any], producing: Callable[[], bool], tally: Tally) -> None:
-    'Get until the producer is done and nothing came for a while.'
-    quiet = 0
-    while producing() or quiet < 3:
-        try:
-            tally.got.append(get())
-            quiet = 0
-        except QueueEmptyError:
-            quiet += 0 if producing() else 1
-        except (redis.RedisError, TimeoutError) as error:
-            tally.error(error)
-
-
-async def run_async(url: str, key: str, retry: Any, tally: Tally) -> None:
-    producer_client = redis.asyncio.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT, retry=retry)
-    consumer_client = redis.asyncio.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT, retry=retry)
-    producer = pottery_async.RedisSimpleQueue(redis=producer_client, key=key, visibility_timeout=2)
-    consumer = pottery_async.RedisSimpleQueue(redis=consumer_client, key=key, visibility_timeout=2)
-
-    async def produce() -> None:
-        for i in range(ITEMS):
-            try:
-                await producer.put(i)
-                tally.acknowledged.append(i)
-            except (redis.RedisError, TimeoutError) as error:
-                tally.unknown.append(i)
-                tally.error(error)
-
-    producing = asyncio.ensure_future(produce())
-    quiet = 0
-    while not producing.done() or quiet < 3:
-        try:
-            tally.got.append(await consumer.get(timeout=0.5))
-            quiet = 0
-        except QueueEmptyError:
-            quiet += 0 if not producing.done() else 1
-        except (redis.RedisError, TimeoutError) as error:
-            tally.error(error)
-    await producing
-    await producer_client.aclose()
-    await consumer_client.aclose()
-
-
-def in_flight(probe: redis.Redis, key: str) -> int:
-    return int(probe.hlen(companion(key, 'taken'))) + int(probe.zcard(companion(key, 'due')))
 
 
 @pytest.mark.parametrize('retries', ['retries', 'no-retries'])
@@ -179,37 +48,48 @@ def test_nothing_lost_or_duplicated_when_replies_are_late(
 ) -> None:
     url = stalling.url()
     key = f'faults-{how}-{api}-{retries}'
-    retry = fast_retry(api) if retries == 'retries' else no_retry(api)
     probe = redis.Redis.from_url(url, socket_timeout=30)
     probe.delete(key, *(companion(key, name) for name in ('taken', 'due', 'seen')))
     tally = Tally()
     staller = Staller(stalling, how)
     try:
-        if api == 'sync':
-            run_sync(url, key, retry, tally)
-        else:
-            asyncio.run(run_async(url, key, retry, tally))
+        run_queue(url, key, api, retry_policy(api, retries == 'retries'), ITEMS, tally)
     finally:
         staller.stop()
-    # Releases that a stall pushed into the background, and takes whose
-    # process... (none here) come back; then nothing is in flight.
-    assert eventually(lambda: in_flight(probe, key) == 0, within=30), (
-        probe.hgetall(companion(key, 'taken'))
-    )
-    left = [json.loads(fields[b'item']) for _, fields in probe.xrange(key)]
+    # Releases that a stall pushed into the background end; then nothing
+    # is in flight.
+    assert settled(probe, key), probe.hgetall(companion(key, 'taken'))
+    outcome = queue_outcome(probe, key, tally, ITEMS)
     probe.delete(key)
     report = f'{staller.stalls} stalls, errors {tally.errors}'
     assert staller.stalls >= 5, report
-    got = tally.got + left
-    # Nothing twice, and nothing that was never put.
-    assert len(got) == len(set(got)), report
-    assert set(got) <= set(range(ITEMS)), report
-    # Every acknowledged put arrived; an unacknowledged one at most once.
-    assert set(tally.acknowledged) <= set(got), (report, sorted(set(tally.acknowledged) - set(got))[:10])
+    # Nothing twice, nothing that was never put, every acknowledged put
+    # arrived (an unacknowledged one at most once).
+    assert outcome.duplicated == [], report
+    assert outcome.strangers == [], report
+    assert outcome.lost == [], report
     assert len(tally.acknowledged) + len(tally.unknown) == ITEMS
     if retries == 'no-retries':
         # The stalls did fail requests: the test exercised what it claims.
         assert tally.errors, report
+
+
+def test_cancellation_storm_during_stalls(stalling: Server) -> None:
+    # Every get cancelled after a few milliseconds, while the server stalls.
+    url = stalling.url()
+    key = 'faults-cancel-storm'
+    probe = redis.Redis.from_url(url, socket_timeout=30)
+    tally = Tally()
+    staller = Staller(stalling, 'sleep', seed=2)
+    try:
+        run_queue(url, key, 'async', retry_policy('async', True), ITEMS, tally, cancel=True)
+    finally:
+        staller.stop()
+    assert settled(probe, key)
+    outcome = queue_outcome(probe, key, tally, ITEMS)
+    probe.delete(key)
+    assert outcome.sound, (outcome.duplicated, outcome.lost, outcome.strangers)
+    assert len(outcome.delivered) + len(outcome.left) >= len(tally.acknowledged)
 
 
 async def test_cancellation_storm_on_an_empty_queue(url: str, redis_client: redis.Redis) -> None:
@@ -368,3 +248,110 @@ def test_bad_timeouts_raise_like_simplequeue(url: str, redis_client: redis.Redis
 def test_bad_visibility_timeouts(value: Any) -> None:
     with pytest.raises((TypeError, ValueError)):
         pottery_async.RedisSimpleQueue(key='q', visibility_timeout=value)
+
+
+# --- what a review found ---------------------------------------------------------
+
+
+def test_request_ids_remembered_for_the_longest_client(stalling: Server) -> None:
+    # A client with a short visibility timeout must not cut how long the
+    # others' request ids are remembered (their retries would do their work
+    # twice).
+    url = stalling.url()
+    patient = pottery_async.sync.RedisSimpleQueue(redis=url, key='memory')
+    hasty = pottery_async.sync.RedisSimpleQueue(redis=url, key='memory', visibility_timeout=0.5)
+    probe = redis.Redis.from_url(url)
+    seen = companion('memory', 'seen')
+    patient.put('a')
+    assert probe.pttl(seen) > 55_000
+    hasty.put('b')
+    assert hasty.get() == 'a'
+    assert probe.pttl(seen) > 55_000
+    patient.clear()
+
+
+async def test_cancellation_while_releasing_is_raised(stalling: Server) -> None:
+    # The take times out (the server holds writes), the get() tries to
+    # release it (held too), and is cancelled meanwhile: the cancellation
+    # is what it raises, and the release goes on in the background.
+    url = stalling.url()
+    probe = redis.Redis.from_url(url)
+    client = redis.asyncio.Redis.from_url(url, socket_timeout=0.3, retry=retry_policy('async', False))
+    q = pottery_async.RedisSimpleQueue(redis=client, key='cancel-release')
+    try:
+        await q.put('kept')
+        probe.execute_command('CLIENT', 'PAUSE', 10_000, 'WRITE')
+        try:
+            getting = asyncio.ensure_future(q.get())
+            await asyncio.sleep(0.6)  # past the take's timeout, inside the release's second
+            assert not getting.done()
+            getting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(getting), 2)
+        finally:
+            probe.execute_command('CLIENT', 'UNPAUSE')
+        assert await asyncio.to_thread(settled, probe, 'cancel-release')
+        assert await q.get(timeout=5) == 'kept'
+    finally:
+        await q.clear()
+        await client.aclose()
+
+
+def test_program_exit_gives_up_releases_with_a_log(
+    stalling: Server, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # asyncio.run() ends while a release waits for a paused server: it is
+    # given up at once, and said so, instead of holding the exit up.
+    url = stalling.url()
+    probe = redis.Redis.from_url(url)
+    probe.xadd('exit-release', {'item': '"kept"'})
+
+    async def main() -> None:
+        client = redis.asyncio.Redis.from_url(url, socket_timeout=0.3, retry=retry_policy('async', False))
+        q = pottery_async.RedisSimpleQueue(redis=client, key='exit-release', visibility_timeout=1)
+        stalling.pause()
+        with pytest.raises((TimeoutError, redis.TimeoutError)):
+            await q.get()
+        await client.aclose()
+
+    started = time.monotonic()
+    try:
+        asyncio.run(main())
+        took = time.monotonic() - started
+    finally:
+        stalling.resume()
+    assert took < 5
+    assert 'could not release its take' in caplog.text
+    # The take comes back after its deadline all the same.
+    q = pottery_async.sync.RedisSimpleQueue(redis=url, key='exit-release')
+    assert q.get(timeout=10) == 'kept'
+    assert settled(probe, 'exit-release')
+    q.clear()
+
+
+def test_companion_of_the_wrong_type_is_named(stalling: Server) -> None:
+    url = stalling.url()
+    probe = redis.Redis.from_url(url)
+    q = pottery_async.sync.RedisSimpleQueue(redis=url, key='typed')
+    q.put('kept')
+    probe.set(companion('typed', 'taken'), 'not a hash')
+    with pytest.raises(WrongTypeError) as info:
+        q.get()
+    assert info.value.key == companion('typed', 'taken')
+    assert 'hash' in str(info.value)
+    assert [fields[b'item'] for _, fields in probe.xrange('typed')] == [b'"kept"']
+    q.clear()
+
+
+def test_undecodable_item_is_put_back(stalling: Server) -> None:
+    url = stalling.url()
+    probe = redis.Redis.from_url(url)
+    q = pottery_async.sync.RedisSimpleQueue(redis=url, key='garbled')
+    probe.xadd('garbled', {'item': 'not JSON'})
+    q.put('fine')
+    with pytest.raises(ValueError, match='Expecting value'):
+        q.get()
+    # Back in the queue (at its end), not lost, not in flight.
+    assert [fields[b'item'] for _, fields in probe.xrange('garbled')] == [b'"fine"', b'not JSON']
+    assert settled(probe, 'garbled')
+    q.clear()

@@ -719,3 +719,26 @@ def test_one_client_as_masters_is_refused(
     # What the message suggests works.
     assert cls(key='one', masters={masters[0]}).masters == {masters[0]}
     assert masters[0].keys('*') == []
+
+
+async def test_call_with_a_swallowed_cancellation_pending_times_out_normally(
+    amasters: list[redis.asyncio.Redis], five_servers: list[Server],
+) -> None:
+    """A task that comes in with a cancellation already swallowed (as
+    redis-py does on Python 3.11) gets the outcome of its call, not a
+    CancelledError, when a request runs into its deadline."""
+    lock = AIORedlock(key='swallowed', masters=amasters)
+
+    async def body() -> bool:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            pass  # swallowed
+        assert task.cancelling() == 1
+        return await lock.acquire(timeout=0.3)
+
+    with paused(five_servers[:3]):
+        assert await asyncio.ensure_future(body()) is False

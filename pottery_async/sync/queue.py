@@ -13,21 +13,26 @@ the client's timeouts and retry policy.  Every ``put()`` and ``get()`` carries
 a request id, so a request that is sent again (by redis-py's retry policy)
 does its work once:
 
-- ``put()`` runs ``XADD`` in a script that remembers the id for a while
-  (``<key>:seen{...}``, a sorted set of ids with their expiry);
+- ``put()`` runs ``XADD`` in a script that remembers the id
+  (``<key>:seen{...}``, a sorted set of ids with their expiry) for twice
+  the visibility timeout, 60 s at least: longer than a retry policy keeps
+  re-sending a request.  That costs about 120 bytes per put and per get
+  while they are remembered; the set expires when the queue is idle;
 - ``get()`` takes in two steps.  The take script moves the oldest entry's
   item into ``<key>:taken{...}`` (a hash, id -> item) with a deadline in
   ``<key>:due{...}`` (a sorted set, id -> deadline), and answers with it;
   a retry of the same take answers with the same item.  The confirm script
   then removes it from there, and only once that is answered does ``get()``
   return the item.  A confirm that comes after the deadline finds the item
-  gone (taken again by someone else) and ``get()`` takes the next one.
+  gone (taken again by someone else) and ``get()`` takes the next one.  An
+  item that the codec cannot decode is put back, and the error raised.
 - a ``get()`` that fails or is cancelled between the two (a timeout, a lost
   connection, a cancelled task, Ctrl-C in the sync API) releases its take:
   the item goes back to the back of the stream (where waiting consumers,
   Pottery's too, see it), and a late copy of the take, still on its way to
   the server, finds the id released and takes nothing.  The release is
-  tried for up to a second, then goes on in the background.
+  tried for up to a second, then goes on in the background (a cancelled
+  ``get()`` returns at once, and the cancellation is raised).
 - a take that nobody confirms or releases (its process died) is taken again
   by the next ``get()``, before the stream's head, once its deadline
   (``visibility_timeout``, 30 s by default) has passed.
@@ -61,15 +66,16 @@ connection (the next command opens another); nothing is taken.
 What remains: a ``put()`` that raises (its reply was lost) may or may not
 have added its item, once; in the sync API, a Ctrl-C that lands in the
 microseconds between the confirm's reply and ``get()`` returning loses that
-item; a release that cannot reach the server within twice the visibility
-timeout is given up with an error log naming the item (if the confirm had
-run, the item is lost; otherwise it comes back after its deadline).
+item; a release that cannot reach the server while the request is
+remembered, or before the program exits, is given up with an error log
+naming the item (if the confirm had run, the item is lost; otherwise it
+comes back after its deadline); a retry that redis-py sends later than the
+request is remembered does its work again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import os
@@ -80,7 +86,8 @@ from typing import Any
 from .. import _bridge, _clients, _twin, queue as _core
 from .._base import Container, Script, SyncTwin, cancel_requests, companion, raise_if_cancelled, redis_type
 from .._codec import Codec, JSONTypes
-from ..exceptions import QueueEmptyError
+from .._primitive import is_permanent
+from ..exceptions import QueueEmptyError, WrongTypeError
 
 
 class RedisSimpleQueue(SyncTwin):
