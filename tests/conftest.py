@@ -44,6 +44,29 @@ def url(server: Server) -> Iterator[str]:
     client.close()
 
 
+@pytest.fixture(scope='module')
+def acl_servers() -> Iterator[list[Server]]:
+    'Three masters of the module that asks for them alone: its ACL users live and die with them.'
+    servers: list[Server] = []
+    try:
+        for _ in range(3):
+            servers.append(Server())
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def admins(acl_servers: list[Server]) -> Iterator[list[redis.Redis]]:
+    'Default-user clients on the three acl_servers, emptied after the test.'
+    clients = [redis.Redis(host=s.host, port=s.port) for s in acl_servers]
+    yield clients
+    for client in clients:
+        client.flushall()
+        client.close()
+
+
 @pytest.fixture
 def redis_client(url: str) -> Iterator[redis.Redis]:
     'A sync client on the private server (what Pottery users pass).'
