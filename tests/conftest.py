@@ -11,6 +11,7 @@ import pytest
 import redis
 import redis.asyncio
 
+from pottery_async import _wake
 from tests.servers import Cluster, Server, server_version
 
 
@@ -90,6 +91,12 @@ def masters(five_servers: list[Server]) -> Iterator[list[redis.Redis]]:
     for client in clients:
         client.flushdb()
         client.close()
+
+
+@pytest.fixture
+def no_recheck(monkeypatch: pytest.MonkeyPatch) -> None:
+    'Waiters never look again on their own: only a wake-up (or lease expiry) moves them.'
+    monkeypatch.setattr(_wake, 'RECHECK', 600.0)
 
 
 @pytest.fixture

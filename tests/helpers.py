@@ -38,6 +38,12 @@ def named_connections(probe: redis.Redis, name: str) -> list[dict[str, Any]]:
     return [c for c in probe.client_list() if c.get('name') == name]
 
 
+def subscribers(master: redis.Redis, channel: str) -> int:
+    'How many clients are subscribed to ``channel``.'
+    ((_, count),) = master.pubsub_numsub(channel)
+    return int(count)
+
+
 def blocked_clients(probe: redis.Redis) -> int:
     return int(probe.info('clients')['blocked_clients'])
 

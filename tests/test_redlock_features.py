@@ -18,23 +18,11 @@ import redis.asyncio
 
 import pottery_async
 import pottery_async.sync
-from pottery_async import AIORedlock, _wake
+from pottery_async import AIORedlock
 from pottery_async.exceptions import QuorumNotAchieved, ReleaseUnlockedLock
 from pottery_async.sync import Redlock, synchronize
-from tests.helpers import HANG_GUARD, eventually, lock_keys, paused
+from tests.helpers import HANG_GUARD, eventually, lock_keys, paused, subscribers
 from tests.servers import Server
-
-
-def subscribers(master: redis.Redis, channel: str) -> int:
-    ((_, count),) = master.pubsub_numsub(channel)
-    return int(count)
-
-
-@pytest.fixture
-def no_recheck(monkeypatch: pytest.MonkeyPatch) -> None:
-    'Waiters never look again on their own: only a wake-up (or lease expiry) moves them.'
-    monkeypatch.setattr(_wake, 'RECHECK', 600.0)
-
 
 # Waking waiters.
 
