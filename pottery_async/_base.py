@@ -355,27 +355,6 @@ def _compares_by_contents(other: object) -> bool:
     return isinstance(other, collection) and not isinstance(other, (str, bytes, bytearray))
 
 
-def slot_tag(key: str) -> str:
-    """A hash tag ("{...}") that puts a key in the same Redis Cluster hash slot as ``key``.
-
-    Keys built as ``f'...{slot_tag(key)}...'`` can be used with ``key`` in
-    one script or transaction on a cluster (on a single server, slots do not
-    matter).
-    """
-    opening = key.find('{')
-    closing = key.find('}', opening + 1) if opening != -1 else -1
-    if closing > opening + 1:
-        # The key has a hash tag of its own: only that is hashed.
-        return key[opening:closing + 1]
-    if '}' not in key:
-        # The whole key is hashed; as a tag it hashes the same.
-        return f'{{{key}}}'
-    # The whole key is hashed, and no tag can hold its '}': any other tag of
-    # the same slot will do (one in 16384 strings is, so this ends soon).
-    slot = key_slot(key.encode())
-    return next(f'{{{i}}}' for i in itertools.count() if key_slot(str(i).encode()) == slot)
-
-
 def cancel_requests() -> int:
     """How many cancellations of the current task are pending (see raise_if_cancelled())."""
     task = asyncio.current_task()

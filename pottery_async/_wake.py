@@ -296,7 +296,7 @@ async def listening(
         for hub, join in zip(hubs, joins, strict=True):
             refused = join.exception() if join.done() and not join.cancelled() else None
             if isinstance(refused, RedisError) and is_permanent(refused):
-                _refused(hub.client, refused)
+                _refused(hub.client, refused, channel)
         yield event
     finally:
         # The bookkeeping first, with no await that a second cancellation
@@ -331,8 +331,8 @@ async def _finish(joins: list[asyncio.Future[None]], unused: list[_Hub]) -> None
         await hub.close()
 
 
-def _refused(client: _clients.AsyncClient, error: RedisError) -> None:
-    """A server refused a subscription for good (no permission for the channel, say).
+def _refused(client: _clients.AsyncClient, error: RedisError, channel: str) -> None:
+    """A server refused a subscription to ``channel`` for good (no permission for it, say).
 
     Its waiters poll instead (every ``RECHECK`` at most), as Pottery's do,
     and its users' releases still release (they publish with ``pcall``).
@@ -345,9 +345,9 @@ def _refused(client: _clients.AsyncClient, error: RedisError) -> None:
             return
         _refusing.add(server)
     logger.warning(
-        'Wake-ups are off on %s: it refused a subscription (%s); waiters there poll every %g s instead. '
-        'Give the user permission for the channels (ACL SETUSER ... &redlock:* or allchannels) to '
-        'turn them on.', server, describe_error(error), RECHECK,
+        'Wake-ups are off on %s: it refused the subscription to %r (%s); waiters there poll every %g s '
+        'instead. Give the user the wake-up channels (ACL SETUSER ... &%s, or a pattern that matches '
+        'it) to turn them on.', server, channel, describe_error(error), RECHECK, channel,
     )
 
 

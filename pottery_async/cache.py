@@ -24,8 +24,10 @@ Opt-in, beyond Pottery:
   process, wait (woken by pub/sub when the value is stored or the
   computation fails) instead of computing it too.  A waiter whose holder
   died computes the value itself once the lock has expired.  The lock key,
-  ``{<key>}:lock:<digest>``, is hash-tagged to the cache's slot, so both live
-  on one node of a Redis Cluster.
+  ``<key>:lock:<digest>{<key>}`` (see ``_base.companion``), starts with the
+  cache's key, so one ACL pattern covers both, and is in its cluster hash
+  slot, so both live on one node of a Redis Cluster; its waiters listen on
+  the channel of the same name.
 
 ``CachedOrderedDict`` is an OrderedDict filled from a Redis hash that uses
 exactly Pottery's layout (JSON field -> JSON value): it loads every key it is
@@ -54,6 +56,7 @@ from ._base import (
     Container,
     Script,
     cancel_requests,
+    companion,
     raise_if_cancelled,
     redis_type,
     require_coroutine_function,
@@ -232,22 +235,6 @@ def _check_durations(timeout: float | None, entry_ttl: float | None, stampede_ti
     _milliseconds('stampede_timeout', stampede_timeout)
 
 
-def _lock_prefix(key: str) -> str:
-    """A prefix for keys that must hash to ``key``'s cluster slot.
-
-    A key without a hash tag hashes whole, so ``{key}`` hashes like it; a key
-    with a tag already starts with it.  A key with a ``}`` but no tag has no
-    such prefix: its locks live elsewhere (fine on one server; on a cluster,
-    stampede protection then fails with a cross-slot error).
-    """
-    start = key.find('{')
-    if start != -1:
-        end = key.find('}', start + 1)
-        if end > start + 1:
-            return key
-    return key if '}' in key else f'{{{key}}}'
-
-
 class _Entry:
     'What lookup() found for one call: a hit and its value, or a miss this call computes.'
 
@@ -286,13 +273,17 @@ class _FunctionCache(Container):
         self._timeout = str(_milliseconds('timeout', timeout, zero_is_none=True))
         self._entry_ttl = str(_milliseconds('entry_ttl', entry_ttl))
         self._lease = str(_milliseconds('stampede_timeout', stampede_timeout))
-        self._lock_prefix = f'{_lock_prefix(self._key)}:lock:' if stampede_protection else ''
+        self._stampede_protection = bool(stampede_protection)
         self.hits = 0
         self.misses = 0
 
+    def _lock_key(self, entry_id: str) -> str:
+        'The key (and wake-up channel) of the stampede lock of an entry.'
+        return companion(self._key, f'lock:{entry_id}')
+
     def _keys(self, entry_id: str) -> list[str]:
-        if self._lock_prefix:
-            return [self._key, self._lock_prefix + entry_id]
+        if self._stampede_protection:
+            return [self._key, self._lock_key(entry_id)]
         return [self._key]
 
     @redis_type('hash')
@@ -302,7 +293,7 @@ class _FunctionCache(Container):
         With stampede protection, waits while another caller computes the
         value.  One round trip for a hit or a miss.
         """
-        token = uuid.uuid4().hex if self._lock_prefix else ''
+        token = uuid.uuid4().hex if self._stampede_protection else ''
         client = self._client
         # A cancellation that redis-py swallows is noticed by the wait loop.
         cancelling = cancel_requests()
@@ -373,7 +364,7 @@ class _FunctionCache(Container):
         """
         if entry.token:
             try:
-                await _ABANDON(self._client, [self._lock_prefix + entry.id], (entry.token,))
+                await _ABANDON(self._client, [self._lock_key(entry.id)], (entry.token,))
             except RedisError as error:
                 logger.warning('redis_cache(): could not release the lock of an entry: %s', error)
 

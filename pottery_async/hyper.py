@@ -9,15 +9,15 @@ registers over.  Membership (``in``, ``contains_many()``) is Pottery's
 trick, done on the server in one script: PFADD each element to a scratch
 copy of the HyperLogLog; if no register changed, the element may have been
 added before; if one did, it certainly was not.  The scratch copy lives
-only inside the script, in the same hash slot.
+only inside the script, at ``<key>:scratch{<key>}`` (see
+``_base.companion``): it starts with the HyperLogLog's key, so one ACL
+pattern covers both, and is in its cluster hash slot.  One name per
+HyperLogLog is enough, as no two scripts run at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import itertools
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeAlias, cast
 
@@ -31,6 +31,7 @@ from ._base import (
     Container,
     Script,
     SyncTwin,
+    companion,
     is_container,
     redis_type,
     same_server,
@@ -117,35 +118,6 @@ def _is_hyperloglog(head: bytes, length: int) -> bool:
     if length < 16 or head[:4] != _MAGIC:
         return False
     return head[4] == _SPARSE or (head[4] == _DENSE and length == _DENSE_LENGTH)
-
-
-def _hash_tag(key: str) -> str | None:
-    "The part of a key that Redis Cluster hashes, if it is not the whole key (the key's {tag})."
-    start = key.find('{')
-    if start == -1:
-        return None
-    end = key.find('}', start + 1)
-    return key[start + 1:end] if end > start + 1 else None
-
-
-@functools.cache
-def _tag_of_slot(slot: int) -> str:
-    'A short hash tag that maps to the slot (for keys whose own slot no tag can name).'
-    return next(tag for tag in map(str, itertools.count()) if key_slot(tag.encode()) == slot)
-
-
-def _scratch_key(key: str) -> str:
-    """A fresh key name in the same cluster hash slot as ``key``.
-
-    Scripts on a cluster may only touch keys of one slot.  A key with a
-    {tag} shares its slot with any key that starts with it; a key without
-    one hashes whole, so {key} names its slot, unless the key contains '}'.
-    """
-    unique = uuid.uuid4().hex
-    if _hash_tag(key) is not None:
-        return f'{key}:pottery-scratch:{unique}'
-    tag = key if '}' not in key else _tag_of_slot(key_slot(key.encode()))
-    return f'pottery-scratch:{unique}:{{{tag}}}'
 
 
 async def _read_containers(objs: Iterable[Operand]) -> list[Operand]:
@@ -247,7 +219,7 @@ class HyperLogLog(Container):
             if encoded:
                 await self._pfadd(encoded)
             return
-        scratch = [_scratch_key(self._key)] if serialised else []
+        scratch = [companion(self._key, 'scratch')] if serialised else []
         try:
             await _MERGE(self._client, [self._key, *keys, *scratch], [len(serialised), *serialised, *encoded])
         except ResponseError as error:
@@ -324,7 +296,7 @@ class HyperLogLog(Container):
         encoded = [e for e in asked if e is not None]
         if not encoded:
             return iter([False] * len(asked))
-        reply = await _CONTAINS(self._client, [self._key, _scratch_key(self._key)], encoded)
+        reply = await _CONTAINS(self._client, [self._key, companion(self._key, 'scratch')], encoded)
         found = iter(reply.encode() if isinstance(reply, str) else reply)
         # b'1' is 49.
         return iter([e is not None and next(found) == 49 for e in asked])

@@ -17,8 +17,11 @@ client waits.  Each script call reads, moves or writes at most ``_CHUNK``
 elements and about ``_CHUNK_BYTES``.  A change that would do more at once
 (``l *= n``, ``l * n``, ``reverse()``, ``sort()`` or ``rotate()`` of a
 long list, a large slice assignment...) is built in bounded steps instead,
-in a temporary key in the list's cluster hash slot, while the list is
-WATCHed; one transaction then swaps it in (see ``RedisList._rebuild``).
+in a temporary key, ``<key>:build:<uuid>{<key>}`` (it starts with the list's
+key and is in its cluster hash slot), while the list is WATCHed; one
+transaction then swaps it in (see ``RedisList._rebuild``).  A new list made
+from this one (``l + x``, ``l * n``, ``copy()``) is built the same way, on
+``<key>:copy:<uuid>{<key>}``.
 Readers see the old list or the new one, never a half-built one; an
 interrupted change leaves the old list, and its temporary key is deleted
 (or expires within a minute if the process died).  A long ``extend()`` is
@@ -44,14 +47,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import _clients
 from ._base import (
-    RANDOM_KEY_PREFIX,
     Container,
     Paged,
     Script,
+    companion,
     paged,
     redis_type,
     same_server,
-    slot_tag,
     unwrap,
     warn_inefficient,
 )
@@ -719,14 +721,18 @@ class RedisList(Container):
         return type(self)(redis=self._redis, key=key, codec=self._codec)
 
     def _new(self) -> Self:
-        'An empty container like this one, on a random key in its cluster hash slot (to be built from it).'
-        new = self._like(self._building_key())
+        'An empty container like this one, on a new random key (see _building_key()), to be built from it.'
+        new = self._like(self._building_key('copy'))
         new._adopt_temporary_key()
         return new
 
-    def _building_key(self) -> str:
-        'A new random key in this list\'s cluster hash slot.'
-        return f'{RANDOM_KEY_PREFIX}{slot_tag(self._key)}:{uuid.uuid4()}'
+    def _building_key(self, kind: str = 'build') -> str:
+        """A new random key that starts with this list's key and is in its cluster hash slot.
+
+        So one ACL key pattern covers the list and what is built from it,
+        and one transaction can swap them on a cluster.
+        """
+        return companion(self._key, f'{kind}:{uuid.uuid4()}')
 
     def _bounded(self, pieces: list[_Piece], length: int) -> list[_Piece]:
         'The pieces of a list whose elements are added at the right end: the last maxlen of them.'
@@ -799,7 +805,7 @@ class RedisList(Container):
             return True
         building = into or self._building_key()
         # Says whether the EXEC below ran, if its reply is lost.
-        marker = f'{building}:marker'
+        marker = companion(building, 'marker')
         total = sum(piece.count for piece in pieces)
         try:
             if await self._fill(watching, building, pieces, length) != total:

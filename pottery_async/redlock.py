@@ -33,8 +33,9 @@ at once, asking the masters one by one in an order all processes share
 Beyond Pottery: ``locked_by_anyone()``; ``auto_renew`` (renewal runs as a
 task on the caller's loop, or for the sync API on the bridge's background
 thread, via ``_bridge.background``); ``fencing`` (a counter per key on each
-master, incremented by the same script that takes the lock; see
-``_fence_in`` for why tokens strictly increase); ``synchronize()``, whose
+master, ``redlock:<key>:fence{redlock:<key>}``, which starts with the lock's
+key so that one ACL pattern covers both, incremented by the same script that
+takes the lock; see ``_fence_in`` for why tokens strictly increase); ``synchronize()``, whose
 sync twin the generator translates.
 """
 
@@ -58,7 +59,7 @@ from typing import Any, Self, TypeVar, cast
 from redis.exceptions import RedisError
 
 from . import _bridge, _clients, _wake
-from ._base import Script, cancel_requests, raise_if_cancelled, require_coroutine_function
+from ._base import Script, cancel_requests, companion, raise_if_cancelled, require_coroutine_function
 from ._primitive import Primitive, _health_of, is_permanent
 from .exceptions import (
     ExtendUnlockedLock,
@@ -155,16 +156,6 @@ return 0
 def _address(client: _clients.AsyncClient) -> str:
     'Where a client connects, the same in every process (for _in_order).'
     return server_address(client) or repr(client)
-
-
-def _fence_key(key: str) -> str:
-    """The fencing counter's key, in the lock key's cluster hash slot."""
-    opening = key.find('{')
-    closing = key.find('}', opening + 1)
-    if opening != -1 and closing > opening + 1:
-        # The lock key has a hash tag: keep it first.
-        return f'{key}:fence'
-    return f'{{{key}}}:fence'
 
 
 @dataclasses.dataclass
@@ -342,7 +333,7 @@ class AIORedlock(Primitive):
             remaining = deadline - asyncio.get_running_loop().time()
             limit = min(max(remaining, 0.05), self._MASTER_TIMEOUT)
         value = str(uuid.uuid4())
-        keys = [self.key, _fence_key(self.key)] if self._fencing else [self.key]
+        keys = [self.key, companion(self.key, 'fence')] if self._fencing else [self.key]
         args = (value, int(self._auto_release_time * 1000))
 
         async def take(client: _clients.AsyncClient) -> Any:
@@ -443,7 +434,7 @@ class AIORedlock(Primitive):
         """
         if not self._fencing or len({int(reply[1]) for reply in granted}) == 1:
             return True
-        keys = [self.key, _fence_key(self.key)]
+        keys = [self.key, companion(self.key, 'fence')]
         args = (value, max(int(reply[1]) for reply in granted))
 
         async def raise_fence(client: _clients.AsyncClient) -> Any:

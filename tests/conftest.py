@@ -11,6 +11,7 @@ import pytest
 import redis
 import redis.asyncio
 
+from pottery_async import _wake
 from tests.servers import Cluster, Server, server_version
 
 
@@ -44,6 +45,29 @@ def url(server: Server) -> Iterator[str]:
     client.close()
 
 
+@pytest.fixture(scope='module')
+def acl_servers() -> Iterator[list[Server]]:
+    'Three masters of the module that asks for them alone: its ACL users live and die with them.'
+    servers: list[Server] = []
+    try:
+        for _ in range(3):
+            servers.append(Server())
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def admins(acl_servers: list[Server]) -> Iterator[list[redis.Redis]]:
+    'Default-user clients on the three acl_servers, emptied after the test.'
+    clients = [redis.Redis(host=s.host, port=s.port) for s in acl_servers]
+    yield clients
+    for client in clients:
+        client.flushall()
+        client.close()
+
+
 @pytest.fixture
 def redis_client(url: str) -> Iterator[redis.Redis]:
     'A sync client on the private server (what Pottery users pass).'
@@ -67,6 +91,12 @@ def masters(five_servers: list[Server]) -> Iterator[list[redis.Redis]]:
     for client in clients:
         client.flushdb()
         client.close()
+
+
+@pytest.fixture
+def no_recheck(monkeypatch: pytest.MonkeyPatch) -> None:
+    'Waiters never look again on their own: only a wake-up (or lease expiry) moves them.'
+    monkeypatch.setattr(_wake, 'RECHECK', 600.0)
 
 
 @pytest.fixture

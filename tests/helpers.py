@@ -1,4 +1,4 @@
-"""Helpers shared by test modules: waiting on the server, child processes, wrong-type checks."""
+"""Helpers shared by test modules: waiting on the server, child processes, wrong-type checks, ACL users."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 import redis.backoff
 import redis.retry
 
@@ -35,6 +36,12 @@ def unique(prefix: str) -> str:
 def named_connections(probe: redis.Redis, name: str) -> list[dict[str, Any]]:
     'The connections the server has open whose CLIENT SETNAME is ``name``.'
     return [c for c in probe.client_list() if c.get('name') == name]
+
+
+def subscribers(master: redis.Redis, channel: str) -> int:
+    'How many clients are subscribed to ``channel``.'
+    ((_, count),) = master.pubsub_numsub(channel)
+    return int(count)
 
 
 def blocked_clients(probe: redis.Redis) -> int:
@@ -115,3 +122,34 @@ def paused(servers: list[Server]) -> Iterator[None]:
     finally:
         for server in servers:
             server.resume()
+
+
+# --- ACL users ------------------------------------------------------------------------
+
+# The password of every ACL user the tests create.
+ACL_PASSWORD = uuid.uuid4().hex
+
+
+def set_acl_user(servers: list[Server], user: str, *rules: str) -> None:
+    'Create (or replace) ``user`` on every server, with these rules and nothing else.'
+    for server in servers:
+        admin = redis.Redis(host=server.host, port=server.port)
+        admin.execute_command('ACL', 'SETUSER', user, 'reset', 'on', f'>{ACL_PASSWORD}', *rules)
+        admin.close()
+
+
+def as_user(
+    servers: list[Server], user: str, password: str = ACL_PASSWORD, **kwargs: Any,
+) -> list[redis.Redis]:
+    'Sync clients logged in as ``user`` on the servers.'
+    return [
+        redis.Redis(host=s.host, port=s.port, username=user, password=password, socket_timeout=1, **kwargs)
+        for s in servers
+    ]
+
+
+def as_user_async(
+    servers: list[Server], user: str, password: str = ACL_PASSWORD,
+) -> list[redis.asyncio.Redis]:
+    'Async clients logged in as ``user`` on the servers.'
+    return [redis.asyncio.Redis(host=s.host, port=s.port, username=user, password=password) for s in servers]

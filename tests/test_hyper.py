@@ -13,12 +13,11 @@ import redis
 import redis.asyncio
 import redis.backoff
 import redis.retry
-from redis.crc import key_slot
 
 import pottery_async
 import pottery_async.sync
 from pottery_async.exceptions import InefficientAccessWarning
-from pottery_async.hyper import _CONTAINS, _MERGE, _scratch_key
+from pottery_async.hyper import _CONTAINS, _MERGE
 from pottery_async.sync import HyperLogLog
 from tests.helpers import assert_wrong_type
 from tests.server_checks import sent_commands, temporaries_deleted
@@ -249,13 +248,6 @@ def test_random_key_is_deleted_when_collected(redis_client: redis.Redis) -> None
     del temp
     assert 'x' not in HyperLogLog(redis=redis_client, key='other')
     assert not redis_client.exists(key)
-
-
-def test_scratch_keys_share_the_slot() -> None:
-    for key in ('plain', 'with{tag}', '{tag}first', 'braces}only', '}{', 'a{}b}', 'a{b', 'ü{}', '{}'):
-        scratch = _scratch_key(key)
-        assert key_slot(scratch.encode()) == key_slot(key.encode()), key
-        assert scratch != _scratch_key(key)
 
 
 # --- bad input: a clear error, and nothing on the server changes ------------

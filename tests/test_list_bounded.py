@@ -108,7 +108,9 @@ def test_new_lists_match_python(name: str, tiny_steps: None, redis_client: redis
     }[name]
     result = make(ours)
     assert result.to_list() == make(python)
-    assert result.key.startswith('pottery:{l}:')  # in l's cluster hash slot
+    # Starts with l, in its cluster hash slot.
+    assert result.key.startswith('l:copy:')
+    assert result.key.endswith('{l}')
     assert redis_client.pttl(result.key) in (-1, -2)  # kept for good (or empty)
     assert stored(redis_client, 'l') == python
     del result
@@ -260,7 +262,7 @@ def test_large_imul_leaves_the_server_answering(own_server: Server) -> None:
 async def building(client: redis.asyncio.Redis) -> None:
     'Return once the list l is being rebuilt aside.'
     for _ in range(10_000):
-        if await client.keys('pottery:{l}:*'):
+        if await client.keys('l:build:*'):
             return
         await asyncio.sleep(0.001)
     raise AssertionError('nothing was built')
@@ -320,11 +322,11 @@ def test_killed_builder_leaves_nothing_for_long(url: str, redis_client: redis.Re
     RedisList(['a', 'b'], redis=redis_client, key='l')
     child = run_script(_BUILDER, url)
     try:
-        assert eventually(lambda: bool(redis_client.keys('pottery:{l}:*')) or child.poll() is not None)
+        assert eventually(lambda: bool(redis_client.keys('l:build:*')) or child.poll() is not None)
     finally:
         child.kill()
         child.communicate()
-    (building,) = redis_client.keys('pottery:{l}:*')
+    (building,) = redis_client.keys('l:build:*')
     assert 0 < redis_client.pttl(building) <= 1000
     assert stored(redis_client, 'l') == ['a', 'b']
     assert eventually(lambda: redis_client.keys('*') == [b'l'], within=5)
@@ -432,7 +434,7 @@ async def test_unknown_exec_outcome_raises(
     # The server ran it, once; nothing ran it again.
     assert stored(redis_client, 'l') == ['a', 'b', 'c', 'd'] * 2
     (marker,) = [key for key in keys(redis_client) if key != b'l']
-    assert marker.startswith(b'pottery:{l}:')
+    assert marker.startswith(b'l:build:')
     assert redis_client.get(marker) == b'swapped'
     assert 0 < redis_client.pttl(marker) <= core_list._BUILD_TTL
 
@@ -440,7 +442,7 @@ async def test_unknown_exec_outcome_raises(
 def test_late_exec_changes_nothing(tiny_steps: None, redis_client: redis.Redis) -> None:
     'An EXEC that reaches the server after its attempt was settled as not run does nothing.'
     values = RedisList(['a', 'b', 'c'], redis=redis_client, key='l')
-    building = 'pottery:{l}:late'
+    building = 'l:build:late{l}'
     marker = f'{building}:marker'
     redis_client.rpush(building, '"x"')
     redis_client.set(marker, 'pending')

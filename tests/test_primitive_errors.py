@@ -11,8 +11,7 @@ import asyncio
 import logging
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,10 +21,9 @@ import redis.asyncio
 from pottery_async import AIONextID, AIORedlock, _wake, redis_cache
 from pottery_async._primitive import is_permanent
 from pottery_async.sync import NextID, Redlock
-from tests.helpers import NO_RETRY, eventually
+from tests.helpers import NO_RETRY, as_user, as_user_async, eventually, set_acl_user
 from tests.servers import Server
 
-PASSWORD = uuid.uuid4().hex
 # Each user may do everything Redlock and NextID need, but one thing.
 USERS = {
     'locker': ['~redlock:*', '~nextid:*', '&redlock:*', '+@all'],
@@ -37,43 +35,12 @@ USERS = {
 }
 # Generous: a permanent error raises within about one master timeout (1 s).
 PROMPTLY = 5.0
-@pytest.fixture(scope='module')
-def acl_servers() -> Iterator[list[Server]]:
-    'Three masters of this module alone, with the users above.'
-    servers: list[Server] = []
-    try:
-        for _ in range(3):
-            servers.append(Server())
-        for server in servers:
-            admin = redis.Redis(host=server.host, port=server.port)
-            for user, rules in USERS.items():
-                admin.execute_command('ACL', 'SETUSER', user, 'reset', 'on', f'>{PASSWORD}', *rules)
-            admin.close()
-        yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
-@pytest.fixture
-def admins(acl_servers: list[Server]) -> Iterator[list[redis.Redis]]:
-    'Default-user clients on the three masters, emptied after the test.'
-    clients = [redis.Redis(host=s.host, port=s.port) for s in acl_servers]
-    yield clients
-    for client in clients:
-        client.flushall()
-        client.close()
-
-
-def as_user(servers: list[Server], user: str, password: str = PASSWORD, **kwargs: Any) -> list[redis.Redis]:
-    return [
-        redis.Redis(host=s.host, port=s.port, username=user, password=password, socket_timeout=1, **kwargs)
-        for s in servers
-    ]
-
-
-def as_user_async(servers: list[Server], user: str, password: str = PASSWORD) -> list[redis.asyncio.Redis]:
-    return [redis.asyncio.Redis(host=s.host, port=s.port, username=user, password=password) for s in servers]
+@pytest.fixture(scope='module', autouse=True)
+def users(acl_servers: list[Server]) -> None:
+    for user, rules in USERS.items():
+        set_acl_user(acl_servers, user, *rules)
 
 
 def nothing_stored(admins: list[redis.Redis]) -> bool:

@@ -18,23 +18,11 @@ import redis.asyncio
 
 import pottery_async
 import pottery_async.sync
-from pottery_async import AIORedlock, _wake
+from pottery_async import AIORedlock
 from pottery_async.exceptions import QuorumNotAchieved, ReleaseUnlockedLock
 from pottery_async.sync import Redlock, synchronize
-from tests.helpers import HANG_GUARD, eventually, lock_keys, paused
+from tests.helpers import HANG_GUARD, eventually, lock_keys, paused, subscribers
 from tests.servers import Server
-
-
-def subscribers(master: redis.Redis, channel: str) -> int:
-    ((_, count),) = master.pubsub_numsub(channel)
-    return int(count)
-
-
-@pytest.fixture
-def no_recheck(monkeypatch: pytest.MonkeyPatch) -> None:
-    'Waiters never look again on their own: only a wake-up (or lease expiry) moves them.'
-    monkeypatch.setattr(_wake, 'RECHECK', 600.0)
-
 
 # Waking waiters.
 
@@ -216,11 +204,11 @@ def test_fencing_tokens_increase(masters: list[redis.Redis]) -> None:
             tokens.append(lock.fencing_token)
     assert tokens == [1, 2, 3]
     assert lock.fencing_token == 3  # kept after release
-    assert {m.get('{redlock:fenced}:fence') for m in masters} == {b'3'}
+    assert {m.get('redlock:fenced:fence{redlock:fenced}') for m in masters} == {b'3'}
     plain = Redlock(key='plain', masters=masters)
     with plain:
         assert plain.fencing_token is None
-    assert not any(m.exists('{redlock:plain}:fence') for m in masters)
+    assert not any(m.exists('redlock:plain:fence{redlock:plain}') for m in masters)
 
 
 def test_fencing_tokens_increase_across_master_failures(
@@ -246,7 +234,7 @@ def test_fencing_tokens_increase_across_master_failures(
     # (a restart without persistence): a later majority may overlap the
     # stale masters, and still counts past every earlier token.
     for master in masters[2:4]:
-        master.delete('{redlock:failing}:fence')
+        master.delete('redlock:failing:fence{redlock:failing}')
     for _ in range(3):
         take()
     with paused(five_servers[2:4]):
@@ -255,11 +243,11 @@ def test_fencing_tokens_increase_across_master_failures(
         take()
     assert seen == sorted(set(seen))
     # A counter ahead of the others is not lost either.
-    masters[0].set('{redlock:failing}:fence', 1000)
+    masters[0].set('redlock:failing:fence{redlock:failing}', 1000)
     take()
     assert seen[-1] >= 1001
     # (Raised on every master that granted it: a majority at least.)
-    assert sum(int(m.get('{redlock:failing}:fence')) >= 1001 for m in masters) >= 3  # type: ignore[arg-type]
+    assert sum(int(m.get('redlock:failing:fence{redlock:failing}')) >= 1001 for m in masters) >= 3  # type: ignore[arg-type]
 
 
 async def test_fencing_async_and_sync_share_the_counter(
@@ -278,15 +266,16 @@ async def test_fencing_async_and_sync_share_the_counter(
 
 def test_fence_counter_failure_leaves_no_lock(masters: list[redis.Redis]) -> None:
     'A counter that cannot be incremented: the server\'s error, no lock key left, the counter untouched.'
-    fence = '{redlock:jammed}:fence'
+    fence = 'redlock:jammed:fence{redlock:jammed}'
     lock = Redlock(key='jammed', masters=masters, fencing=True)
     # On one master of five: the others granted, and take it back.
     masters[2].rpush(fence, 'not', 'a counter')
     with pytest.raises(redis.ResponseError) as caught:
         lock.acquire(blocking=False)
-    assert lock_keys(masters) == [[]] * 5
+    # The counters alone: no lock key.
+    assert lock_keys(masters) == [[fence.encode()]] * 5
     assert 'WRONGTYPE' in str(caught.value)
-    assert 'fencing counter {redlock:jammed}:fence' in str(caught.value)
+    assert 'fencing counter redlock:jammed:fence{redlock:jammed}' in str(caught.value)
     assert masters[2].lrange(fence, 0, -1) == [b'not', b'a counter']
     assert [m.get(fence) for m in (*masters[:2], *masters[3:])] == [b'1'] * 4
     assert lock.fencing_token is None
@@ -297,7 +286,7 @@ def test_fence_counter_failure_leaves_no_lock(masters: list[redis.Redis]) -> Non
     with pytest.raises(redis.ResponseError) as caught:
         lock.acquire(timeout=HANG_GUARD)
     assert 'not an integer' in str(caught.value)
-    assert lock_keys(masters) == [[]] * 5
+    assert lock_keys(masters) == [[fence.encode()]] * 5
     assert [m.get(fence) for m in masters] == [b'seven'] * 5
     assert not lock.locked_by_anyone()
 

@@ -26,8 +26,10 @@ Opt-in, beyond Pottery:
   process, wait (woken by pub/sub when the value is stored or the
   computation fails) instead of computing it too.  A waiter whose holder
   died computes the value itself once the lock has expired.  The lock key,
-  ``{<key>}:lock:<digest>``, is hash-tagged to the cache's slot, so both live
-  on one node of a Redis Cluster.
+  ``<key>:lock:<digest>{<key>}`` (see ``_base.companion``), starts with the
+  cache's key, so one ACL pattern covers both, and is in its cluster hash
+  slot, so both live on one node of a Redis Cluster; its waiters listen on
+  the channel of the same name.
 
 ``CachedOrderedDict`` is an OrderedDict filled from a Redis hash that uses
 exactly Pottery's layout (JSON field -> JSON value): it loads every key it is
@@ -50,7 +52,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, 
 from redis.exceptions import RedisError
 from typing import Any, ClassVar, NamedTuple, ParamSpec, Protocol, Self, TypeAlias, TypeVar, cast
 from .. import _bridge, _clients, _twin, _wake, cache as _core
-from .._base import Container, Script, SyncTwin, cancel_requests, raise_if_cancelled, redis_type, require_plain_function
+from .._base import Container, Script, SyncTwin, cancel_requests, companion, raise_if_cancelled, redis_type, require_plain_function
 from .._codec import JSON, JSONTypes
 from ..cache import CacheInfo, CachedFunction, P, PlainFunction, R, _DEFAULT_TIMEOUT, _Entry, _NUM_TRIES, _STAMPEDE_TIMEOUT, _check_durations, _entry_id, logger
 

@@ -11,23 +11,23 @@ registers over.  Membership (``in``, ``contains_many()``) is Pottery's
 trick, done on the server in one script: PFADD each element to a scratch
 copy of the HyperLogLog; if no register changed, the element may have been
 added before; if one did, it certainly was not.  The scratch copy lives
-only inside the script, in the same hash slot.
+only inside the script, at ``<key>:scratch{<key>}`` (see
+``_base.companion``): it starts with the HyperLogLog's key, so one ACL
+pattern covers both, and is in its cluster hash slot.  One name per
+HyperLogLog is enough, as no two scripts run at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import itertools
 import redis.asyncio
-import uuid
 from collections.abc import Iterable, Iterator
 from redis.client import NEVER_DECODE
 from redis.crc import key_slot
 from redis.exceptions import ResponseError
 from typing import Any, TypeAlias, cast
 from .. import _bridge, _clients, _twin, hyper as _core
-from .._base import Container, Script, SyncTwin, is_container, redis_type, same_server, unwrap, values_of, warn_inefficient
+from .._base import Container, Script, SyncTwin, companion, is_container, redis_type, same_server, unwrap, values_of, warn_inefficient
 from .._codec import Codec, JSONTypes
 from ..hyper import Operand
 

@@ -19,8 +19,11 @@ client waits.  Each script call reads, moves or writes at most ``_CHUNK``
 elements and about ``_CHUNK_BYTES``.  A change that would do more at once
 (``l *= n``, ``l * n``, ``reverse()``, ``sort()`` or ``rotate()`` of a
 long list, a large slice assignment...) is built in bounded steps instead,
-in a temporary key in the list's cluster hash slot, while the list is
-WATCHed; one transaction then swaps it in (see ``RedisList._rebuild``).
+in a temporary key, ``<key>:build:<uuid>{<key>}`` (it starts with the list's
+key and is in its cluster hash slot), while the list is WATCHed; one
+transaction then swaps it in (see ``RedisList._rebuild``).  A new list made
+from this one (``l + x``, ``l * n``, ``copy()``) is built the same way, on
+``<key>:copy:<uuid>{<key>}``.
 Readers see the old list or the new one, never a half-built one; an
 interrupted change leaves the old list, and its temporary key is deleted
 (or expires within a minute if the process died).  A long ``extend()`` is
@@ -41,7 +44,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from redis.exceptions import ConnectionError as RedisConnectionError, RedisError, TimeoutError as RedisTimeoutError, WatchError
 from typing import Any, Self
 from .. import _bridge, _clients, _twin, list as _core
-from .._base import Container, Paged, RANDOM_KEY_PREFIX, Script, SyncTwin, paged, redis_type, same_server, slot_tag, unwrap, warn_inefficient
+from .._base import Container, Paged, Script, SyncTwin, companion, paged, redis_type, same_server, unwrap, warn_inefficient
 from .._codec import Codec, JSONCodec, JSONTypes
 from ..exceptions import KeyExistsError
 

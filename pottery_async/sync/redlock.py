@@ -35,8 +35,9 @@ at once, asking the masters one by one in an order all processes share
 Beyond Pottery: ``locked_by_anyone()``; ``auto_renew`` (renewal runs as a
 task on the caller's loop, or for the sync API on the bridge's background
 thread, via ``_bridge.background``); ``fencing`` (a counter per key on each
-master, incremented by the same script that takes the lock; see
-``_fence_in`` for why tokens strictly increase); ``synchronize()``, whose
+master, ``redlock:<key>:fence{redlock:<key>}``, which starts with the lock's
+key so that one ACL pattern covers both, incremented by the same script that
+takes the lock; see ``_fence_in`` for why tokens strictly increase); ``synchronize()``, whose
 sync twin the generator translates.
 """
 
@@ -58,7 +59,7 @@ from redis.exceptions import RedisError
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 from .. import _bridge, _clients, _twin, _wake, redlock as _core
-from .._base import Script, SyncTwin, cancel_requests, raise_if_cancelled, require_plain_function
+from .._base import Script, SyncTwin, cancel_requests, companion, raise_if_cancelled, require_plain_function
 from .._primitive import Primitive, _health_of, is_permanent
 from ..exceptions import ExtendUnlockedLock, QuorumIsImpossible, QuorumNotAchieved, ReleaseUnlockedLock, TooManyExtensions, describe_error, master_of, server_address
 from ..redlock import F, _AUTO_RELEASE_TIME, _NUM_EXTENSIONS, _check_auto_release_time, _check_timeout, logger
