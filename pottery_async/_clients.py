@@ -252,7 +252,7 @@ class BridgeRedis(redis.asyncio.Redis):
             self._watchdog = loop.call_at(deadline.when, self._expire, loop)
         cancelling = task.cancelling()
         try:
-            return await self._execute(args, options)
+            result = await self._execute(args, options)
         except asyncio.CancelledError as cancelled:
             if deadline.expired and task.uncancel() <= cancelling:
                 failure = connect_failure(cancelled)
@@ -271,6 +271,11 @@ class BridgeRedis(redis.asyncio.Redis):
             raise
         finally:
             self._deadlines.discard(deadline)
+        if deadline.expired:
+            # The watchdog's cancellation was swallowed by redis-py (a
+            # reply that came with it): take it back (see _primitive._timeout).
+            task.uncancel()
+        return result
 
     def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
         self._watchdog = None

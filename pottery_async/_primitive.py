@@ -399,6 +399,13 @@ async def _timeout(seconds: float) -> AsyncIterator[None]:
         if fired and task.uncancel() <= cancelling:
             raise TimeoutError from error
         raise
+    else:
+        if fired:
+            # The request ended all the same: redis-py swallowed our
+            # cancellation (Python 3.11's wait_for returns a reply that
+            # came with it).  Take it back, or the task would look
+            # cancelled to the wait loops (raise_if_cancelled).
+            task.uncancel()
     finally:
         left = True
         timer.cancel()

@@ -30,7 +30,7 @@ does its work once:
   Pottery's too, see it), and a late copy of the take, still on its way to
   the server, finds the id released and takes nothing.  The release is
   tried for up to a second, then goes on in the background (a cancelled
-  ``get()`` returns at once, and the cancellation is raised).
+  ``get()`` returns within that second, and the cancellation is raised).
 - a take that nobody confirms or releases (its process died) is taken again
   by the next ``get()``, before the stream's head, once its deadline
   (``visibility_timeout``, 30 s by default) has passed.
@@ -294,11 +294,15 @@ class RedisSimpleQueue(Container):
 
     async def _wrong_type(self, expected: str) -> WrongTypeError:
         # The stream, or one of its companions.
-        for key, kind in zip(self._all_keys(), ('stream', 'hash', 'zset', 'zset'), strict=True):
-            found = await self._client.type(key)
-            found = found.decode() if isinstance(found, bytes) else found
-            if found not in (kind, 'none'):
-                return WrongTypeError(self.redis, key, kind, found)
+        try:
+            for key, kind in zip(self._all_keys(), ('stream', 'hash', 'zset', 'zset'), strict=True):
+                found = await self._client.type(key)
+                found = found.decode() if isinstance(found, bytes) else found
+                if found not in (kind, 'none'):
+                    return WrongTypeError(self.redis, key, kind, found)
+        except Exception:
+            # What the caller raises matters more than which key it was.
+            logger.debug('queue %r: could not tell which key has the wrong type', self._key, exc_info=True)
         return await super()._wrong_type(expected)
 
     @redis_type('stream')

@@ -57,10 +57,11 @@ from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import _bridge, _clients, _wake
 from ._base import Script, cancel_requests, companion, raise_if_cancelled, require_coroutine_function
-from ._primitive import Primitive, _health_of, is_permanent
+from ._primitive import Primitive, _health_of, _spawn, _still_open, is_permanent
 from .exceptions import (
     ExtendUnlockedLock,
     QuorumIsImpossible,
@@ -151,6 +152,11 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 ''')
+
+
+# How long after a take-back the async API asks a master whose SET timed out
+# once more (that SET may have run after the take-back).
+_LATE_TAKE_BACK = 0.25
 
 
 def _address(client: _clients.AsyncClient) -> str:
@@ -376,7 +382,12 @@ class AIORedlock(Primitive):
             # (a master that timed out may have stored it too).  Waiters are
             # told only if nobody else holds the lock (contenders split the
             # masters): otherwise they could not take it anyway.
-            await asyncio.shield(self._take_back(value, publish=not held, limit=limit, skip=refusing))
+            # A master whose SET timed out may run it after this take-back
+            # (on another connection): it is asked once more later.
+            late = frozenset(master_of(error) for error in errors if isinstance(error, RedisTimeoutError))
+            await asyncio.shield(
+                self._take_back(value, publish=not held, limit=limit, skip=refusing, late=late),
+            )
         self._raise_permanent(errors)
         self._check_errors(errors, raise_on_redis_errors)
         # The lock can be ours once enough of the refusing masters' keys
@@ -624,24 +635,35 @@ class AIORedlock(Primitive):
 
     async def _take_back(
         self, value: str, *, publish: bool, limit: float | None = None, skip: frozenset[Any] = frozenset(),
+        late: frozenset[Any] = frozenset(),
     ) -> tuple[list[Any], list[RedisError]]:
         """Delete ``value`` from every master holding it.
 
-        A master that failed to answer (paused, partitioned) may still run
-        the SET it was sent after this release, on another connection.  In
-        the sync API, whose clients the bridge owns, it is asked again later
-        in the background, until it answers or the lease is over, so that no
-        stale key holds it for a whole lease.  (Not in the async API: the
-        application's clients may be closed by then.)
+        A master that failed to answer (paused, partitioned), or whose SET
+        timed out (``late``), may still run that SET after this release, on
+        another connection.  In the sync API, whose clients the bridge owns,
+        it is asked again later in the background, until it answers or the
+        lease is over, so that no stale key holds it for a whole lease.  In
+        the async API, a master in ``late`` is asked once more, a moment
+        later, unless the application has closed its client meanwhile.
         """
         released, errors = await self._fan_out(
             self._release_request(value, publish=publish), limit, raise_permanent=False, skip=skip,
             later=True,
         )
         transient = any(not is_permanent(error) for error in errors)
-        if transient and _bridge.current_state() is not None:
-            _bridge.background(self._take_back_later(value))
+        if _bridge.current_state() is not None:
+            if transient or late:
+                _bridge.background(self._take_back_later(value))
+        elif late:
+            _spawn(self._take_back_once_more(value, late))
         return released, errors
+
+    async def _take_back_once_more(self, value: str, late: frozenset[Any]) -> None:
+        await asyncio.sleep(_LATE_TAKE_BACK)
+        closed = frozenset(master for master in late if not _still_open(_clients.resolve(master)))
+        skip = (self._masters - late) | closed
+        await self._fan_out(self._release_request(value, publish=False), raise_permanent=False, skip=skip)
 
     async def _take_back_later(self, value: str) -> None:
         request = self._release_request(value, publish=True)

@@ -260,8 +260,20 @@ def test_three_of_five_paused_quorum_is_impossible(
             next(ids)
         assert len(list(caught.value.redis_errors)) == 3
     assert time.monotonic() - start < HANG_GUARD
-    assert next(ids) == 2
-    assert values(masters, 'nextid:impossible') == [b'2'] * 5
+    # The resumed masters are suspected until a probe of theirs is answered
+    # within the 50 ms a call waits for it (on a loaded machine, a resumed
+    # server can take longer to work through what it was sent meanwhile):
+    # a call may fail meanwhile, and must not for long.
+    resumed = time.monotonic()
+    while True:
+        try:
+            value = next(ids)
+            break
+        except QuorumIsImpossible:
+            assert time.monotonic() - resumed < 5
+    # Strictly increasing, and every master agrees again.
+    assert value >= 2
+    assert values(masters, 'nextid:impossible') == [str(value).encode()] * 5
 
 
 def test_reset_needs_every_master(masters: list[redis.Redis], five_servers: list[Server]) -> None:

@@ -32,7 +32,7 @@ does its work once:
   Pottery's too, see it), and a late copy of the take, still on its way to
   the server, finds the id released and takes nothing.  The release is
   tried for up to a second, then goes on in the background (a cancelled
-  ``get()`` returns at once, and the cancellation is raised).
+  ``get()`` returns within that second, and the cancellation is raised).
 - a take that nobody confirms or releases (its process died) is taken again
   by the next ``get()``, before the stream's head, once its deadline
   (``visibility_timeout``, 30 s by default) has passed.

@@ -55,12 +55,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from numbers import Real
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, TimeoutError as RedisTimeoutError
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 from .. import _bridge, _clients, _twin, _wake, redlock as _core
 from .._base import Script, SyncTwin, cancel_requests, companion, raise_if_cancelled, require_plain_function
-from .._primitive import Primitive, _health_of, is_permanent
+from .._primitive import Primitive, _health_of, _spawn, _still_open, is_permanent
 from ..exceptions import ExtendUnlockedLock, QuorumIsImpossible, QuorumNotAchieved, ReleaseUnlockedLock, TooManyExtensions, describe_error, master_of, server_address
 from ..redlock import F, _AUTO_RELEASE_TIME, _NUM_EXTENSIONS, _check_auto_release_time, _check_timeout, logger
 
