@@ -80,7 +80,7 @@ import os
 import time
 from typing import Any
 
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import _bridge, _clients
@@ -501,7 +501,11 @@ class RedisSimpleQueue(Container):
                 try:
                     await self._release_once(request, item)
                     return
-                except Exception:
+                except Exception as error:
+                    if isinstance(error, RedisError) and is_permanent(error):
+                        # A refusal (WRONGTYPE, NOPERM...): trying again cannot help.
+                        logger.error('queue %r: a release was refused: %s', self._key, error)
+                        break
                     logger.debug('queue %r: a release failed; trying again', self._key, exc_info=True)
                 delay = min(delay * 2, 5.0)
         except asyncio.CancelledError:

@@ -355,3 +355,22 @@ def test_undecodable_item_is_put_back(stalling: Server) -> None:
     assert [fields[b'item'] for _, fields in probe.xrange('garbled')] == [b'"fine"', b'not JSON']
     assert settled(probe, 'garbled')
     q.clear()
+
+
+async def test_background_release_stops_at_a_refusal(
+    url: str, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A release the server refuses (here a companion key of the wrong type)
+    # is not retried for the minute request ids are remembered.
+    client = redis.asyncio.Redis.from_url(url)
+    q = pottery_async.RedisSimpleQueue(redis=client, key='refused-release')
+    try:
+        redis_client.set(companion('refused-release', 'seen'), 'not a sorted set')
+        started = time.monotonic()
+        await asyncio.wait_for(q._keep_releasing('some-take', None), 10)
+        assert time.monotonic() - started < 2
+        assert 'a release was refused' in caplog.text
+        assert redis_client.get(companion('refused-release', 'seen')) == b'not a sorted set'
+    finally:
+        redis_client.delete(companion('refused-release', 'seen'))
+        await client.aclose()

@@ -81,7 +81,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from redis.exceptions import ResponseError, TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError, ResponseError, TimeoutError as RedisTimeoutError
 from typing import Any
 from .. import _bridge, _clients, _twin, queue as _core
 from .._base import Container, Script, SyncTwin, cancel_requests, companion, raise_if_cancelled, redis_type
