@@ -352,9 +352,9 @@ class RedisSimpleQueue(Container):
         deadline = None if timeout is None or math.isinf(timeout) else loop.time() + timeout
         limit = _wait_limit(client)
         while True:
-            taken = await self._take(client, cancelling)
-            if not isinstance(taken, int):
-                item: JSONTypes = self._codec.decode(taken)
+            found, taken = await self._take(client, cancelling)
+            if found:
+                item: JSONTypes = taken
                 return item
             if not block:
                 raise QueueEmptyError(self.redis, self._key)
@@ -406,8 +406,8 @@ class RedisSimpleQueue(Container):
                 # redis-py may swallow the cancellation and read on.
                 await asyncio.wait({reading}, timeout=_ABANDON_WAIT)
 
-    async def _take(self, client: _clients.AsyncClient, cancelling: int) -> Any:
-        """Take and confirm the oldest item: the encoded item, or _TAKE's wait hint (an int).
+    async def _take(self, client: _clients.AsyncClient, cancelling: int) -> tuple[bool, Any]:
+        """Take and confirm the oldest item: (True, the item), or (False, _TAKE's wait hint).
 
         A take whose confirm comes too late (its item was taken again
         meanwhile) is followed by another.
@@ -420,10 +420,10 @@ class RedisSimpleQueue(Container):
                 _TAKE(client, [stream, taken, due, seen], (request, visibility)), request, None,
             )
             if isinstance(item, int):
-                return item
+                return False, item
             try:
                 # An item that cannot be decoded is left in the queue.
-                self._codec.decode(item)
+                decoded = self._codec.decode(item)
             except BaseException:
                 await self._release(request, item)
                 raise
@@ -435,7 +435,7 @@ class RedisSimpleQueue(Container):
                 await self._release(request, item)
                 raise asyncio.CancelledError
             if confirmed:
-                return item
+                return True, decoded
 
     async def _settle(self, step: Any, request: str, item: Any) -> Any:
         """Run one step of a take in its own task; if it fails or is cancelled, release the take.
