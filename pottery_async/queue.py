@@ -91,9 +91,7 @@ from .exceptions import QueueEmptyError, WrongTypeError
 
 logger = logging.getLogger('pottery_async')
 
-# Pottery's field name: each entry is {'item': <encoded value>}.
-_FIELD = 'item'
-
+# The scripts write and read Pottery's entries: {'item': <encoded value>}.
 # Shared by the scripts.  Request ids are remembered in the "seen" sorted
 # set as 'p' (put), 'c' (confirmed) or 'r' (released) followed by the id,
 # scored by when they may be forgotten; the set itself expires once every
