@@ -15,6 +15,7 @@ never taken from it, since they belong to other threads and processes.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import copy
 import inspect
 import os
@@ -45,6 +46,8 @@ AsyncPipeline: TypeAlias = redis.asyncio.client.Pipeline | redis.asyncio.cluster
 RedisArg: TypeAlias = (
     redis.asyncio.Redis | redis.asyncio.RedisCluster | redis.Redis | redis.RedisCluster | str | None
 )
+
+_T = TypeVar('_T')
 
 # Pottery's default: REDIS_URL, else a local server, with a 1 second timeout.
 DEFAULT_URL = os.environ.get('REDIS_URL', 'redis://localhost:6379/0')
@@ -174,29 +177,96 @@ def _pack_fast(conn: Any) -> None:
         conn.pack_command = _hiredis_pack
 
 
-def connect_failure(interruption: BaseException) -> redis.ConnectionError | None:
+class Tries:
+    """What the tries of one request met so far.
+
+    ``failure`` is the error of the last try that failed, or ``None`` when a
+    later try succeeded (connected, or got a reply).  Kept up to date by the
+    retry policy of the clients this module builds (`_NotingRetry`) for the
+    request the running task marked with `noting_tries`.
+    """
+
+    __slots__ = ('failure',)
+
+    def __init__(self) -> None:
+        self.failure: BaseException | None = None
+
+
+_tries: contextvars.ContextVar[Tries | None] = contextvars.ContextVar(
+    'pottery_async_tries', default=None,
+)
+
+
+def noting_tries(tries: Tries) -> contextvars.Token[Tries | None]:
+    'Mark ``tries`` as the record of the running task\'s request, until `done_noting`.'
+    return _tries.set(tries)
+
+
+def done_noting(token: contextvars.Token[Tries | None], tries: Tries) -> None:
+    'End what `noting_tries` began; a request that encloses this one learns what it met.'
+    _tries.reset(token)
+    outer = token.old_value
+    if isinstance(outer, Tries):
+        outer.failure = tries.failure
+
+
+class _NotingRetry(redis.asyncio.retry.Retry):
+    """A retry policy that records in the request's `Tries` what each try met.
+
+    Retries happen inside redis-py (connecting, re-sending), out of sight
+    of the deadline that interrupts them: when it expires, this record tells
+    a server that refused the connection from one that did not answer.
+    """
+
+    async def call_with_retry(
+        self, do: Callable[[], Awaitable[_T]], fail: Callable[..., Any], *args: Any, **kwargs: Any,
+    ) -> _T:
+        async def attempt() -> _T:
+            result = await do()
+            tries = _tries.get()
+            if tries is not None:
+                tries.failure = None
+            return result
+
+        async def failed(error: Exception, *more: Any) -> Any:
+            tries = _tries.get()
+            if tries is not None:
+                tries.failure = error
+            return await fail(error, *more)
+
+        return await super().call_with_retry(attempt, failed, *args, **kwargs)
+
+
+def connect_failure(
+    interruption: BaseException, tries: Tries | None = None,
+) -> redis.ConnectionError | None:
     """The connection failure a retry policy was waiting out when a deadline interrupted it.
 
     ``interruption`` is the cancellation (or the ``TimeoutError`` that
     ``asyncio.timeout()`` made of it).  redis-py's retry policies wait
     between tries inside the ``except`` clause that caught the failure, so a
-    cancellation then has that failure as its context; a cancellation that
-    came while a reply was awaited has none (the server hung: a timeout).
+    cancellation then has that failure as its context.  A cancellation that
+    came during a new try has none: then ``tries`` (when the client's retry
+    policy keeps it, see `_NotingRetry`) tells whether the last finished try
+    failed to connect.  Otherwise the server hung: a timeout.
     """
     error: BaseException | None = interruption
     # Through the cancellation and asyncio's TimeoutError, not a Redis one.
     interrupting = (asyncio.CancelledError, TimeoutError)
     while isinstance(error, interrupting) and not isinstance(error, redis.RedisError):
         error = error.__cause__ or error.__context__
+    if error is None and tries is not None:
+        error = tries.failure
     return error if isinstance(error, redis.ConnectionError) else None
 
 
-class _Deadline:
+class _Deadline(Tries):
     'When one command in flight must have its reply, and the task to cancel then.'
 
     __slots__ = ('expired', 'task', 'when')
 
     def __init__(self, task: asyncio.Task[Any], when: float) -> None:
+        super().__init__()
         self.task = task
         self.when = when
         self.expired = False
@@ -251,11 +321,12 @@ class BridgeRedis(redis.asyncio.Redis):
         if self._watchdog is None:
             self._watchdog = loop.call_at(deadline.when, self._expire, loop)
         cancelling = task.cancelling()
+        noting = noting_tries(deadline)
         try:
             result = await self._execute(args, options)
         except asyncio.CancelledError as cancelled:
             if deadline.expired and task.uncancel() <= cancelling:
-                failure = connect_failure(cancelled)
+                failure = connect_failure(cancelled, deadline)
                 if failure is not None:
                     # No reply was possible: the failure to connect
                     # (refused, authentication...) is the truth, as sync
@@ -271,6 +342,7 @@ class BridgeRedis(redis.asyncio.Redis):
             raise
         finally:
             self._deadlines.discard(deadline)
+            done_noting(noting, deadline)
         if deadline.expired:
             # The watchdog's cancellation was swallowed by redis-py (a
             # reply that came with it): take it back (see _primitive._timeout).
@@ -506,15 +578,21 @@ def _pool_twin(pool: sconn.ConnectionPool) -> aconn.ConnectionPool:
 
 
 def _retry_twin(retry: redis.retry.Retry | redis.asyncio.retry.Retry) -> redis.asyncio.retry.Retry:
-    if isinstance(retry, redis.asyncio.retry.Retry):
-        return retry
-    # A sync Retry handed to an async connection never retries: it calls the
-    # coroutine function without awaiting it.  Rebuild the same policy.
-    return redis.asyncio.retry.Retry(
+    """The same policy (back-off, retries, errors) as a `_NotingRetry`.
+
+    A sync Retry handed to an async connection would never retry: it calls
+    the coroutine function without awaiting it.
+    """
+    twin = _NotingRetry(
         backoff=copy.deepcopy(retry._backoff),
         retries=_retries(retry),
         supported_errors=cast(tuple[type[redis.RedisError], ...], tuple(retry._supported_errors)),
     )
+    # redis-py 8's own test of which errors to retry.
+    is_retryable = getattr(retry, '_is_retryable', None)
+    if is_retryable is not None:
+        twin._is_retryable = is_retryable
+    return twin
 
 
 def _cluster_twin(cluster: redis.RedisCluster) -> redis.asyncio.RedisCluster:
@@ -549,9 +627,6 @@ _CLUSTER_PUBSUB = hasattr(redis.asyncio.RedisCluster, 'pubsub')
 # How often a transaction on a cluster node is tried again after the node
 # answered MOVED (the slot went elsewhere since the cluster client looked).
 _MOVED_RETRIES = 2
-
-_T = TypeVar('_T')
-
 
 def _node_client(node: redis.asyncio.cluster.ClusterNode) -> redis.asyncio.Redis:
     'A plain client on one cluster node, with the settings of the cluster client\'s connections.'

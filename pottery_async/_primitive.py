@@ -303,6 +303,8 @@ class Primitive:
         health = _health_of(client)
         slots = _slots_of(client)
         start = loop.time()
+        tries = _clients.Tries()
+        noting = _clients.noting_tries(tries)
         try:
             if slots is not None:
                 await _take_slot(slots, health, seconds, patient=patient)
@@ -325,7 +327,7 @@ class Primitive:
                     health.suspect = True
                 raise
             except TimeoutError as error:
-                if proof and _clients.connect_failure(error) is None:
+                if proof and _clients.connect_failure(error, tries) is None:
                     health.suspect = True
                 raise
             except RedisError as error:
@@ -338,12 +340,14 @@ class Primitive:
         except TimeoutError as error:
             if isinstance(error, RedisError):
                 raise
-            failure = _clients.connect_failure(error)
+            failure = _clients.connect_failure(error, tries)
             if failure is not None:
                 # redis-py's retry policy was still trying to connect
                 # (refused, a wrong password...): that is the failure.
                 raise failure from failure.__cause__ or failure.__context__
             raise CommandTimeoutError(f'Timeout: no reply from a master within {seconds:.3g} s') from None
+        finally:
+            _clients.done_noting(noting, tries)
 
     def _log(self, error: RedisError) -> None:
         # A master down or slow is what a quorum is for: expected, and

@@ -229,11 +229,20 @@ def test_no_socket_timeout_means_no_deadline(url: str, redis_client: redis.Redis
     assert twin_of(with_timeout)._command_timeout == 2.5
 
 
-def test_refused_connection_raises_connection_error_not_a_timeout(refused_port: int) -> None:
-    # redis-py's default retries reconnect with back-off for longer than
-    # the 1 s deadline: what stopped the command is the refusal, not a
-    # server that did not answer.
-    client = redis.Redis(host='127.0.0.1', port=refused_port, socket_timeout=1)
+@pytest.mark.parametrize('retry', [
+    # redis-py's default: reconnect with back-off for longer than the 1 s
+    # deadline, which comes during a back-off or during a connect attempt.
+    None,
+    # No back-off: the deadline comes during a connect attempt, with the
+    # refusals only behind it (each try's failure, seen by the retry policy).
+    redis.retry.Retry(redis.backoff.NoBackoff(), 10**9),
+], ids=['default-retry', 'no-back-off'])
+def test_refused_connection_raises_connection_error_not_a_timeout(
+    refused_port: int, retry: redis.retry.Retry | None,
+) -> None:
+    # What stopped the command is the refusal, not a server that did not answer.
+    settings: dict[str, Any] = {} if retry is None else {'retry': retry}
+    client = redis.Redis(host='127.0.0.1', port=refused_port, socket_timeout=1, **settings)
     d = RedisDict(redis=client, key='k')
     for operation in (lambda: d.__setitem__('a', 1), lambda: d['a'], lambda: len(d)):
         started = time.monotonic()
