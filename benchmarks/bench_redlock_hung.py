@@ -76,6 +76,7 @@ def phase_report(
 ) -> dict[str, float]:
     'Figures for the acquisitions that started within [start, end).'
     took: list[float] = []
+    slowest, slowest_at = -1.0, float('nan')
     counts = []
     missed = 0
     for events in per_worker:
@@ -83,6 +84,9 @@ def phase_report(
         counts.append(sum(1 for event in mine if event[2]))
         missed += sum(1 for event in mine if not event[2])
         took.extend(event[1] for event in mine)
+        for event in mine:
+            if event[1] > slowest:
+                slowest, slowest_at = event[1], event[0] - start
     total = sum(counts)
     seconds = end - start
     shares = [count / total if total else 0.0 for count in counts]
@@ -96,7 +100,8 @@ def phase_report(
     print(
         f'{name:>8}: {total} acquisitions in {seconds:.1f} s = {figures["rate"]:.1f}/s; '
         f'shares {", ".join(f"{share:.0%}" for share in shares)}; '
-        f'acquire p99 {figures["p99"]:.3f} s, slowest {figures["slowest"]:.3f} s; '
+        f'acquire p99 {figures["p99"]:.3f} s, slowest {figures["slowest"]:.3f} s '
+        f'(began {slowest_at:+.1f} s into the phase); '
         f'missed timeouts {missed}',
     )
     return figures

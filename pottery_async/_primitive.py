@@ -108,6 +108,14 @@ class Primitive:
     # The longest one master may take to answer one request; a slower (or
     # paused) master counts as failed for that request.
     _MASTER_TIMEOUT: ClassVar[float] = 1.0
+    # How long a request waits for the answer to a probe already out to its
+    # master (see _ask): _PROBE_WAIT from the request (patient), or only
+    # until the probe has been out that long, so that a master silent for
+    # longer is not waited on at every step.  A primitive whose callers
+    # retry on their own (a lock) is impatient; one whose failures reach
+    # the caller (NextID) waits, so that a master that has just resumed
+    # counts at once.
+    _PROBE_PATIENCE: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -248,7 +256,8 @@ class Primitive:
         it answers (see ``_Health``): the next request to it is a probe
         that the caller waits for briefly while it goes on in the
         background, and a request made while a probe is out waits as
-        briefly for the probe's answer, and is sent only if there is one.
+        briefly for the probe's answer (or less, see _PROBE_PATIENCE), and
+        is sent only if there is one.
         With ``later`` (a take-back, which must reach the master even after
         its caller has gone on), it is then sent in the background as soon
         as the probe is answered.
@@ -261,7 +270,16 @@ class Primitive:
             if health.probe is not None:
                 # Asked again while a probe is out: its answer decides.
                 out = health.probe
+                if not self._PROBE_PATIENCE:
+                    wait = min(wait, health.probe_wait())
                 await asyncio.wait({out}, timeout=wait)
+                failure = None if not out.done() or out.cancelled() else out.exception()
+                if isinstance(failure, RedisConnectionError):
+                    # Refused, reset, or the application closed its client:
+                    # no answer, and sending would open a connection again.
+                    raise RedisConnectionError(
+                        f'master not answering: the probe sent to it failed ({describe_error(failure)})'
+                    ) from failure
                 if health.suspect:
                     if later and _bridge.current_state() is None:
                         # (The sync API takes back in the background loop.)
@@ -433,18 +451,39 @@ class _Health:
     clears the suspicion.
     """
 
-    __slots__ = ('answered', 'probe', 'suspect')
+    __slots__ = ('answered', 'probe', 'probe_runs', 'probe_since', 'suspect')
 
     def __init__(self) -> None:
         self.suspect = False
         self.probe: asyncio.Future[Any] | None = None
+        # Since when (the loop's time) the probe has been out while the loop
+        # ran, and during which of the bridge's calls (see probe_wait).
+        self.probe_since = -math.inf
+        self.probe_runs = 0
         # When (the loop's time) the master last answered this client.
         self.answered = -math.inf
 
     def watch(self, probe: asyncio.Future[Any]) -> None:
         self.probe = probe
+        self.probe_since = asyncio.get_running_loop().time()
+        state = _bridge.current_state()
+        self.probe_runs = state.runs if state is not None else 0
         # Held here (and by the loop) until it ends.
         probe.add_done_callback(self._probed)
+
+    def probe_wait(self) -> float:
+        """How much longer to wait for the probe out: what is left of _PROBE_WAIT since it was sent.
+
+        The sync API's loop runs only during calls: a reply that came
+        between them waits unread, so the probe's time counts from the start
+        of the current call.
+        """
+        now = asyncio.get_running_loop().time()
+        state = _bridge.current_state()
+        if state is not None and state.runs != self.probe_runs:
+            self.probe_runs = state.runs
+            self.probe_since = now
+        return max(_PROBE_WAIT - (now - self.probe_since), 0.0)
 
     def _probed(self, probe: asyncio.Future[Any]) -> None:
         error = None if probe.cancelled() else probe.exception()  # retrieved, whatever happens

@@ -17,8 +17,9 @@ the event loop (``_fan_out``), and each step waits for every master's answer
 (or its timeout) before the next starts, so a release never overtakes a SET
 still in flight: cycles of acquire and release leave no key behind.  A
 master that stopped answering (paused, partitioned) is waited on for a
-whole timeout once, then only briefly until it answers again: what it may
-still run later is taken back in the background (sync API) or expires.
+whole timeout once, then only briefly (50 ms a second, for each new probe)
+until it answers again: what it may still run later is taken back in the
+background (sync API) or expires.
 
 Waiting: a release publishes on the channel named like the key, and a
 blocked ``acquire()`` listens there (``_wake``: one pub/sub connection per
@@ -221,6 +222,10 @@ class AIORedlock(Primitive):
     """
 
     _KEY_PREFIX = 'redlock'
+    # A failed try is retried (a blocking acquire) or reported as not
+    # taken: a master that stopped answering is not waited on at every
+    # step, not even briefly.
+    _PROBE_PATIENCE = False
 
     def __init__(
         self,

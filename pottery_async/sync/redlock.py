@@ -19,8 +19,9 @@ the event loop (``_fan_out``), and each step waits for every master's answer
 (or its timeout) before the next starts, so a release never overtakes a SET
 still in flight: cycles of acquire and release leave no key behind.  A
 master that stopped answering (paused, partitioned) is waited on for a
-whole timeout once, then only briefly until it answers again: what it may
-still run later is taken back in the background (sync API) or expires.
+whole timeout once, then only briefly (50 ms a second, for each new probe)
+until it answers again: what it may still run later is taken back in the
+background (sync API) or expires.
 
 Waiting: a release publishes on the channel named like the key, and a
 blocked ``acquire()`` listens there (``_wake``: one pub/sub connection per
