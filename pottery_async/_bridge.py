@@ -4,7 +4,7 @@ Each thread that calls the sync API gets its own event loop, driven in that
 thread with ``run_until_complete``: no hop to another thread, no lock, and
 the connections on that loop serve one thread only.  Measured on the target
 machine this is the cheapest way to run a coroutine from sync code (see
-DESIGN.md); a background loop thread costs several times more per call.
+docs/design.md); a background loop thread costs several times more per call.
 
 What the bridge guarantees:
 
