@@ -277,7 +277,8 @@ class Primitive:
                 if isinstance(failure, RedisConnectionError):
                     # Refused, reset, or the application closed its client:
                     # no answer, and sending would open a connection again.
-                    raise RedisConnectionError(
+                    # (The same class: a wrong password stays permanent.)
+                    raise type(failure)(
                         f'master not answering: the probe sent to it failed ({describe_error(failure)})'
                     ) from failure
                 if health.suspect:
@@ -327,9 +328,8 @@ class Primitive:
             if slots is not None:
                 await _take_slot(slots, health, seconds, patient=patient)
             # Only a request given the whole master timeout (less a short
-            # wait for its slot) proves its master hung: a shorter wait (a
-            # caller's deadline) proves nothing, nor does a retry policy
-            # still trying to connect.
+            # wait for its slot) proves its master is not answering: a
+            # shorter wait (a caller's deadline) proves nothing.
             proof = seconds >= self._MASTER_TIMEOUT
             try:
                 sent = loop.time()
@@ -345,7 +345,13 @@ class Primitive:
                     health.suspect = True
                 raise
             except TimeoutError as error:
-                if proof and _clients.connect_failure(error, tries) is None:
+                # No answer within the whole timeout: hung, or unreachable
+                # while the client's retry policy kept trying to connect
+                # (redis-py 6+ retries with back-off for seconds).  Either
+                # way, later steps must not wait for it again.  But a master
+                # that refused our credentials answered: that error is raised.
+                failure = _clients.connect_failure(error, tries)
+                if proof and (failure is None or not is_permanent(failure)):
                     health.suspect = True
                 raise
             except RedisError as error:
@@ -488,8 +494,12 @@ class _Health:
     def _probed(self, probe: asyncio.Future[Any]) -> None:
         error = None if probe.cancelled() else probe.exception()  # retrieved, whatever happens
         self.probe = None
-        # Answered, or refused at once (a killed master fails fast anyway).
-        self.suspect = probe.cancelled() or isinstance(error, RedisTimeoutError)
+        if probe.cancelled() or isinstance(error, RedisTimeoutError):
+            self.suspect = True
+        elif error is None or not isinstance(error, RedisConnectionError) or is_permanent(error):
+            self.suspect = False  # answered (an error reply, or refused credentials, too)
+        # Else a connection failure: still suspected if it took the whole
+        # master timeout (see _bounded), and a refusal at once costs nothing.
 
 
 _health: weakref.WeakKeyDictionary[Any, _Health] = weakref.WeakKeyDictionary()

@@ -161,7 +161,10 @@ def test_without_channel_permission_locks_work_and_waiters_poll(
         assert got, 'the waiter never got the lock'
         # Polled for: within a poll or two of the release.
         assert got[0] - released < 1.0
-        assert [admin.exists('redlock:printer') for admin in admins] == [1, 1, 1]
+        # Held by the waiter on a majority (a master slow enough to be
+        # suspected on a loaded machine is not waited for).
+        assert sum(admin.exists('redlock:printer') for admin in admins) >= 2
+        assert waiter.locked()
     first.release()
     assert nothing_stored(admins)
     said = [record.getMessage() for record in caplog.records if 'Wake-ups are off' in record.getMessage()]

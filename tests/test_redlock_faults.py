@@ -430,6 +430,55 @@ async def test_lock_steps_do_not_wait_for_a_probe_out(
     assert await eventually_async(_all_free(masters), within=5)
 
 
+@pytest.mark.parametrize('api', ['sync', 'async'])
+def test_unreachable_master_with_a_retry_policy_costs_one_timeout(
+    masters: list[redis.Redis], five_servers: list[Server], refused_port: int, api: str,
+) -> None:
+    """A master that refuses connections while the client's retry policy
+    keeps reconnecting (redis-py 6+ retries with back-off for seconds) is
+    as absent as a hung one: the first step pays the master timeout, later
+    ones do not wait for it again."""
+    # Retries that outlast the master timeout, whatever redis-py's default.
+    retry = redis.retry.Retry(redis.backoff.ConstantBackoff(0.01), 10**6)
+    urls = [server.url(1) for server in five_servers[:4]]
+
+    def cycles() -> list[float]:
+        dead = redis.Redis(host='127.0.0.1', port=refused_port, db=1, retry=retry)
+        lock = Redlock(key='unreachable', masters=[*masters[:4], dead])
+        steps = []
+        for _ in range(6):
+            start = time.monotonic()
+            assert lock.acquire(blocking=False)
+            lock.release()
+            steps.append(time.monotonic() - start)
+        return steps
+
+    async def acycles() -> list[float]:
+        dead = redis.asyncio.Redis(host='127.0.0.1', port=refused_port, db=1, retry=redis.asyncio.retry.Retry(
+            redis.backoff.ConstantBackoff(0.01), 10**6,
+        ))
+        live = [redis.asyncio.Redis.from_url(url) for url in urls]
+        try:
+            lock = AIORedlock(key='unreachable', masters=[*live, dead])
+            steps = []
+            for _ in range(6):
+                start = time.monotonic()
+                assert await lock.acquire(blocking=False)
+                await lock.release()
+                steps.append(time.monotonic() - start)
+            return steps
+        finally:
+            for client in (*live, dead):
+                await client.aclose()
+
+    # The first cycle may pay the master timeout (before redis-py 6.0, a
+    # refusal is not retried: it fails at once).
+    steps = cycles() if api == 'sync' else asyncio.run(acycles())
+    # Liveness, not speed: each later cycle far below one master timeout.
+    assert max(steps[1:]) < AIORedlock._MASTER_TIMEOUT / 2, steps
+    assert lock_keys(masters[:4]) == [[]] * 4
+
+
 async def test_hung_master_suspected_by_calls_with_a_deadline(
     amasters: list[redis.asyncio.Redis], five_servers: list[Server], masters: list[redis.Redis],
 ) -> None:
