@@ -369,7 +369,13 @@ class Primitive:
                 # redis-py's retry policy was still trying to connect
                 # (refused, a wrong password...): that is the failure.
                 raise failure from failure.__cause__ or failure.__context__
-            raise CommandTimeoutError(f'Timeout: no reply from a master within {seconds:.3g} s') from None
+            # (With the application's own client, a retry policy still
+            # reconnecting to a master that refuses looks the same: only the
+            # retry policies of the clients the bridge builds say so.)
+            raise CommandTimeoutError(
+                f'Timeout: no reply from a master within {seconds:.3g} s (hung, or not reachable '
+                'while the client kept retrying)'
+            ) from None
         finally:
             _clients.done_noting(noting, tries)
 
