@@ -14,10 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    'A copy of the package and the generator to break.'
+    'A copy of the package, the generator and its ruff settings, to break.'
     shutil.copytree(ROOT / 'pottery_async', tmp_path / 'pottery_async',
                     ignore=shutil.ignore_patterns('__pycache__'))
     shutil.copytree(ROOT / 'tools', tmp_path / 'tools', ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copy(ROOT / 'pyproject.toml', tmp_path)
     return tmp_path
 
 
@@ -50,7 +51,7 @@ def test_changed_core_makes_twin_stale(tree: Path) -> None:
     core.write_text(core.read_text().replace("'len(d): the number of items.  O(1)'", "'How many.'"))
     result = check(tree)
     assert result.returncode == 1
-    assert "+        'How many.'" in result.stdout
+    assert '+        "How many."' in result.stdout
 
 
 def test_twin_without_source_fails(tree: Path) -> None:

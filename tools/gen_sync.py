@@ -27,11 +27,13 @@ generator, in both modes (as httpcore's unasync script does).
   such a function may await only the functions it decorates and objects of
   twinned classes.
 
-A twin module copies the core module's imports, adding its own and the
-core module's names its code refers to.  pottery_async/sync/__init__.py
-mirrors pottery_async/__init__.py: what a rule covers comes from the twin
-modules, everything else from the core; a renamed twin is exported under both
-names (as Pottery exports NextID beside AIONextID).
+A twin module imports exactly the names its code refers to, from where the
+core module gets them; ruff then sorts and formats it with the project's
+settings (pyproject.toml), so the twins pass ``ruff check`` with no ignores.
+pottery_async/sync/__init__.py mirrors pottery_async/__init__.py: what a rule
+covers comes from the twin modules, everything else from the core; a renamed
+twin is exported under both names (as Pottery exports NextID beside
+AIONextID).
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ from __future__ import annotations
 import abc
 import argparse
 import ast
+import builtins
 import collections.abc
 import copy
 import difflib
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -607,27 +611,68 @@ def _free_names(code: str) -> set[str]:
     return visitor.free
 
 
-def _imports(tree: ast.Module, extra: list[tuple[str, int, str]], renames: dict[str, str]) -> list[str]:
-    'The core module\'s imports, one level deeper, merged with the twin\'s own.'
-    plain: list[str] = []
-    merged: dict[tuple[str, int], list[str]] = {}
-    names = list(extra)
+def _sources(name: str, tree: ast.Module, module: list[Rule]) -> dict[str, list[str]]:
+    'Where a twin module can import each name from: the core module\'s sources, renamed as its rules say.'
+    renames = {old: new for rule in module if isinstance(rule, Translate) for old, new in rule.names.items()}
+    sources: dict[str, list[str]] = {}
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module != '__future__':
-            level = node.level + 1 if node.level else 0
+            origin = '.' * (node.level + 1 if node.level else 0) + (node.module or '')
             for alias in node.names:
-                sync = ast.unparse(alias) if alias.asname else renames.get(alias.name, alias.name)
-                names.append((node.module or '', level, sync))
+                if alias.asname:
+                    sources[alias.asname] = [f'from {origin} import {alias.name} as {alias.asname}']
+                else:
+                    imported = renames.get(alias.name, alias.name)
+                    sources[imported] = [f'from {origin} import {imported}']
         elif isinstance(node, ast.Import):
-            plain.append(ast.unparse(node))
-    for module, level, name in names:
-        bucket = merged.setdefault((module, level), [])
-        if name not in bucket:
-            bucket.append(name)
-    lines = sorted(plain)
-    for (module, level), imported in sorted(merged.items(), key=lambda item: (item[0][1], item[0][0])):
-        lines.append(f'from {"." * level}{module} import {", ".join(sorted(imported))}')
-    return lines
+            for alias in node.names:
+                bound = alias.asname or alias.name.split('.')[0]
+                sources.setdefault(bound, []).append(f'import {ast.unparse(alias)}')
+        elif isinstance(node, ast.ClassDef | Function):
+            sources[node.name] = [f'from ..{name} import {node.name}']
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    sources[target.id] = [f'from ..{name} import {target.id}']
+    # The twins' own needs, and their sync bases.
+    sources.update({
+        'Any': ['from typing import Any'],
+        'Iterator': ['from collections.abc import Iterator'],
+        'SyncTwin': ['from .._base import SyncTwin'],
+        '_bridge': ['from .. import _bridge'],
+        '_twin': ['from .. import _twin'],
+        '_core': [f'from .. import {name} as _core'],
+    })
+    for sync_name, (other, _) in _twins().items():
+        sources[sync_name] = [f'from .{other} import {sync_name}']
+    for rule in module:
+        for base in rule.bases if isinstance(rule, Twin) else ():
+            abc_name = base.split('[')[0]
+            if hasattr(collections.abc, abc_name):
+                sources[abc_name] = [f'from collections.abc import {abc_name}']
+    return sources
+
+
+def _imports(code: str, name: str, tree: ast.Module, module: list[Rule]) -> list[str]:
+    sources = _sources(name, tree, module)
+    # What the module does not define itself, and the core does not take from builtins either.
+    needed = _free_names(code) - {rule.sync_name for rule in module}
+    missing = {n for n in needed - set(sources) if not hasattr(builtins, n)}
+    assert not missing, f'{name}: no import for {", ".join(sorted(missing))}'
+    return sorted({line for n in needed & set(sources) for line in sources[n]})
+
+
+def _formatted(path: Path, text: str) -> str:
+    'The text with its imports sorted and formatted as ruff does it, with the project\'s settings.'
+    sort_imports = ['check', '--select', 'I', '--fix-only', '--exit-zero', '--quiet']
+    for command in (sort_imports, ['format', '--quiet']):
+        text = subprocess.run(
+            [sys.executable, '-m', 'ruff', *command, '--config', str(ROOT / 'pyproject.toml'),
+             '--stdin-filename', str(path), '-'],
+            input=text, capture_output=True, text=True, check=True,
+        ).stdout
+    return text
 
 
 def generate_module(name: str, run: Run) -> str:
@@ -639,55 +684,19 @@ def generate_module(name: str, run: Run) -> str:
             raise RuleError(f'{rule!r}: pottery_async/{name}.py has no {rule.core}')
         body += [*rule.emit(tree, module, run), '']
     code = '\n'.join(body)
-    base_imports = []
-    for rule in module:
-        for base in rule.bases if isinstance(rule, Twin) else ():
-            base_name = base.split('[')[0]
-            if hasattr(collections.abc, base_name):
-                base_imports.append(('collections.abc', 0, base_name))
-            else:
-                base_imports.append((f'pottery_async.sync.{_twins()[base_name][0]}', 0, base_name))
-    renames = {old: new for rule in module if isinstance(rule, Translate) for old, new in rule.names.items()}
     doc = _docstring(tree)
-    lines = [HEADER.format(source=f'{name}.py').rstrip('\n')]
-    if doc:
-        lines.append(f'"""{doc}"""')
-    lines += [
+    lines = [
+        HEADER.format(source=f'{name}.py').rstrip('\n'),
+        *([f'"""{doc}"""'] if doc else []),
         '',
         'from __future__ import annotations',
         '',
-        *_imports(tree, [
-            ('collections.abc', 0, 'Iterator'),
-            ('typing', 0, 'Any'),
-            *base_imports,
-            ('', 2, '_bridge'),
-            ('', 2, '_twin'),
-            ('', 2, f'{name} as _core'),
-            ('_base', 2, 'SyncTwin'),
-        ], renames),
+        *_imports(code, name, tree, module),
+        '',
+        '',
+        code,
     ]
-    translated = {rule.core for rule in module if isinstance(rule, Translate)}
-    module_level = {
-        target.id
-        for node in tree.body if isinstance(node, ast.Assign)
-        for target in node.targets if isinstance(target, ast.Name)
-    } | {
-        node.target.id
-        for node in tree.body
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-    } | {
-        node.name
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name not in translated
-    }
-    twinned = {rule.core for rule in module if isinstance(rule, Twin)}
-    private = sorted(n for n in _free_names(code) if n in module_level and n not in twinned)
-    if private:
-        lines.append(f'from ..{name} import {", ".join(private)}')
-    lines += ['', '', *body]
-    while lines[-1] == '':
-        lines.pop()
-    return '\n'.join(lines) + '\n'
+    return '\n'.join(lines)
 
 
 def generate_init() -> str:
@@ -700,31 +709,19 @@ def generate_init() -> str:
         if isinstance(node, ast.ImportFrom):
             assert node.level == 1
             assert node.module
-            twinned = node.module in MODULES
             synced = {rule.core for rule in MODULES.get(node.module, [])}
-            # What a twinned module exports without a twin (CacheInfo), from the core.
-            unsynced = [a for a in node.names if twinned and a.name not in synced]
-            renames = [a.name for a in node.names if twinned and a.name in renamed]
-            names = [a for a in node.names if a.name not in renames and a not in unsynced]
-            names += [ast.alias(renamed[n]) for n in renames]
-            if names:
-                new = ast.ImportFrom(module=node.module, names=names, level=1 if twinned else 2)
-                lines.append(ast.unparse(new))
-            if renames:
-                # The async class too, from the core, beside its sync twin.
-                core = ast.ImportFrom(module=node.module, names=[ast.alias(n) for n in renames], level=2)
-                lines.append(ast.unparse(core))
-            if unsynced:
-                lines.append(ast.unparse(ast.ImportFrom(module=node.module, names=unsynced, level=2)))
+            twinned = [renamed.get(a.name, a.name) for a in node.names if a.name in synced]
+            # A renamed twin's async class, and what a twinned module exports
+            # without a twin (CacheInfo), come from the core.
+            core = [a.name for a in node.names if a.name not in synced or a.name in renamed]
+            if twinned:
+                lines.append(f'from .{node.module} import {", ".join(twinned)}')
+            if core:
+                lines.append(f'from ..{node.module} import {", ".join(core)}')
         elif isinstance(node, ast.Assign):
-            lines.append('')
-            segment = ast.get_source_segment(source, node) or ''
             exported = ast.literal_eval(node.value)
-            added = sorted({renamed[n] for n in exported if n in renamed} - set(exported))
-            if added:
-                entries = ''.join(f'    {n!r},\n' for n in sorted([*exported, *added]))
-                segment = f'__all__ = (\n{entries})'
-            lines.append(segment)
+            entries = ''.join(f'    {n!r},\n' for n in sorted({*exported, *renamed.values()}))
+            lines += ['', f'__all__ = (\n{entries})']
     return '\n'.join(lines) + '\n'
 
 
@@ -734,7 +731,7 @@ def generate() -> dict[Path, str]:
     files = {SYNC / f'{name}.py': generate_module(name, run) for name in MODULES}
     files[SYNC / '__init__.py'] = generate_init()
     _require_used('NAME_MAP', 'entries', set(NAME_MAP) - run.used)
-    return files
+    return {path: _formatted(path, text) for path, text in files.items()}
 
 
 def main() -> int:
