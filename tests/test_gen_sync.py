@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+import pottery_async
+import pottery_async.sync
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -153,3 +157,16 @@ def test_subclass_twin_and_plain_methods(tree: Path) -> None:
     result = check(tree)
     assert result.returncode == 1
     assert '+    def set_default(' in result.stdout
+
+
+@pytest.mark.parametrize(('name', 'reflected'), [
+    ('RedisSet', {'ror': '__ror__', 'rand': '__rand__', 'rsub': '__rsub__', 'rxor': '__rxor__'}),
+    ('RedisCounter', {'rplus': '__radd__', 'rsub': '__rsub__', 'ror': '__ror__', 'rand': '__rand__'}),
+    ('RedisList', {'rmul': '__rmul__'}),
+])
+def test_reflected_operators_are_private_in_the_async_api(name: str, reflected: dict[str, str]) -> None:
+    # Only the sync twins' reflected dunders need them (`await s.rand(x)` reads as "random").
+    core, twin = getattr(pottery_async, name), getattr(pottery_async.sync, name)
+    for coroutine, dunder in reflected.items():
+        assert not hasattr(core, coroutine)
+        assert f'self._core._{coroutine}(' in inspect.getsource(getattr(twin, dunder))

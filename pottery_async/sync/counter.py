@@ -88,7 +88,7 @@ class RedisCounter(RedisDict):
 
     def __radd__(self, other: Any) -> collections.Counter[JSONTypes]:
         "other + c.  O(n)"
-        return _bridge.run(self._core.rplus(other))
+        return _bridge.run(self._core._rplus(other))
 
     def __sub__(self, other: Any) -> collections.Counter[JSONTypes]:
         "c - other: subtract counts, keep the positive ones.  O(n)"
@@ -96,7 +96,7 @@ class RedisCounter(RedisDict):
 
     def __rsub__(self, other: Any) -> collections.Counter[JSONTypes]:
         "other - c.  O(n)"
-        return _bridge.run(self._core.rsub(other))
+        return _bridge.run(self._core._rsub(other))
 
     def __or__(self, other: Any) -> collections.Counter[JSONTypes]:
         "c | other: the larger of each count (union), keep the positive ones.  O(n)"
@@ -104,7 +104,7 @@ class RedisCounter(RedisDict):
 
     def __ror__(self, other: Any) -> collections.Counter[JSONTypes]:
         "other | c.  O(n)"
-        return _bridge.run(self._core.ror(other))
+        return _bridge.run(self._core._ror(other))
 
     def __and__(self, other: Any) -> collections.Counter[JSONTypes]:
         "c & other: the smaller of each count (intersection), keep the positive ones.  O(n)"
@@ -112,7 +112,7 @@ class RedisCounter(RedisDict):
 
     def __rand__(self, other: Any) -> collections.Counter[JSONTypes]:
         "other & c.  O(n)"
-        return _bridge.run(self._core.rand(other))
+        return _bridge.run(self._core._rand(other))
 
     def __pos__(self) -> collections.Counter[JSONTypes]:
         "+c: the positive counts.  O(n)"

@@ -134,7 +134,7 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
 
     def __rmul__(self, n: int) -> Self:
         "n * l: as l * n.  O(n)"
-        return _twin.wrap(self, type(self), _bridge.run(self._core.rmul(n)))
+        return _twin.wrap(self, type(self), _bridge.run(self._core._rmul(n)))
 
     def __imul__(self, n: int) -> Self:
         "l *= n: repeat the elements in place, in bounded steps, atomically.  O(n)"

@@ -140,7 +140,7 @@ class RedisSet(SyncTwin, MutableSet[JSONTypes]):
 
     def __ror__(self, other: Operand) -> set[JSONTypes]:
         "other | s.  O(n)"
-        return _bridge.run(self._core.ror(other))
+        return _bridge.run(self._core._ror(other))
 
     def __and__(self, other: Operand) -> set[JSONTypes]:
         "s & other: a new set with the elements common to both.  O(n)"
@@ -148,7 +148,7 @@ class RedisSet(SyncTwin, MutableSet[JSONTypes]):
 
     def __rand__(self, other: Operand) -> set[JSONTypes]:
         "other & s.  O(n)"
-        return _bridge.run(self._core.rand(other))
+        return _bridge.run(self._core._rand(other))
 
     def __sub__(self, other: Operand) -> set[JSONTypes]:
         "s - other: a new set with the elements of s not in other.  O(n)"
@@ -156,7 +156,7 @@ class RedisSet(SyncTwin, MutableSet[JSONTypes]):
 
     def __rsub__(self, other: Operand) -> set[JSONTypes]:
         "other - s: a new set with the elements of other not in s.  O(n)"
-        return _bridge.run(self._core.rsub(other))
+        return _bridge.run(self._core._rsub(other))
 
     def __xor__(self, other: Operand) -> set[JSONTypes]:
         "s ^ other: a new set with the elements in exactly one of them.  O(n)"
@@ -164,7 +164,7 @@ class RedisSet(SyncTwin, MutableSet[JSONTypes]):
 
     def __rxor__(self, other: Operand) -> set[JSONTypes]:
         "other ^ s.  O(n)"
-        return _bridge.run(self._core.rxor(other))
+        return _bridge.run(self._core._rxor(other))
 
     def update(self, *others: Operand) -> None:
         "Add the elements of all others.  O(n)"
