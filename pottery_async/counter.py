@@ -325,7 +325,7 @@ class RedisCounter(_dict.RedisDict):
         return await self._binary(other, operator.add)
 
     @redis_type('hash')
-    async def rplus(self, other: Any) -> collections.Counter[JSONTypes]:
+    async def _rplus(self, other: Any) -> collections.Counter[JSONTypes]:
         'other + c.  O(n)'
         return await self._binary(other, operator.add, reflected=True)
 
@@ -335,7 +335,7 @@ class RedisCounter(_dict.RedisDict):
         return await self._binary(other, operator.sub)
 
     @redis_type('hash')
-    async def rsub(self, other: Any) -> collections.Counter[JSONTypes]:
+    async def _rsub(self, other: Any) -> collections.Counter[JSONTypes]:
         'other - c.  O(n)'
         return await self._binary(other, operator.sub, reflected=True)
 
@@ -345,7 +345,7 @@ class RedisCounter(_dict.RedisDict):
         return await self._binary(other, operator.or_)
 
     @redis_type('hash')
-    async def ror(self, other: Any) -> collections.Counter[JSONTypes]:
+    async def _ror(self, other: Any) -> collections.Counter[JSONTypes]:
         'other | c.  O(n)'
         return await self._binary(other, operator.or_, reflected=True)
 
@@ -355,7 +355,7 @@ class RedisCounter(_dict.RedisDict):
         return await self._binary(other, operator.and_)
 
     @redis_type('hash')
-    async def rand(self, other: Any) -> collections.Counter[JSONTypes]:
+    async def _rand(self, other: Any) -> collections.Counter[JSONTypes]:
         'other & c.  O(n)'
         return await self._binary(other, operator.and_, reflected=True)
 

@@ -1181,7 +1181,7 @@ class RedisList(Container):
         return new
 
     @redis_type('list')
-    async def rmul(self, n: int) -> Self:
+    async def _rmul(self, n: int) -> Self:
         'n * l: as l * n.  O(n)'
         return await self.mul(n)
 

@@ -483,7 +483,7 @@ class RedisSet(Container):
             return cast(set[JSONTypes], NotImplemented)
         return await self.union(other)
 
-    async def ror(self, other: Operand) -> set[JSONTypes]:
+    async def _ror(self, other: Operand) -> set[JSONTypes]:
         'other | s.  O(n)'
         return await self.or_(other)
 
@@ -493,7 +493,7 @@ class RedisSet(Container):
             return cast(set[JSONTypes], NotImplemented)
         return await self.intersection(other)
 
-    async def rand(self, other: Operand) -> set[JSONTypes]:
+    async def _rand(self, other: Operand) -> set[JSONTypes]:
         'other & s.  O(n)'
         return await self.and_(other)
 
@@ -504,7 +504,7 @@ class RedisSet(Container):
         return await self.difference(other)
 
     @redis_type('set')
-    async def rsub(self, other: Operand) -> set[JSONTypes]:
+    async def _rsub(self, other: Operand) -> set[JSONTypes]:
         'other - s: a new set with the elements of other not in s.  O(n)'
         other = _operand(other)
         if isinstance(other, RedisSet):
@@ -521,7 +521,7 @@ class RedisSet(Container):
             return cast(set[JSONTypes], NotImplemented)
         return await self.symmetric_difference(other)
 
-    async def rxor(self, other: Operand) -> set[JSONTypes]:
+    async def _rxor(self, other: Operand) -> set[JSONTypes]:
         'other ^ s.  O(n)'
         return await self.xor(other)
 

@@ -1,7 +1,8 @@
-"""tools/gen_sync.py --check catches stale twins, orphans and unused map entries."""
+"""tools/gen_sync.py --check catches stale twins, orphans, and rules the core does not match."""
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import subprocess
 import sys
@@ -9,15 +10,19 @@ from pathlib import Path
 
 import pytest
 
+import pottery_async
+import pottery_async.sync
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    'A copy of the package and the generator to break.'
+    'A copy of the package, the generator and its ruff settings, to break.'
     shutil.copytree(ROOT / 'pottery_async', tmp_path / 'pottery_async',
                     ignore=shutil.ignore_patterns('__pycache__'))
     shutil.copytree(ROOT / 'tools', tmp_path / 'tools', ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copy(ROOT / 'pyproject.toml', tmp_path)
     return tmp_path
 
 
@@ -50,7 +55,7 @@ def test_changed_core_makes_twin_stale(tree: Path) -> None:
     core.write_text(core.read_text().replace("'len(d): the number of items.  O(1)'", "'How many.'"))
     result = check(tree)
     assert result.returncode == 1
-    assert "+        'How many.'" in result.stdout
+    assert '+        "How many."' in result.stdout
 
 
 def test_twin_without_source_fails(tree: Path) -> None:
@@ -67,7 +72,7 @@ def test_unused_name_map_entry_fails(tree: Path) -> None:
     ))
     result = check(tree)
     assert result.returncode != 0
-    assert 'NAME_MAP entries never used: anext' in result.stdout + result.stderr
+    assert 'NAME_MAP: entries never used: anext' in result.stderr
 
 
 def test_generation_writes_what_check_expects(tree: Path) -> None:
@@ -95,14 +100,45 @@ def test_translated_function_follows_its_core(tree: Path) -> None:
     assert '+                holding = time.perf_counter()' in result.stdout
 
 
-def test_unused_function_name_fails(tree: Path) -> None:
+def test_unused_rename_fails(tree: Path) -> None:
     generator = tree / 'tools' / 'gen_sync.py'
-    generator.write_text(generator.read_text().replace(
-        "    'AF': 'F',\n", "    'AF': 'F',\n    'AIOThing': 'Thing',\n",
-    ))
+    generator.write_text(generator.read_text().replace("{'AF': 'F', ", "{'AIOThing': 'Thing', 'AF': 'F', "))
     result = check(tree)
     assert result.returncode != 0
-    assert 'FUNCTION_NAMES entries never used: AIOThing' in result.stdout + result.stderr
+    assert "Translate(core='synchronize'" in result.stderr
+    assert 'names never used: AIOThing' in result.stderr
+
+
+@pytest.mark.parametrize(('module', 'old', 'new', 'rule'), [
+    ('bloom.py', 'class BloomFilter(', 'class Bloom(', "Twin(core='BloomFilter'"),
+    ('cache.py', 'class CachedOrderedDict(', 'class OrderedCache(', "Subclass(core='CachedOrderedDict'"),
+    ('redlock.py', 'def synchronize(', 'def synchronized(', "Translate(core='synchronize'"),
+])
+def test_rule_the_core_no_longer_matches_fails(
+    tree: Path, module: str, old: str, new: str, rule: str,
+) -> None:
+    # Like httpcore's unasync: a rule that matches nothing is a stale table, not a no-op.
+    core = tree / 'pottery_async' / module
+    core.write_text(core.read_text().replace(old, new))
+    for command in ([], ['--check']):
+        result = subprocess.run(
+            [sys.executable, str(tree / 'tools' / 'gen_sync.py'), *command],
+            capture_output=True, text=True, check=False,
+        )
+        assert result.returncode == 2
+        assert rule in result.stderr
+        assert f'pottery_async/{module} has no {old.split()[1].rstrip("(")}' in result.stderr
+
+
+def test_unused_override_fails(tree: Path) -> None:
+    generator = tree / 'tools' / 'gen_sync.py'
+    generator.write_text(generator.read_text().replace(
+        "overrides=('get', 'pop',", "overrides=('get', 'keys', 'pop',",
+    ))
+    result = check(tree)
+    assert result.returncode == 2
+    assert "Twin(core='RedisDict'" in result.stderr
+    assert 'overrides never used: keys' in result.stderr
 
 
 def test_subclass_twin_and_plain_methods(tree: Path) -> None:
@@ -121,3 +157,16 @@ def test_subclass_twin_and_plain_methods(tree: Path) -> None:
     result = check(tree)
     assert result.returncode == 1
     assert '+    def set_default(' in result.stdout
+
+
+@pytest.mark.parametrize(('name', 'reflected'), [
+    ('RedisSet', {'ror': '__ror__', 'rand': '__rand__', 'rsub': '__rsub__', 'rxor': '__rxor__'}),
+    ('RedisCounter', {'rplus': '__radd__', 'rsub': '__rsub__', 'ror': '__ror__', 'rand': '__rand__'}),
+    ('RedisList', {'rmul': '__rmul__'}),
+])
+def test_reflected_operators_are_private_in_the_async_api(name: str, reflected: dict[str, str]) -> None:
+    # Only the sync twins' reflected dunders need them (`await s.rand(x)` reads as "random").
+    core, twin = getattr(pottery_async, name), getattr(pottery_async.sync, name)
+    for coroutine, dunder in reflected.items():
+        assert not hasattr(core, coroutine)
+        assert f'self._core._{coroutine}(' in inspect.getsource(getattr(twin, dunder))

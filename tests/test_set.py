@@ -463,7 +463,6 @@ async def test_async_api(aredis: redis.asyncio.Redis) -> None:
     assert await basket.or_(other) == {'apple', 'kiwi', 'lime'}
     assert await basket.and_({'kiwi'}) == {'kiwi'}
     assert await basket.sub(other) == {'apple'}
-    assert await basket.rsub({'apple', 'x'}) == {'x'}
     assert await basket.xor(other) == {'apple', 'lime'}
     assert await basket.eq({'apple', 'kiwi'})
     assert await basket.le({'apple', 'kiwi', 'x'})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import assert_type
 
@@ -77,6 +78,8 @@ def sync_containers(client: redis.Redis) -> None:
     assert_type(l.pop(), JSONTypes)
     assert_type(l.to_list(), list[JSONTypes])
     assert_type(l + [2], pottery_async.sync.RedisList)  # noqa: RUF005 - the operator is what is pinned
+    # Reflected operators: the twins' __rmul__ and __rsub__ (private coroutines in the core).
+    assert_type(2 * l, pottery_async.sync.RedisList)
     d = pottery_async.sync.RedisDeque([1], redis=client, key='d', maxlen=3)
     assert_type(d.popleft(), JSONTypes)
     assert_type(d + [2], pottery_async.sync.RedisDeque)  # noqa: RUF005 - the operator is what is pinned
@@ -84,6 +87,7 @@ def sync_containers(client: redis.Redis) -> None:
     assert_type(c['a'], int)
     assert_type(c.most_common(1), list[tuple[JSONTypes, int]])
     assert_type(c.total(), int)
+    assert_type(Counter('ab') - c, Counter[JSONTypes])
     ids = pottery_async.sync.NextID(key='ids', masters={client})
     assert_type(next(ids), int)
     lock = pottery_async.sync.Redlock(key='lock', masters={client}, fencing=True)

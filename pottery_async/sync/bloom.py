@@ -20,35 +20,47 @@ bitmap, whose bits the client tests itself.
 
 from __future__ import annotations
 
-import array
-import math
-import mmh3
-import numbers
-import sys
 from collections.abc import Iterable, Iterator
-from redis.client import NEVER_DECODE
 from typing import Any
-from .. import _bridge, _clients, _twin, bloom as _core
-from .._base import Container, Script, SyncTwin, is_container, redis_type, unwrap, values_of, warn_inefficient
+
+from .. import _bridge, _clients
+from .. import bloom as _core
+from .._base import SyncTwin
 from .._codec import Codec, JSONTypes
 
 
 class BloomFilter(SyncTwin):
-    'A Redis-backed Bloom filter: add elements, test membership, estimate the count.'
+    "A Redis-backed Bloom filter: add elements, test membership, estimate the count."
 
-    def __init__(self, iterable: Iterable[JSONTypes]=frozenset(), *, num_elements: int, false_positives: float, redis: _clients.RedisArg=None, key: str='', codec: Codec | None=None) -> None:
-        'Create the filter; initial elements are added when it is awaited.  O(n * k)'
-        self._core: _core.BloomFilter = _core.BloomFilter(iterable, num_elements=num_elements, false_positives=false_positives, redis=redis, key=key, codec=codec)
+    def __init__(
+        self,
+        iterable: Iterable[JSONTypes] = frozenset(),
+        *,
+        num_elements: int,
+        false_positives: float,
+        redis: _clients.RedisArg = None,
+        key: str = "",
+        codec: Codec | None = None,
+    ) -> None:
+        "Create the filter; initial elements are added when it is awaited.  O(n * k)"
+        self._core: _core.BloomFilter = _core.BloomFilter(
+            iterable,
+            num_elements=num_elements,
+            false_positives=false_positives,
+            redis=redis,
+            key=key,
+            codec=codec,
+        )
         _bridge.run(self._core._initialize())
 
     @property
     def redis(self) -> _clients.RedisArg:
-        'The client (or URL) this container was given; None for the default.'
+        "The client (or URL) this container was given; None for the default."
         return self._core.redis
 
     @property
     def key(self) -> str:
-        'The Redis key that holds this container.'
+        "The Redis key that holds this container."
         return self._core.key
 
     def __repr__(self) -> str:
@@ -56,45 +68,45 @@ class BloomFilter(SyncTwin):
         return repr(self._core).replace(*names, 1)
 
     def __eq__(self, other: Any) -> bool:
-        'x == other: whether other is a container of this class on the same key and server.  O(1)'
+        "x == other: whether other is a container of this class on the same key and server.  O(1)"
         return _bridge.run(self._core.eq(other))
 
     def clear(self) -> None:
-        'Remove every element.  O(n)'
+        "Remove every element.  O(n)"
         _bridge.run(self._core.clear())
 
     @property
     def num_elements(self) -> int:
-        'How many elements the filter is sized for.'
+        "How many elements the filter is sized for."
         return self._core.num_elements
 
     @property
     def false_positives(self) -> float:
-        'The false positive probability the filter is sized for.'
+        "The false positive probability the filter is sized for."
         return self._core.false_positives
 
     def size(self) -> int:
-        'The number of bits (m) the filter needs for num_elements and false_positives.  O(1)'
+        "The number of bits (m) the filter needs for num_elements and false_positives.  O(1)"
         return self._core.size()
 
     def num_hashes(self) -> int:
-        'The number of bits (k) each element sets, which minimises false positives.  O(1)'
+        "The number of bits (k) each element sets, which minimises false positives.  O(1)"
         return self._core.num_hashes()
 
     def add(self, value: JSONTypes) -> None:
-        'Add an element: one BITFIELD that sets its k bits.  O(k)'
+        "Add an element: one BITFIELD that sets its k bits.  O(k)"
         _bridge.run(self._core.add(value))
 
     def update(self, *iterables: Iterable[JSONTypes]) -> None:
-        'Add the elements of every iterable, in one atomic step (one script).  O(n * k)'
+        "Add the elements of every iterable, in one atomic step (one script).  O(n * k)"
         _bridge.run(self._core.update(*iterables))
 
     def __contains__(self, value: Any) -> bool:
-        'value in bf: one BITFIELD_RO that reads its k bits; may be a false positive.  O(k)'
+        "value in bf: one BITFIELD_RO that reads its k bits; may be a false positive.  O(k)"
         return _bridge.run(self._core.contains(value))
 
     def contains_many(self, *values: Any) -> Iterator[bool]:
-        'Whether each value is in the filter, in one round trip; each may be a false positive.  O(n * k)'
+        "Whether each value is in the filter, in one round trip; each may be a false positive.  O(n * k)"
         return _bridge.run(self._core.contains_many(*values))
 
     def __len__(self) -> int:

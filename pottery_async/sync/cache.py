@@ -38,23 +38,28 @@ given in one round trip and writes new values through.
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import collections.abc
-import contextlib
 import functools
-import hashlib
-import logging
-import math
-import uuid
-import warnings
-from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Mapping
-from redis.exceptions import RedisError
-from typing import Any, ClassVar, NamedTuple, ParamSpec, Protocol, Self, TypeAlias, TypeVar, cast
-from .. import _bridge, _clients, _twin, _wake, cache as _core
-from .._base import Container, Script, SyncTwin, cancel_requests, companion, raise_if_cancelled, redis_type, require_plain_function
-from .._codec import JSON, JSONTypes
-from ..cache import CacheInfo, CachedFunction, P, PlainFunction, R, _DEFAULT_TIMEOUT, _Entry, _NUM_TRIES, _STAMPEDE_TIMEOUT, _check_durations, _entry_id, logger
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
+
+from .. import _bridge, _clients
+from .. import cache as _core
+from .._base import SyncTwin, require_plain_function
+from .._codec import JSONTypes
+from ..cache import (
+    _DEFAULT_TIMEOUT,
+    _NUM_TRIES,
+    _STAMPEDE_TIMEOUT,
+    CachedFunction,
+    CacheInfo,
+    P,
+    PlainFunction,
+    R,
+    _check_durations,
+    _Entry,
+    _entry_id,
+    logger,
+)
 
 
 class _FunctionCache(SyncTwin):
@@ -64,26 +69,42 @@ class _FunctionCache(SyncTwin):
     the bridge); the decorator around it only calls the function.
     """
 
-    def __init__(self, *, redis: _clients.RedisArg=None, key: str | None=None, timeout: float | None=_DEFAULT_TIMEOUT, entry_ttl: float | None=None, stampede_protection: bool=False, stampede_timeout: float=_STAMPEDE_TIMEOUT) -> None:
-        'The cache of one function (no I/O).'
-        self._core: _core._FunctionCache = _core._FunctionCache(redis=redis, key=key, timeout=timeout, entry_ttl=entry_ttl, stampede_protection=stampede_protection, stampede_timeout=stampede_timeout)
+    def __init__(
+        self,
+        *,
+        redis: _clients.RedisArg = None,
+        key: str | None = None,
+        timeout: float | None = _DEFAULT_TIMEOUT,
+        entry_ttl: float | None = None,
+        stampede_protection: bool = False,
+        stampede_timeout: float = _STAMPEDE_TIMEOUT,
+    ) -> None:
+        "The cache of one function (no I/O)."
+        self._core: _core._FunctionCache = _core._FunctionCache(
+            redis=redis,
+            key=key,
+            timeout=timeout,
+            entry_ttl=entry_ttl,
+            stampede_protection=stampede_protection,
+            stampede_timeout=stampede_timeout,
+        )
 
     @property
     def redis(self) -> _clients.RedisArg:
-        'The client (or URL) this container was given; None for the default.'
+        "The client (or URL) this container was given; None for the default."
         return self._core.redis
 
     @property
     def key(self) -> str:
-        'The Redis key that holds this container.'
+        "The Redis key that holds this container."
         return self._core.key
 
     def __eq__(self, other: Any) -> bool:
-        'x == other: whether other is a container of this class on the same key and server.  O(1)'
+        "x == other: whether other is a container of this class on the same key and server.  O(1)"
         return _bridge.run(self._core.eq(other))
 
     def clear(self) -> None:
-        'Delete every entry (for every process) and reset the hit and miss counts.  O(1)'
+        "Delete every entry (for every process) and reset the hit and miss counts.  O(1)"
         _bridge.run(self._core.clear())
 
     def lookup(self, entry_id: str) -> _Entry:
@@ -137,16 +158,30 @@ class CachedOrderedDict(_core.CachedOrderedDict):
     for them until awaited.
     """
 
-    def __init__(self, *, redis_client: _clients.RedisArg=None, redis_key: str | None=None, dict_keys: Iterable[JSONTypes]=(), num_tries: int=_NUM_TRIES, timeout: float | None=_DEFAULT_TIMEOUT) -> None:
-        'Look up dict_keys in the hash at redis_key when awaited (the sync constructor does).  O(n)'
-        super().__init__(redis_client=redis_client, redis_key=redis_key, dict_keys=dict_keys, num_tries=num_tries, timeout=timeout)
+    def __init__(
+        self,
+        *,
+        redis_client: _clients.RedisArg = None,
+        redis_key: str | None = None,
+        dict_keys: Iterable[JSONTypes] = (),
+        num_tries: int = _NUM_TRIES,
+        timeout: float | None = _DEFAULT_TIMEOUT,
+    ) -> None:
+        "Look up dict_keys in the hash at redis_key when awaited (the sync constructor does).  O(n)"
+        super().__init__(
+            redis_client=redis_client,
+            redis_key=redis_key,
+            dict_keys=dict_keys,
+            num_tries=num_tries,
+            timeout=timeout,
+        )
         _bridge.run(self._initialize())
 
     def __setitem__(self, dict_key: Any, value: Any) -> None:
-        'd[key] = value, written through to Redis (unless value is the miss marker).  O(1)'
+        "d[key] = value, written through to Redis (unless value is the miss marker).  O(1)"
         _bridge.run(super().setitem(dict_key, value))
 
-    def setdefault(self, dict_key: Any, default: Any=None) -> Any:
+    def setdefault(self, dict_key: Any, default: Any = None) -> Any:
         """d[key] if it is set here; else the cached value, or default, stored if none.  O(1)
 
         A key missing here (or a miss) takes the hash's value if another
@@ -154,12 +189,20 @@ class CachedOrderedDict(_core.CachedOrderedDict):
         """
         return _bridge.run(super().setdefault(dict_key, default))
 
-    def update(self, arg: Mapping[Any, Any] | Iterable[tuple[Any, Any]]=(), /, **kwargs: Any) -> None:  # type: ignore[override]
-        'Set the items of a mapping or iterable of pairs, and kwargs; one round trip to write them.  O(n)'
+    def update(self, arg: Mapping[Any, Any] | Iterable[tuple[Any, Any]] = (), /, **kwargs: Any) -> None:  # type: ignore[override]
+        "Set the items of a mapping or iterable of pairs, and kwargs; one round trip to write them.  O(n)"
         _bridge.run(super().update(arg, **kwargs))
 
 
-def redis_cache(*, redis: _clients.RedisArg=None, key: str | None=None, timeout: float | None=_DEFAULT_TIMEOUT, entry_ttl: float | None=None, stampede_protection: bool=False, stampede_timeout: float=_STAMPEDE_TIMEOUT) -> Callable[[PlainFunction[P, R]], CachedFunction[P, R]]:
+def redis_cache(
+    *,
+    redis: _clients.RedisArg = None,
+    key: str | None = None,
+    timeout: float | None = _DEFAULT_TIMEOUT,
+    entry_ttl: float | None = None,
+    stampede_protection: bool = False,
+    stampede_timeout: float = _STAMPEDE_TIMEOUT,
+) -> Callable[[PlainFunction[P, R]], CachedFunction[P, R]]:
     """Decorator: cache a function's return values in a Redis hash, like functools.cache.
 
     Pottery's arguments: ``redis``, ``key`` (the hash; a random one, logged,
@@ -183,10 +226,17 @@ def redis_cache(*, redis: _clients.RedisArg=None, key: str | None=None, timeout:
     _check_durations(timeout, entry_ttl, stampede_timeout)
 
     def decorator(func: PlainFunction[P, R]) -> CachedFunction[P, R]:
-        require_plain_function(func, 'redis_cache()')
-        cache = _FunctionCache(redis=redis, key=key, timeout=timeout, entry_ttl=entry_ttl, stampede_protection=stampede_protection, stampede_timeout=stampede_timeout)
+        require_plain_function(func, "redis_cache()")
+        cache = _FunctionCache(
+            redis=redis,
+            key=key,
+            timeout=timeout,
+            entry_ttl=entry_ttl,
+            stampede_protection=stampede_protection,
+            stampede_timeout=stampede_timeout,
+        )
         if key is None:
-            logger.warning('redis_cache(): no key given; caching %s() under %r', func.__qualname__, cache.key)
+            logger.warning("redis_cache(): no key given; caching %s() under %r", func.__qualname__, cache.key)
 
         @functools.wraps(func)
         def cached(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -213,6 +263,8 @@ def redis_cache(*, redis: _clients.RedisArg=None, key: str | None=None, timeout:
 
         def cache_clear() -> None:
             cache.clear()
+
         cached.__dict__.update(__bypass__=bypass, cache_info=cache_info, cache_clear=cache_clear)
         return cast(CachedFunction[P, R], cached)
+
     return decorator

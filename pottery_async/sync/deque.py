@@ -15,20 +15,26 @@ atomic and is all that is sent.
 
 from __future__ import annotations
 
-import collections
-import operator
-from collections.abc import AsyncIterable, Iterable, Iterator
-from pottery_async.sync.list import RedisList
-from typing import Any, Self
-from .. import _bridge, _clients, _twin, deque as _core, list as _list
-from .._base import Script, SyncTwin, redis_type, warn_inefficient
+from collections.abc import AsyncIterable, Iterable
+
+from .. import _bridge, _clients
+from .. import deque as _core
 from .._codec import Codec, JSONTypes
+from .list import RedisList
 
 
 class RedisDeque(RedisList):
-    'A Redis list that behaves like collections.deque.'
+    "A Redis list that behaves like collections.deque."
 
-    def __init__(self, iterable: Iterable[JSONTypes] | AsyncIterable[JSONTypes]=(), maxlen: int | None=None, *, redis: _clients.RedisArg=None, key: str='', codec: Codec | None=None) -> None:
+    def __init__(
+        self,
+        iterable: Iterable[JSONTypes] | AsyncIterable[JSONTypes] = (),
+        maxlen: int | None = None,
+        *,
+        redis: _clients.RedisArg = None,
+        key: str = "",
+        codec: Codec | None = None,
+    ) -> None:
         """Create the deque; initial contents are written when it is awaited.  O(n)
 
         Awaiting it also checks, as Pottery's constructor does, that a list
@@ -39,11 +45,11 @@ class RedisDeque(RedisList):
 
     @property
     def maxlen(self) -> int | None:
-        'The maximum number of elements, or None if unbounded.'
+        "The maximum number of elements, or None if unbounded."
         return self._core.maxlen
 
     def appendleft(self, value: JSONTypes) -> None:
-        'Add an element at the left end.  O(1)'
+        "Add an element at the left end.  O(1)"
         _bridge.run(self._core.appendleft(value))
 
     def extendleft(self, values: Iterable[JSONTypes]) -> None:
@@ -55,10 +61,10 @@ class RedisDeque(RedisList):
         _bridge.run(self._core.extendleft(values))
 
     def popleft(self) -> JSONTypes:
-        'Remove and return the leftmost element.  O(1)'
+        "Remove and return the leftmost element.  O(1)"
         return _bridge.run(self._core.popleft())
 
-    def rotate(self, n: int=1) -> None:
+    def rotate(self, n: int = 1) -> None:
         """Rotate n steps to the right (left if n is negative), atomically.  O(min(n, len - n))
 
         A rotation that would move too many elements for one script call

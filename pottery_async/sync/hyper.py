@@ -19,54 +19,58 @@ HyperLogLog is enough, as no two scripts run at once.
 
 from __future__ import annotations
 
-import asyncio
-import redis.asyncio
-from collections.abc import Iterable, Iterator
-from redis.client import NEVER_DECODE
-from redis.crc import key_slot
-from redis.exceptions import ResponseError
-from typing import Any, TypeAlias, cast
-from .. import _bridge, _clients, _twin, hyper as _core
-from .._base import Container, Script, SyncTwin, companion, is_container, redis_type, same_server, unwrap, values_of, warn_inefficient
+from collections.abc import Iterator
+from typing import Any
+
+from .. import _bridge, _clients, _twin
+from .. import hyper as _core
+from .._base import SyncTwin
 from .._codec import Codec, JSONTypes
 from ..hyper import Operand
 
 
 class HyperLogLog(SyncTwin):
-    'A Redis HyperLogLog: add elements and estimate how many distinct ones there are.'
+    "A Redis HyperLogLog: add elements and estimate how many distinct ones there are."
 
-    def __init__(self, iterable: Operand=frozenset(), *, redis: _clients.RedisArg=None, key: str='', codec: Codec | None=None) -> None:
-        'Create the HyperLogLog; initial elements are added when it is awaited.  O(n)'
+    def __init__(
+        self,
+        iterable: Operand = frozenset(),
+        *,
+        redis: _clients.RedisArg = None,
+        key: str = "",
+        codec: Codec | None = None,
+    ) -> None:
+        "Create the HyperLogLog; initial elements are added when it is awaited.  O(n)"
         self._core: _core.HyperLogLog = _core.HyperLogLog(iterable, redis=redis, key=key, codec=codec)
         _bridge.run(self._core._initialize())
 
     @property
     def redis(self) -> _clients.RedisArg:
-        'The client (or URL) this container was given; None for the default.'
+        "The client (or URL) this container was given; None for the default."
         return self._core.redis
 
     @property
     def key(self) -> str:
-        'The Redis key that holds this container.'
+        "The Redis key that holds this container."
         return self._core.key
 
     def __eq__(self, other: Any) -> bool:
-        'x == other: whether other is a container of this class on the same key and server.  O(1)'
+        "x == other: whether other is a container of this class on the same key and server.  O(1)"
         return _bridge.run(self._core.eq(other))
 
     def clear(self) -> None:
-        'Remove every element.  O(n)'
+        "Remove every element.  O(n)"
         _bridge.run(self._core.clear())
 
     def add(self, value: JSONTypes) -> None:
-        'Add an element: one PFADD.  O(1)'
+        "Add an element: one PFADD.  O(1)"
         _bridge.run(self._core.add(value))
 
     def update(self, *objs: Operand) -> None:
-        'Add the elements of iterables, and merge in other HyperLogLogs, in one atomic step.  O(n)'
+        "Add the elements of iterables, and merge in other HyperLogLogs, in one atomic step.  O(n)"
         _bridge.run(self._core.update(*objs))
 
-    def union(self, *objs: Operand, redis: _clients.RedisArg=None, key: str='') -> HyperLogLog:
+    def union(self, *objs: Operand, redis: _clients.RedisArg = None, key: str = "") -> HyperLogLog:
         """A new HyperLogLog of this one, the others and the elements given.  O(n)
 
         It is stored at ``key`` (or a random key, deleted when the object is
@@ -76,7 +80,7 @@ class HyperLogLog(SyncTwin):
         return _twin.wrap(self, HyperLogLog, _bridge.run(self._core.union(*objs, redis=redis, key=key)))
 
     def __len__(self) -> int:
-        'len(hll): the approximate number of distinct elements added (PFCOUNT).  O(1)'
+        "len(hll): the approximate number of distinct elements added (PFCOUNT).  O(1)"
         return _bridge.run(self._core.len())
 
     def __contains__(self, value: Any) -> bool:
@@ -84,7 +88,7 @@ class HyperLogLog(SyncTwin):
         return _bridge.run(self._core.contains(value))
 
     def contains_many(self, *values: Any) -> Iterator[bool]:
-        'Whether each value is in the HyperLogLog, in one round trip (one script).  O(n)'
+        "Whether each value is in the HyperLogLog, in one round trip (one script).  O(n)"
         return _bridge.run(self._core.contains_many(*values))
 
     def __repr__(self) -> str:

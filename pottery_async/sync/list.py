@@ -34,37 +34,38 @@ a Python list raises.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
-import operator
-import sys
-import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableSequence
-from redis.exceptions import ConnectionError as RedisConnectionError, RedisError, TimeoutError as RedisTimeoutError, WatchError
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, MutableSequence
 from typing import Any, Self
-from .. import _bridge, _clients, _twin, list as _core
-from .._base import Container, Paged, Script, SyncTwin, companion, paged, redis_type, same_server, unwrap, warn_inefficient
-from .._codec import Codec, JSONCodec, JSONTypes
-from ..exceptions import KeyExistsError
+
+from .. import _bridge, _clients, _twin
+from .. import list as _core
+from .._base import SyncTwin
+from .._codec import Codec, JSONTypes
 
 
 class RedisList(SyncTwin, MutableSequence[JSONTypes]):
-    'A Redis list that behaves like a Python list.'
+    "A Redis list that behaves like a Python list."
 
-    def __init__(self, iterable: Iterable[JSONTypes] | AsyncIterable[JSONTypes]=(), *, redis: _clients.RedisArg=None, key: str='', codec: Codec | None=None) -> None:
-        'Create the list; initial contents are written when it is awaited.  O(n)'
+    def __init__(
+        self,
+        iterable: Iterable[JSONTypes] | AsyncIterable[JSONTypes] = (),
+        *,
+        redis: _clients.RedisArg = None,
+        key: str = "",
+        codec: Codec | None = None,
+    ) -> None:
+        "Create the list; initial contents are written when it is awaited.  O(n)"
         self._core: _core.RedisList = _core.RedisList(iterable, redis=redis, key=key, codec=codec)
         _bridge.run(self._core._initialize())
 
     @property
     def redis(self) -> _clients.RedisArg:
-        'The client (or URL) this container was given; None for the default.'
+        "The client (or URL) this container was given; None for the default."
         return self._core.redis
 
     @property
     def key(self) -> str:
-        'The Redis key that holds this container.'
+        "The Redis key that holds this container."
         return self._core.key
 
     def __eq__(self, other: Any) -> bool:
@@ -72,71 +73,71 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         return _bridge.run(self._core.eq(other))
 
     def clear(self) -> None:
-        'Remove every element (delete the key).  O(n)'
+        "Remove every element (delete the key).  O(n)"
         _bridge.run(self._core.clear())
 
     def __getitem__(self, index: int | slice) -> Any:
-        'l[index]; l[start:stop:step] returns a plain list.  O(n)'
+        "l[index]; l[start:stop:step] returns a plain list.  O(n)"
         return _bridge.run(self._core.getitem(index))
 
     def __setitem__(self, index: int | slice, value: Any) -> None:
-        'l[index] = value; l[start:stop:step] = iterable.  O(n)'
+        "l[index] = value; l[start:stop:step] = iterable.  O(n)"
         _bridge.run(self._core.setitem(index, value))
 
     def __delitem__(self, index: int | slice) -> None:
-        'del l[index]; del l[start:stop:step].  O(n)'
+        "del l[index]; del l[start:stop:step].  O(n)"
         _bridge.run(self._core.delitem(index))
 
     def __contains__(self, value: Any) -> bool:
-        'value in l.  O(n)'
+        "value in l.  O(n)"
         return _bridge.run(self._core.contains(value))
 
     def __len__(self) -> int:
-        'len(l): the number of elements.  O(1)'
+        "len(l): the number of elements.  O(1)"
         return _bridge.run(self._core.len())
 
     def __iter__(self) -> Iterator[JSONTypes]:
-        'Iterate over the elements, a page of LRANGE at a time.  O(n)'
+        "Iterate over the elements, a page of LRANGE at a time.  O(n)"
         return _bridge.iterate(self._core.__aiter__().pages)
 
     def __reversed__(self) -> Iterator[JSONTypes]:
-        'reversed(l): the elements from last to first, a page of LRANGE at a time.  O(n)'
+        "reversed(l): the elements from last to first, a page of LRANGE at a time.  O(n)"
         return _bridge.iterate(self._core.reversed().pages)
 
     def __lt__(self, other: Any) -> bool:
-        'l < other, comparing elements in order as lists do.  O(n)'
+        "l < other, comparing elements in order as lists do.  O(n)"
         return _bridge.run(self._core.lt(other))
 
     def __le__(self, other: Any) -> bool:
-        'l <= other, comparing elements in order as lists do.  O(n)'
+        "l <= other, comparing elements in order as lists do.  O(n)"
         return _bridge.run(self._core.le(other))
 
     def __gt__(self, other: Any) -> bool:
-        'l > other, comparing elements in order as lists do.  O(n)'
+        "l > other, comparing elements in order as lists do.  O(n)"
         return _bridge.run(self._core.gt(other))
 
     def __ge__(self, other: Any) -> bool:
-        'l >= other, comparing elements in order as lists do.  O(n)'
+        "l >= other, comparing elements in order as lists do.  O(n)"
         return _bridge.run(self._core.ge(other))
 
     def __add__(self, other: Iterable[JSONTypes]) -> Self:
-        'l + other: a new container, on a random key, with the elements of both.  O(n)'
+        "l + other: a new container, on a random key, with the elements of both.  O(n)"
         return _twin.wrap(self, type(self), _bridge.run(self._core.plus(other)))
 
     def __iadd__(self, values: Iterable[JSONTypes]) -> Self:
-        'l += values: extend in place.  O(k)'
+        "l += values: extend in place.  O(k)"
         return _twin.wrap(self, type(self), _bridge.run(self._core.iplus(values)))
 
     def __mul__(self, n: int) -> Self:
-        'l * n: a new container, on a random key, with the elements repeated n times.  O(n)'
+        "l * n: a new container, on a random key, with the elements repeated n times.  O(n)"
         return _twin.wrap(self, type(self), _bridge.run(self._core.mul(n)))
 
     def __rmul__(self, n: int) -> Self:
-        'n * l: as l * n.  O(n)'
-        return _twin.wrap(self, type(self), _bridge.run(self._core.rmul(n)))
+        "n * l: as l * n.  O(n)"
+        return _twin.wrap(self, type(self), _bridge.run(self._core._rmul(n)))
 
     def __imul__(self, n: int) -> Self:
-        'l *= n: repeat the elements in place, in bounded steps, atomically.  O(n)'
+        "l *= n: repeat the elements in place, in bounded steps, atomically.  O(n)"
         return _twin.wrap(self, type(self), _bridge.run(self._core.imul(n)))
 
     def __repr__(self) -> str:
@@ -144,27 +145,27 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         return _bridge.run(self._core.repr())
 
     def append(self, value: JSONTypes) -> None:
-        'Add an element at the right end.  O(1)'
+        "Add an element at the right end.  O(1)"
         _bridge.run(self._core.append(value))
 
     def extend(self, values: Iterable[JSONTypes]) -> None:
-        'Add the elements of an iterable at the right end, atomically (per chunk, if there are many).  O(k)'
+        "Add the elements of an iterable at the right end, atomically (per chunk, if there are many).  O(k)"
         _bridge.run(self._core.extend(values))
 
     def insert(self, index: int, value: JSONTypes) -> None:
-        'Insert value before index, as list.insert() does.  O(n)'
+        "Insert value before index, as list.insert() does.  O(n)"
         _bridge.run(self._core.insert(index, value))
 
-    def pop(self, index: int | None=None) -> JSONTypes:
-        'Remove and return the element at index (default: the last).  O(1) at either end, else O(n)'
+    def pop(self, index: int | None = None) -> JSONTypes:
+        "Remove and return the element at index (default: the last).  O(1) at either end, else O(n)"
         return _bridge.run(self._core.pop(index))
 
     def remove(self, value: JSONTypes) -> None:
-        'Remove the first occurrence of value; ValueError if there is none.  O(n)'
+        "Remove the first occurrence of value; ValueError if there is none.  O(n)"
         _bridge.run(self._core.remove(value))
 
-    def index(self, value: Any, start: int=0, stop: int | None=None) -> int:
-        'The first index of value in l[start:stop]; ValueError if it is not there.  O(n)'
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        "The first index of value in l[start:stop]; ValueError if it is not there.  O(n)"
         return _bridge.run(self._core.index(value, start, stop))
 
     def count(self, value: Any) -> int:
@@ -176,10 +177,10 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         return _bridge.run(self._core.count(value))
 
     def reverse(self) -> None:
-        'Reverse the elements in place, atomically (in bounded steps if the list is long).  O(n)'
+        "Reverse the elements in place, atomically (in bounded steps if the list is long).  O(n)"
         _bridge.run(self._core.reverse())
 
-    def sort(self, *, key: Callable[[Any], Any] | None=None, reverse: bool=False) -> None:
+    def sort(self, *, key: Callable[[Any], Any] | None = None, reverse: bool = False) -> None:
         """Sort the elements in place, atomically.  O(n log n)
 
         A short list of numbers (at most _CHUNK of them, about _CHUNK_BYTES)
@@ -193,9 +194,9 @@ class RedisList(SyncTwin, MutableSequence[JSONTypes]):
         _bridge.run(self._core.sort(key=key, reverse=reverse))
 
     def copy(self) -> Self:
-        'A new container, on a random key, with the same elements.  O(n)'
+        "A new container, on a random key, with the same elements.  O(n)"
         return _twin.wrap(self, type(self), _bridge.run(self._core.copy()))
 
     def to_list(self) -> list[JSONTypes]:
-        'A plain list with the same elements, in one round trip.  O(n)'
+        "A plain list with the same elements, in one round trip.  O(n)"
         return _bridge.run(self._core.to_list())

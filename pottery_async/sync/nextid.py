@@ -21,13 +21,12 @@ clients race ("holes"), as in Pottery.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from redis.exceptions import RedisError
+from collections.abc import Iterable
 from typing import Any
-from .. import _bridge, _clients, _twin, nextid as _core
-from .._base import Script, SyncTwin
-from .._primitive import Primitive
-from ..exceptions import QuorumNotAchieved
+
+from .. import _bridge, _clients
+from .. import nextid as _core
+from .._base import SyncTwin
 from ..nextid import _NUM_TRIES
 
 
@@ -38,8 +37,17 @@ class NextID(SyncTwin):
     the async API, gives the next ID; ``reset()`` starts again from 1.
     """
 
-    def __init__(self, *, key: str='current', masters: Iterable[_clients.RedisArg]=frozenset(), raise_on_redis_errors: bool=False, num_tries: int=_NUM_TRIES) -> None:
-        self._core: _core.AIONextID = _core.AIONextID(key=key, masters=masters, raise_on_redis_errors=raise_on_redis_errors, num_tries=num_tries)
+    def __init__(
+        self,
+        *,
+        key: str = "current",
+        masters: Iterable[_clients.RedisArg] = frozenset(),
+        raise_on_redis_errors: bool = False,
+        num_tries: int = _NUM_TRIES,
+    ) -> None:
+        self._core: _core.AIONextID = _core.AIONextID(
+            key=key, masters=masters, raise_on_redis_errors=raise_on_redis_errors, num_tries=num_tries
+        )
 
     @property
     def key(self) -> str:
@@ -52,7 +60,7 @@ class NextID(SyncTwin):
 
     @property
     def masters(self) -> frozenset[Any]:
-        'The Redis clients the quorum is taken over, as passed.'
+        "The Redis clients the quorum is taken over, as passed."
         return self._core.masters
 
     @masters.setter
@@ -61,7 +69,7 @@ class NextID(SyncTwin):
 
     @property
     def raise_on_redis_errors(self) -> bool:
-        'Whether too many failing masters raise QuorumIsImpossible.'
+        "Whether too many failing masters raise QuorumIsImpossible."
         return self._core.raise_on_redis_errors
 
     @raise_on_redis_errors.setter
@@ -70,23 +78,23 @@ class NextID(SyncTwin):
 
     @property
     def quorum(self) -> int:
-        'How many masters make a majority.'
+        "How many masters make a majority."
         return self._core.quorum
 
     @property
     def num_tries(self) -> int:
-        'How many times to try for a quorum before raising QuorumNotAchieved.'
+        "How many times to try for a quorum before raising QuorumNotAchieved."
         return self._core.num_tries
 
     def __iter__(self) -> NextID:
         return self
 
     def __next__(self) -> int:
-        'The next ID.'
+        "The next ID."
         return _bridge.run(self._core.__anext__())
 
     def reset(self) -> None:
-        'Start the sequence again: the next ID is 1.  Every master must answer.'
+        "Start the sequence again: the next ID is 1.  Every master must answer."
         _bridge.run(self._core.reset())
 
     def __repr__(self) -> str:

@@ -75,73 +75,75 @@ request is remembered does its work again.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import math
-import os
-import time
-from collections.abc import Iterator
-from redis.exceptions import RedisError, ResponseError, TimeoutError as RedisTimeoutError
 from typing import Any
-from .. import _bridge, _clients, _twin, queue as _core
-from .._base import Container, Script, SyncTwin, cancel_requests, companion, raise_if_cancelled, redis_type
+
+from .. import _bridge, _clients
+from .. import queue as _core
+from .._base import SyncTwin
 from .._codec import Codec, JSONTypes
-from .._primitive import is_permanent
-from ..exceptions import QueueEmptyError, WrongTypeError
 
 
 class RedisSimpleQueue(SyncTwin):
-    'A Redis stream that behaves like queue.SimpleQueue: multi-producer, multi-consumer, FIFO.'
+    "A Redis stream that behaves like queue.SimpleQueue: multi-producer, multi-consumer, FIFO."
 
-    def __init__(self, *, redis: _clients.RedisArg=None, key: str='', codec: Codec | None=None, visibility_timeout: float=30.0) -> None:
+    def __init__(
+        self,
+        *,
+        redis: _clients.RedisArg = None,
+        key: str = "",
+        codec: Codec | None = None,
+        visibility_timeout: float = 30.0,
+    ) -> None:
         """Create the queue (no I/O).  O(1)
 
         ``visibility_timeout``: seconds after which an item taken by a get()
         that never confirmed it (its process died between the two steps)
         is taken again.
         """
-        self._core: _core.RedisSimpleQueue = _core.RedisSimpleQueue(redis=redis, key=key, codec=codec, visibility_timeout=visibility_timeout)
+        self._core: _core.RedisSimpleQueue = _core.RedisSimpleQueue(
+            redis=redis, key=key, codec=codec, visibility_timeout=visibility_timeout
+        )
 
     @property
     def redis(self) -> _clients.RedisArg:
-        'The client (or URL) this container was given; None for the default.'
+        "The client (or URL) this container was given; None for the default."
         return self._core.redis
 
     @property
     def key(self) -> str:
-        'The Redis key that holds this container.'
+        "The Redis key that holds this container."
         return self._core.key
 
     def __eq__(self, other: Any) -> bool:
-        'x == other: whether other is a container of this class on the same key and server.  O(1)'
+        "x == other: whether other is a container of this class on the same key and server.  O(1)"
         return _bridge.run(self._core.eq(other))
 
     def clear(self) -> None:
-        'Remove every element.  O(n)'
+        "Remove every element.  O(n)"
         _bridge.run(self._core.clear())
 
     @property
     def visibility_timeout(self) -> float:
-        'Seconds after which an unconfirmed take is taken again.'
+        "Seconds after which an unconfirmed take is taken again."
         return self._core.visibility_timeout
 
     def qsize(self) -> int:
-        'The number of items in the queue; it may change before you use it.  O(log n)'
+        "The number of items in the queue; it may change before you use it.  O(log n)"
         return _bridge.run(self._core.qsize())
 
     def empty(self) -> bool:
-        'Whether the queue is empty; it may change before you use it.  O(log n)'
+        "Whether the queue is empty; it may change before you use it.  O(log n)"
         return _bridge.run(self._core.empty())
 
-    def put(self, item: JSONTypes, block: bool=True, timeout: float | None=None) -> None:
-        'Put an item at the back of the queue; never blocks (block and timeout are ignored).  O(log n)'
+    def put(self, item: JSONTypes, block: bool = True, timeout: float | None = None) -> None:
+        "Put an item at the back of the queue; never blocks (block and timeout are ignored).  O(log n)"
         _bridge.run(self._core.put(item, block, timeout))
 
     def put_nowait(self, item: JSONTypes) -> None:
-        'Put an item at the back of the queue; the same as put(item).  O(log n)'
+        "Put an item at the back of the queue; the same as put(item).  O(log n)"
         _bridge.run(self._core.put_nowait(item))
 
-    def get(self, block: bool=True, timeout: float | None=None) -> JSONTypes:
+    def get(self, block: bool = True, timeout: float | None = None) -> JSONTypes:
         """Remove and return the item at the front of the queue.  O(log n)
 
         With block true (the default) wait for an item, for at most timeout
@@ -153,5 +155,5 @@ class RedisSimpleQueue(SyncTwin):
         return _bridge.run(self._core.get(block, timeout))
 
     def get_nowait(self) -> JSONTypes:
-        'Remove and return the front item if there is one, else raise QueueEmptyError.  O(log n)'
+        "Remove and return the front item if there is one, else raise QueueEmptyError.  O(log n)"
         return _bridge.run(self._core.get_nowait())

@@ -44,26 +44,16 @@ sync twin the generator translates.
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import contextlib
-import dataclasses
 import functools
-import logging
-import math
-import sys
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from numbers import Real
-from redis.exceptions import RedisError, TimeoutError as RedisTimeoutError
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, Self, TypeVar, cast
-from .. import _bridge, _clients, _twin, _wake, redlock as _core
-from .._base import Script, SyncTwin, cancel_requests, companion, raise_if_cancelled, require_plain_function
-from .._primitive import Primitive, _health_of, _spawn, _still_open, is_permanent
-from ..exceptions import ExtendUnlockedLock, QuorumIsImpossible, QuorumNotAchieved, ReleaseUnlockedLock, TooManyExtensions, describe_error, master_of, server_address
-from ..redlock import F, _AUTO_RELEASE_TIME, _NUM_EXTENSIONS, _check_auto_release_time, _check_timeout, logger
+from typing import Any, Self, cast
+
+from .. import _bridge, _clients, _twin
+from .. import redlock as _core
+from .._base import SyncTwin, require_plain_function
+from ..redlock import _AUTO_RELEASE_TIME, _NUM_EXTENSIONS, F, _check_auto_release_time, _check_timeout, logger
 
 
 class Redlock(SyncTwin):
@@ -76,8 +66,30 @@ class Redlock(SyncTwin):
     ``fencing_token`` greater than every earlier one on the same key).
     """
 
-    def __init__(self, *, key: str, masters: Iterable[_clients.RedisArg]=frozenset(), raise_on_redis_errors: bool=False, auto_release_time: float=_AUTO_RELEASE_TIME, num_extensions: int=_NUM_EXTENSIONS, context_manager_blocking: bool=True, context_manager_timeout: float=-1, auto_renew: bool=False, fencing: bool=False) -> None:
-        self._core: _core.AIORedlock = _core.AIORedlock(key=key, masters=masters, raise_on_redis_errors=raise_on_redis_errors, auto_release_time=auto_release_time, num_extensions=num_extensions, context_manager_blocking=context_manager_blocking, context_manager_timeout=context_manager_timeout, auto_renew=auto_renew, fencing=fencing)
+    def __init__(
+        self,
+        *,
+        key: str,
+        masters: Iterable[_clients.RedisArg] = frozenset(),
+        raise_on_redis_errors: bool = False,
+        auto_release_time: float = _AUTO_RELEASE_TIME,
+        num_extensions: int = _NUM_EXTENSIONS,
+        context_manager_blocking: bool = True,
+        context_manager_timeout: float = -1,
+        auto_renew: bool = False,
+        fencing: bool = False,
+    ) -> None:
+        self._core: _core.AIORedlock = _core.AIORedlock(
+            key=key,
+            masters=masters,
+            raise_on_redis_errors=raise_on_redis_errors,
+            auto_release_time=auto_release_time,
+            num_extensions=num_extensions,
+            context_manager_blocking=context_manager_blocking,
+            context_manager_timeout=context_manager_timeout,
+            auto_renew=auto_renew,
+            fencing=fencing,
+        )
 
     @property
     def key(self) -> str:
@@ -90,7 +102,7 @@ class Redlock(SyncTwin):
 
     @property
     def masters(self) -> frozenset[Any]:
-        'The Redis clients the quorum is taken over, as passed.'
+        "The Redis clients the quorum is taken over, as passed."
         return self._core.masters
 
     @masters.setter
@@ -99,7 +111,7 @@ class Redlock(SyncTwin):
 
     @property
     def raise_on_redis_errors(self) -> bool:
-        'Whether too many failing masters raise QuorumIsImpossible.'
+        "Whether too many failing masters raise QuorumIsImpossible."
         return self._core.raise_on_redis_errors
 
     @raise_on_redis_errors.setter
@@ -108,12 +120,12 @@ class Redlock(SyncTwin):
 
     @property
     def quorum(self) -> int:
-        'How many masters make a majority.'
+        "How many masters make a majority."
         return self._core.quorum
 
     @property
     def auto_release_time(self) -> float:
-        'Seconds after which the lock releases itself unless extended.'
+        "Seconds after which the lock releases itself unless extended."
         return self._core.auto_release_time
 
     @auto_release_time.setter
@@ -122,7 +134,7 @@ class Redlock(SyncTwin):
 
     @property
     def num_extensions(self) -> int:
-        'How many times one acquisition may be extended (-1: no limit).'
+        "How many times one acquisition may be extended (-1: no limit)."
         return self._core.num_extensions
 
     @num_extensions.setter
@@ -131,7 +143,7 @@ class Redlock(SyncTwin):
 
     @property
     def context_manager_blocking(self) -> bool:
-        'Whether ``with`` waits for the lock.'
+        "Whether ``with`` waits for the lock."
         return self._core.context_manager_blocking
 
     @context_manager_blocking.setter
@@ -140,7 +152,7 @@ class Redlock(SyncTwin):
 
     @property
     def context_manager_timeout(self) -> float:
-        'How long ``with`` waits for the lock (-1: no limit).'
+        "How long ``with`` waits for the lock (-1: no limit)."
         return self._core.context_manager_timeout
 
     @context_manager_timeout.setter
@@ -149,12 +161,12 @@ class Redlock(SyncTwin):
 
     @property
     def auto_renew(self) -> bool:
-        'Whether the lease is renewed in the background while the lock is held.'
+        "Whether the lease is renewed in the background while the lock is held."
         return self._core.auto_renew
 
     @property
     def fencing(self) -> bool:
-        'Whether acquisitions get fencing tokens.'
+        "Whether acquisitions get fencing tokens."
         return self._core.fencing
 
     @property
@@ -171,7 +183,9 @@ class Redlock(SyncTwin):
         """
         return self._core.fencing_token
 
-    def acquire(self, *, blocking: bool=True, timeout: float=-1, raise_on_redis_errors: bool | None=None) -> bool:
+    def acquire(
+        self, *, blocking: bool = True, timeout: float = -1, raise_on_redis_errors: bool | None = None
+    ) -> bool:
         """Take the lock; whether it was taken.
 
         Blocking with ``timeout=-1``, wait as long as it takes; with a
@@ -179,13 +193,17 @@ class Redlock(SyncTwin):
         A waiter is woken when the lock is released (pub/sub), or when the
         holder's lease runs out.
         """
-        return _bridge.run(self._core.acquire(blocking=blocking, timeout=timeout, raise_on_redis_errors=raise_on_redis_errors))
+        return _bridge.run(
+            self._core.acquire(
+                blocking=blocking, timeout=timeout, raise_on_redis_errors=raise_on_redis_errors
+            )
+        )
 
-    def locked(self, *, raise_on_redis_errors: bool | None=None) -> float:
+    def locked(self, *, raise_on_redis_errors: bool | None = None) -> float:
         """Seconds left of this instance's lease on a majority of masters; 0 if not held."""
         return _bridge.run(self._core.locked(raise_on_redis_errors=raise_on_redis_errors))
 
-    def locked_by_anyone(self, *, raise_on_redis_errors: bool | None=None) -> float:
+    def locked_by_anyone(self, *, raise_on_redis_errors: bool | None = None) -> float:
         """Seconds left of whoever holds the lock (any instance, any process); 0 if free.
 
         ``locked()`` answers for this instance only, as Pottery's does.  A
@@ -193,20 +211,25 @@ class Redlock(SyncTwin):
         """
         return _bridge.run(self._core.locked_by_anyone(raise_on_redis_errors=raise_on_redis_errors))
 
-    def extend(self, *, raise_on_redis_errors: bool | None=None) -> None:
-        'Renew the lease to ``auto_release_time`` seconds on the masters holding it.'
+    def extend(self, *, raise_on_redis_errors: bool | None = None) -> None:
+        "Renew the lease to ``auto_release_time`` seconds on the masters holding it."
         _bridge.run(self._core.extend(raise_on_redis_errors=raise_on_redis_errors))
 
-    def release(self, *, raise_on_redis_errors: bool | None=None) -> None:
-        'Let the lock go and wake its waiters; ReleaseUnlockedLock if a majority did not hold it for us.'
+    def release(self, *, raise_on_redis_errors: bool | None = None) -> None:
+        "Let the lock go and wake its waiters; ReleaseUnlockedLock if a majority did not hold it for us."
         _bridge.run(self._core.release(raise_on_redis_errors=raise_on_redis_errors))
 
     def __enter__(self) -> Self:
-        'Acquire (``context_manager_blocking`` / ``_timeout``); QuorumNotAchieved if not taken.'
+        "Acquire (``context_manager_blocking`` / ``_timeout``); QuorumNotAchieved if not taken."
         return _twin.wrap(self, type(self), _bridge.run(self._core.__aenter__()))
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None, traceback: TracebackType | None) -> None:
-        'Release.'
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        "Release."
         _bridge.run(self._core.__aexit__(exc_type, exc_value, traceback))
 
     def __repr__(self) -> str:
@@ -214,7 +237,15 @@ class Redlock(SyncTwin):
         return repr(self._core).replace(*names, 1)
 
 
-def synchronize(*, key: str, masters: Iterable[_clients.RedisArg]=frozenset(), raise_on_redis_errors: bool=False, auto_release_time: float=_AUTO_RELEASE_TIME, blocking: bool=True, timeout: float=-1) -> Callable[[F], F]:
+def synchronize(
+    *,
+    key: str,
+    masters: Iterable[_clients.RedisArg] = frozenset(),
+    raise_on_redis_errors: bool = False,
+    auto_release_time: float = _AUTO_RELEASE_TIME,
+    blocking: bool = True,
+    timeout: float = -1,
+) -> Callable[[F], F]:
     """Decorator: one caller at a time runs the function, across threads, processes and machines.
 
     Each call holds a fresh lock on ``key`` (see the lock's class for the
@@ -227,17 +258,32 @@ def synchronize(*, key: str, masters: Iterable[_clients.RedisArg]=frozenset(), r
     _check_auto_release_time(auto_release_time)
 
     def decorator(func: F) -> F:
-        require_plain_function(func, 'synchronize()')
+        require_plain_function(func, "synchronize()")
 
         @functools.wraps(func)
         def synchronized(*args: Any, **kwargs: Any) -> Any:
-            lock = Redlock(key=key, masters=masters, raise_on_redis_errors=raise_on_redis_errors, auto_release_time=auto_release_time, context_manager_blocking=blocking, context_manager_timeout=timeout)
+            lock = Redlock(
+                key=key,
+                masters=masters,
+                raise_on_redis_errors=raise_on_redis_errors,
+                auto_release_time=auto_release_time,
+                context_manager_blocking=blocking,
+                context_manager_timeout=timeout,
+            )
             waiting = time.monotonic()
             with lock:
                 holding = time.monotonic()
                 try:
                     return func(*args, **kwargs)
                 finally:
-                    logger.info('%s() waited for %s for %d ms; held it for %d ms', func.__qualname__, lock.key, (holding - waiting) * 1000, (time.monotonic() - holding) * 1000)
+                    logger.info(
+                        "%s() waited for %s for %d ms; held it for %d ms",
+                        func.__qualname__,
+                        lock.key,
+                        (holding - waiting) * 1000,
+                        (time.monotonic() - holding) * 1000,
+                    )
+
         return cast(F, synchronized)
+
     return decorator
