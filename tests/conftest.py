@@ -46,6 +46,23 @@ def url(server: Server) -> Iterator[str]:
 
 
 @pytest.fixture(scope='module')
+def elsewhere() -> Iterator[Server]:
+    'A second server: what lives there, a command on the first cannot read.'
+    instance = Server()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def far_client(elsewhere: Server) -> Iterator[redis.Redis]:
+    'A client on database 1 of the second server, emptied after the test.'
+    client = redis.Redis.from_url(elsewhere.url(1))
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope='module')
 def acl_servers() -> Iterator[list[Server]]:
     'Three masters of the module that asks for them alone: its ACL users live and die with them.'
     servers: list[Server] = []

@@ -17,6 +17,7 @@ import redis.asyncio
 import redis.backoff
 import redis.retry
 
+from pottery_async._base import Script
 from pottery_async.exceptions import WrongTypeError
 from tests.servers import Server
 
@@ -85,12 +86,16 @@ def read_line(process: subprocess.Popen[str], within: float = 20.0) -> str:
     return process.stdout.readline().strip()
 
 
-# Keys of the wrong type for a hash-backed container (RedisDict, RedisCounter).
-NOT_A_HASH = [
-    lambda c: c.set('k', 'a string'),
-    lambda c: c.rpush('k', 'a', 'b'),
-    lambda c: c.sadd('k', 'a'),
-]
+def registers(client: redis.Redis, key: str) -> bytes:
+    'A HyperLogLog as Redis stores it, without the count that PFCOUNT caches in bytes 8 to 15.'
+    data: bytes = client.get(key) or b''
+    return data[:8] + data[16:]
+
+
+def warm_scripts(client: redis.Redis, *scripts: Script) -> None:
+    'Load the scripts, so that EVALSHA alone reaches the server (not EVALSHA, NOSCRIPT, EVAL).'
+    for script in scripts:
+        client.script_load(script.source)
 
 
 def assert_wrong_type(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import socket
-import time
 import warnings
 from typing import Any
 
@@ -19,8 +17,8 @@ import pottery_async.sync
 from pottery_async.bloom import _ADD, _HAS
 from pottery_async.exceptions import InefficientAccessWarning
 from pottery_async.sync import BloomFilter
-from tests.helpers import assert_wrong_type
-from tests.server_checks import sent_commands, temporaries_deleted
+from tests.helpers import warm_scripts
+from tests.server_checks import sent_commands
 from tests.servers import Cluster
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -49,12 +47,6 @@ def getbit_calls(client: redis.Redis) -> int:
 @pytest.fixture
 def dilberts(redis_client: redis.Redis) -> BloomFilter:
     return BloomFilter(num_elements=100, false_positives=0.01, redis=redis_client, key='dilberts')
-
-
-def warm_scripts(client: redis.Redis) -> None:
-    'Load the scripts, so that sent_commands sees EVALSHA alone (not EVALSHA, NOSCRIPT, EVAL).'
-    for script in (_ADD, _HAS):
-        client.script_load(script.source)
 
 
 # --- the sync API ------------------------------------------------------------
@@ -116,7 +108,7 @@ def test_elements_of_every_json_type(redis_client: redis.Redis) -> None:
 
 
 def test_one_command_per_operation(dilberts: BloomFilter, redis_client: redis.Redis, url: str) -> None:
-    warm_scripts(redis_client)
+    warm_scripts(redis_client, _ADD, _HAS)
     with sent_commands(url) as sent:
         dilberts.add('rajiv')
     assert [command.split()[0] for command in sent] == ['BITFIELD']
@@ -165,7 +157,7 @@ def test_every_way_of_testing_bits_answers_alike(redis_client: redis.Redis, url:
     assert (bf.size(), bf.num_hashes()) == (95851, 7)
     values = [f'v{i}' for i in range(3000)]
     bf.update(values[::2])
-    warm_scripts(redis_client)
+    warm_scripts(redis_client, _ADD, _HAS)
     answers = {}
     for batch, command in ((1, 'BITFIELD_RO'), (4, 'EVALSHA'), (10, 'EVALSHA'), (200, 'GETRANGE')):
         getbits = getbit_calls(redis_client)
@@ -207,17 +199,6 @@ def test_adds_to_an_existing_filter(dilberts: BloomFilter, redis_client: redis.R
     again = BloomFilter(['raj'], num_elements=100, false_positives=0.01, redis=redis_client, key='dilberts')
     assert bits(redis_client, 'dilberts') == RAJIV | RAJ
     assert tuple(again.contains_many('rajiv', 'raj', 'dan')) == (True, True, False)
-
-
-def test_random_key_is_deleted_when_collected(redis_client: redis.Redis) -> None:
-    temp = BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=redis_client)
-    key = temp.key
-    assert key.startswith('pottery:')
-    assert redis_client.exists(key)
-    del temp
-    # Deletion is queued (no I/O in __del__) and runs before the next call.
-    assert 'x' not in BloomFilter(num_elements=10, false_positives=0.1, redis=redis_client, key='other')
-    assert not redis_client.exists(key)
 
 
 def test_url_client(url: str, redis_client: redis.Redis) -> None:
@@ -262,75 +243,6 @@ def test_sizing_arguments_are_required(redis_client: redis.Redis) -> None:
     with pytest.raises(TypeError):
         BloomFilter(redis=redis_client, key='bad')  # type: ignore[call-arg]
     assert redis_client.keys('*') == []
-
-
-def test_unserialisable_elements_write_nothing(dilberts: BloomFilter, redis_client: redis.Redis) -> None:
-    dilberts.add('rajiv')
-    before = redis_client.get('dilberts')
-    with pytest.raises(TypeError, match='not JSON serializable'):
-        dilberts.add(object())  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        dilberts.update(['ok', object()])  # type: ignore[list-item]
-    with pytest.raises(TypeError):
-        dilberts.update(['ok'], [{1, 2}])  # type: ignore[list-item]
-    assert redis_client.get('dilberts') == before
-    assert 'ok' not in dilberts
-    with pytest.raises(TypeError):
-        BloomFilter(['ok', object()], num_elements=10, false_positives=0.1,  # type: ignore[list-item]
-                    redis=redis_client, key='new')
-    assert not redis_client.exists('new')
-
-
-@pytest.mark.parametrize('setup', [
-    lambda c: c.hset('k', 'a', '1'),
-    lambda c: c.rpush('k', 'a', 'b'),
-    lambda c: c.sadd('k', 'a'),
-    lambda c: c.zadd('k', {'a': 1}),
-])
-def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) -> None:
-    warm_scripts(redis_client)
-    setup(redis_client)
-    kind = redis_client.type('k')
-    dump = redis_client.dump('k')
-    bf = BloomFilter(num_elements=100, false_positives=0.01, redis=redis_client, key='k')
-    operations = [
-        lambda: bf.add('a'),
-        lambda: bf.update(['a', 'b']),
-        lambda: 'a' in bf,
-        lambda: tuple(bf.contains_many('a', 'b')),
-        lambda: len(bf),
-        lambda: BloomFilter(['a'], num_elements=100, false_positives=0.01, redis=redis_client, key='k'),
-    ]
-    assert_wrong_type(operations, 'string')
-    assert redis_client.type('k') == kind
-    assert redis_client.dump('k') == dump
-    assert redis_client.keys('*') == [b'k']
-
-
-def test_dead_server_raises_promptly() -> None:
-    # A port held, bound but not listening, for the whole test: connections
-    # to it are refused, and no other server can take it meanwhile.
-    with socket.socket() as held:
-        held.bind(('127.0.0.1', 0))
-        port = held.getsockname()[1]
-        # redis-py's default retries take a few seconds; the rest go without.
-        default = BloomFilter(num_elements=100, false_positives=0.01,
-                              redis=redis.Redis(port=port, socket_connect_timeout=2), key='k')
-        started = time.monotonic()
-        with pytest.raises(redis.ConnectionError):
-            default.add('a')
-        assert time.monotonic() - started < 30
-        no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
-        once = redis.Redis(port=port, socket_connect_timeout=2, retry=no_retry)
-        bf = BloomFilter(num_elements=100, false_positives=0.01, redis=once, key='k')
-        for operation in (lambda: 'a' in bf, lambda: tuple(bf.contains_many('a', 'b')),
-                          lambda: bf.update(['a', 'b']), lambda: len(bf),
-                          lambda: BloomFilter(['a'], num_elements=100, false_positives=0.01,
-                                              redis=once, key='k')):
-            started = time.monotonic()
-            with pytest.raises(redis.ConnectionError):
-                operation()
-            assert time.monotonic() - started < 30
 
 
 # --- the async API -----------------------------------------------------------
@@ -391,26 +303,6 @@ async def test_async_constructor_does_no_io_and_forgotten_await_fails(aredis: re
     assert not await empty.contains('a')
 
 
-async def test_async_wrong_type(aredis: redis.asyncio.Redis) -> None:
-    await aredis.hset('k', 'a', '1')
-    dump = await aredis.dump('k')
-    bf = pottery_async.BloomFilter(num_elements=10, false_positives=0.1, redis=aredis, key='k')
-    for operation in (bf.add('a'), bf.update(['a', 'b']), bf.contains('a'), bf.contains_many('a', 'b'),
-                      bf.len()):
-        with pytest.raises(pottery_async.WrongTypeError, match=r"'k' on 127\.0\.0\.1:\d+/1 holds a hash"):
-            await operation
-    with pytest.raises(pottery_async.WrongTypeError):
-        await pottery_async.BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=aredis, key='k')
-    assert await aredis.dump('k') == dump
-
-
-async def test_async_random_key_is_deleted(aredis: redis.asyncio.Redis) -> None:
-    temp = await pottery_async.BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=aredis)
-    assert await aredis.exists(temp.key)
-    del temp
-    await temporaries_deleted(aredis)
-
-
 # --- Redis Cluster: every operation touches one key --------------------------
 
 
@@ -435,45 +327,6 @@ def test_filters_on_a_cluster(cluster: Cluster) -> None:
 
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
-
-
-def test_pottery_writes_we_read(pottery_module: Any, redis_client: redis.Redis) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        # Pottery's add() takes hashable elements only.
-        theirs = pottery_module.BloomFilter(
-            ELEMENTS[:4], num_elements=1000, false_positives=0.001, redis=redis_client, key='theirs',
-        )
-        theirs.add(ELEMENTS[4])
-        theirs.update(ELEMENTS[5:])
-        their_len = len(theirs)
-        their_answers = tuple(theirs.contains_many(*ELEMENTS, 'nobody', 'nothing'))
-    ours = BloomFilter(num_elements=1000, false_positives=0.001, redis=redis_client, key='theirs')
-    assert tuple(ours.contains_many(*ELEMENTS, 'nobody', 'nothing')) == their_answers
-    assert their_answers[:len(ELEMENTS)] == (True,) * len(ELEMENTS)
-    assert all(element in ours for element in ELEMENTS)
-    assert len(ours) == their_len == len(ELEMENTS)
-
-
-def test_we_write_pottery_reads(pottery_module: Any, redis_client: redis.Redis) -> None:
-    ours = BloomFilter(ELEMENTS[:4], num_elements=1000, false_positives=0.001, redis=redis_client, key='ours')
-    ours.add(ELEMENTS[4])
-    ours.update(ELEMENTS[5:])
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        mirror = pottery_module.BloomFilter(num_elements=1000, false_positives=0.001, redis=redis_client,
-                                            key='ours')
-        answers = tuple(ours.contains_many(*ELEMENTS, 'nobody'))
-        assert tuple(mirror.contains_many(*ELEMENTS, 'nobody')) == answers
-        assert all(element in mirror for element in ELEMENTS)
-        assert len(mirror) == len(ours)
-        theirs = pottery_module.BloomFilter(
-            ELEMENTS[:4], num_elements=1000, false_positives=0.001, redis=redis_client, key='theirs',
-        )
-        theirs.add(ELEMENTS[4])
-        theirs.update(ELEMENTS[5:])
-    # Byte for byte the same bitmap.
-    assert redis_client.get('ours') == redis_client.get('theirs')
 
 
 def test_sync_signature_matches_pottery(pottery_module: Any) -> None:

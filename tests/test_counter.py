@@ -18,7 +18,6 @@ import pottery_async
 import pottery_async.sync
 from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisCounter, RedisDict
-from tests.helpers import NOT_A_HASH, assert_wrong_type
 from tests.servers import Cluster
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -307,29 +306,6 @@ def test_concurrent_transactions_lose_no_update(url: str, redis_client: redis.Re
 # --- bad input: a clear error, and nothing on the server changes ------------
 
 
-def test_unserialisable_input_writes_nothing(c: RedisCounter, redis_client: redis.Redis) -> None:
-    before = raw(redis_client, 'c')
-    for operation in (
-        lambda: c.update(['ok', object()]),
-        lambda: c.update({'ok': 1, object(): 1}),
-        lambda: c.update({'ok': 1, 'bad': object()}),
-        lambda: c.update({'ok': 1, 'bad': 'text'}),
-        lambda: c.subtract({'ok': 1, 'bad': 'text'}),
-        lambda: c.update(ok=1, bad=object()),  # type: ignore[arg-type]
-        lambda: c.subtract([[1], {2}]),
-        lambda: c.__setitem__('x', object()),
-        lambda: c[object()],  # type: ignore[index]
-        lambda: c.__iadd__({'ok': 1, object(): 2}),
-        lambda: c.__iadd__({'ok': 1, 'bad': 'text'}),
-    ):
-        with pytest.raises(TypeError):
-            operation()
-        assert raw(redis_client, 'c') == before
-    with pytest.raises(TypeError):
-        RedisCounter(['ok', object()], redis=redis_client, key='new')
-    assert not redis_client.exists('new')
-
-
 def test_non_numeric_count_on_the_server_changes_nothing(redis_client: redis.Redis) -> None:
     redis_client.hset('odd', mapping={'"a"': '1', '"b"': '"text"'})
     counter = RedisCounter(redis=redis_client, key='odd')
@@ -339,35 +315,6 @@ def test_non_numeric_count_on_the_server_changes_nothing(redis_client: redis.Red
     assert raw(redis_client, 'odd') == before
     counter.update(['a'])
     assert counter['a'] == 2
-
-
-@pytest.mark.parametrize('setup', NOT_A_HASH)
-def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) -> None:
-    setup(redis_client)
-    kind = redis_client.type('k')
-    dump = redis_client.dump('k')
-    counter = RedisCounter(redis=redis_client, key='k')
-    good = RedisCounter('ab', redis=redis_client, key='good')
-    operations = [
-        # Another counter at fault: the error names its key.
-        lambda: good + counter, lambda: good.update(counter), lambda: good.__iadd__(counter),
-        lambda: good == counter, lambda: good <= counter,
-        lambda: counter['a'], lambda: counter.__setitem__('a', 1), lambda: counter.__delitem__('a'),
-        lambda: 'a' in counter, lambda: len(counter), lambda: list(counter), lambda: counter.update('a'),
-        lambda: counter.update({'a': 0.5}), lambda: counter.subtract('a'), lambda: list(counter.elements()),
-        lambda: counter.most_common(), lambda: counter.total(), lambda: counter.to_counter(),
-        lambda: repr(counter), lambda: counter == Counter(), lambda: counter + Counter(),
-        lambda: Counter() - counter, lambda: -counter, lambda: counter <= Counter(),
-        lambda: counter.__iadd__(Counter(a=1)), lambda: counter.__iand__(Counter(a=1)),
-        lambda: RedisCounter(counter, redis=redis_client, key='copy'),
-    ]
-    assert_wrong_type(operations, 'hash', response_error=False)
-    with pytest.raises(KeyExistsError):
-        RedisCounter('a', redis=redis_client, key='k')
-    assert redis_client.type('k') == kind
-    assert redis_client.dump('k') == dump
-    assert not redis_client.exists('copy')
-    assert raw(redis_client, 'good') == {b'"a"': b'1', b'"b"': b'1'}
 
 
 def test_an_empty_source_is_no_initial_contents(c: RedisCounter, redis_client: redis.Redis) -> None:
@@ -461,39 +408,6 @@ def test_counters_on_a_cluster(cluster: Cluster) -> None:
 
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
-
-
-def test_pottery_writes_we_read_and_update(pottery_module: Any, redis_client: redis.Redis) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        # Pottery 3.0.1 counts right from mappings only: its update() and
-        # subtract() of an iterable or kwargs miscount keys that exist.
-        theirs = pottery_module.RedisCounter('gallahad', redis=redis_client, key='theirs')
-        theirs.update({'x': 2.5})
-        theirs.subtract({'g': 1})
-    ours = RedisCounter(redis=redis_client, key='theirs')
-    assert ours.to_counter() == Counter(g=0, a=3, l=2, h=1, d=1, x=2.5)
-    ours.update('gax')
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        assert theirs.to_counter() == Counter(g=1, a=4, l=2, h=1, d=1, x=3.5)
-
-
-def test_we_write_pottery_reads(pottery_module: Any, redis_client: redis.Redis) -> None:
-    ours = RedisCounter('gallahad', redis=redis_client, key='ours')
-    ours.update({'x': 2.5, 'y': 3})
-    ours.subtract({'g': 1, 'y': 1})
-    ours['z'] = 7
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        theirs = pottery_module.RedisCounter('gallahad', redis=redis_client, key='theirs')
-        theirs.update({'x': 2.5, 'y': 3})
-        theirs.subtract({'g': 1, 'y': 1})
-        theirs['z'] = 7
-        mirror = pottery_module.RedisCounter(redis=redis_client, key='ours')
-        assert mirror.to_counter() == ours.to_counter()
-        assert repr(mirror) == repr(ours)
-    assert raw(redis_client, 'ours') == raw(redis_client, 'theirs')
 
 
 def test_sync_signature_matches_pottery(pottery_module: Any) -> None:

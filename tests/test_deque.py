@@ -19,9 +19,8 @@ import redis
 import redis.asyncio
 
 import pottery_async
-from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError, WrongTypeError
+from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisDeque, RedisList
-from tests.helpers import assert_wrong_type
 from tests.server_checks import sent_commands, temporaries_deleted
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -352,52 +351,6 @@ def test_concurrent_threads_share_one_deque(redis_client: redis.Redis) -> None:
 # --- bad input: a clear error, and nothing on the server changes ------------
 
 
-@pytest.mark.parametrize('maxlen', [None, 3])
-def test_unserialisable_elements_write_nothing(redis_client: redis.Redis, maxlen: int | None) -> None:
-    d = RedisDeque('ab', maxlen=maxlen, redis=redis_client, key='d')
-    before = raw(redis_client, 'd')
-    for operation in (
-        lambda: d.append(object()),
-        lambda: d.appendleft(object()),
-        lambda: d.extend(['x', object()]),
-        lambda: d.extendleft(['x', object()]),
-        lambda: d.insert(0, object()),
-    ):
-        with pytest.raises(TypeError):
-            operation()
-    assert raw(redis_client, 'd') == before
-    with pytest.raises(TypeError):
-        RedisDeque(['x', object()], maxlen=maxlen, redis=redis_client, key='new')
-    assert not redis_client.exists('new')
-
-
-@pytest.mark.parametrize('setup', [
-    lambda c: c.set('k', 'a string'),
-    lambda c: c.hset('k', 'a', '1'),
-    lambda c: c.sadd('k', '1', '2', '3', '4'),
-])
-@pytest.mark.parametrize('maxlen', [None, 3])
-def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any, maxlen: int | None) -> None:
-    # Made while the key is free: with a maxlen, the constructor reads it.
-    d = RedisDeque(maxlen=maxlen, redis=redis_client, key='k')
-    setup(redis_client)
-    kind = redis_client.type('k')
-    dump = redis_client.dump('k')
-    operations = [
-        lambda: d.append(1), lambda: d.appendleft(1), lambda: d.extend([1]), lambda: d.extendleft([1]),
-        lambda: d.pop(), lambda: d.popleft(), lambda: d.rotate(1), lambda: d.rotate(-2),
-        lambda: d.insert(1, 1), lambda: d[0], lambda: len(d), lambda: list(d), lambda: repr(d),
-        lambda: d == collections.deque(), lambda: d.remove(1), lambda: d.reverse(), lambda: d.clear(),
-        lambda: d + [1], lambda: d.__iadd__([1]), lambda: d.__imul__(2),  # noqa: RUF005
-    ]
-    assert_wrong_type(operations, 'list', response_error=False)
-    if maxlen is not None:
-        with pytest.raises(WrongTypeError):
-            RedisDeque(maxlen=maxlen, redis=redis_client, key='k')
-    assert redis_client.type('k') == kind
-    assert redis_client.dump('k') == dump
-
-
 # --- the async API -----------------------------------------------------------
 
 
@@ -466,42 +419,6 @@ async def test_async_concurrent_tasks_never_exceed_maxlen(aredis: redis.asyncio.
 
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
-
-
-def run_steps(d: Any) -> None:
-    d.append({'b': 1, 'a': 2})
-    d.appendleft('é')
-    d.extend([1, 2.5, None])
-    d.extendleft([True, [1, 'x']])
-    d.popleft()
-    d.pop()
-    d.rotate(2)
-
-
-@pytest.mark.parametrize('maxlen', [None, 4])
-def test_same_steps_write_the_same_bytes_as_pottery(
-    pottery_module: Any, redis_client: redis.Redis, maxlen: int | None,
-) -> None:
-    run_steps(RedisDeque(['start'], maxlen=maxlen, redis=redis_client, key='ours'))
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        run_steps(pottery_module.RedisDeque(['start'], maxlen=maxlen, redis=redis_client, key='theirs'))
-    assert raw(redis_client, 'ours') == raw(redis_client, 'theirs')
-
-
-def test_each_reads_what_the_other_writes(pottery_module: Any, redis_client: redis.Redis) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        theirs = pottery_module.RedisDeque('abc', maxlen=3, redis=redis_client, key='d')
-        theirs.appendleft('z')
-    ours = RedisDeque(maxlen=3, redis=redis_client, key='d')
-    assert list(ours) == ['z', 'a', 'b']
-    ours.append('c')
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        assert list(pottery_module.RedisDeque(maxlen=3, redis=redis_client, key='d')) == ['a', 'b', 'c']
-        assert pottery_module.RedisDeque(redis=redis_client, key='d').popleft() == 'a'
-    assert ours.popleft() == 'b'
 
 
 def test_drop_in_signature(pottery_module: Any) -> None:

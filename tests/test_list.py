@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import collections.abc
 import gc
 import itertools
@@ -21,7 +20,7 @@ import pottery_async.sync
 from pottery_async import _bridge
 from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisList
-from tests.helpers import assert_wrong_type, eventually
+from tests.helpers import eventually
 from tests.server_checks import sent_commands, temporaries_deleted
 from tests.servers import Cluster
 
@@ -482,16 +481,6 @@ def test_existing_key_with_contents_raises(squares: RedisList, redis_client: red
     assert RedisList((x for x in [1, 2]), redis=redis_client, key='gen').to_list() == [1, 2]
 
 
-def test_random_key_is_deleted_when_collected(redis_client: redis.Redis) -> None:
-    temp = RedisList([1, 2], redis=redis_client)
-    key = temp.key
-    assert key.startswith('pottery:')
-    assert redis_client.exists(key)
-    del temp
-    len(RedisList(redis=redis_client, key='unrelated'))
-    assert not redis_client.exists(key)
-
-
 def test_url_client(url: str, redis_client: redis.Redis) -> None:
     by_url = RedisList([1], redis=url, key='by-url')
     by_url.append(2)
@@ -500,75 +489,6 @@ def test_url_client(url: str, redis_client: redis.Redis) -> None:
 
 
 # --- bad input: a clear error, and nothing on the server changes ------------
-
-
-def test_unserialisable_elements_write_nothing(squares: RedisList, redis_client: redis.Redis) -> None:
-    before = raw(redis_client, 'squares')
-    for operation in (
-        lambda: squares.append(object()),
-        lambda: squares.extend([1, 2, object()]),
-        lambda: squares.insert(1, {1, 2}),
-        lambda: squares.__setitem__(1, object()),
-        lambda: squares.__setitem__(slice(0, 2), [1, object()]),
-        lambda: squares.__iadd__([1, object()]),
-        lambda: squares + [1, object()],  # noqa: RUF005
-        lambda: squares.remove(object()),
-    ):
-        with pytest.raises(TypeError):
-            operation()
-    assert raw(redis_client, 'squares') == before
-    assert redis_client.keys('*') == [b'squares']
-    with pytest.raises(TypeError):
-        RedisList([1, object()], redis=redis_client, key='new')
-    assert not redis_client.exists('new')
-
-
-@pytest.mark.parametrize('setup', [
-    lambda c: c.set('k', 'a string'),
-    lambda c: c.hset('k', 'a', '1'),
-    lambda c: c.sadd('k', '3', '1', '2'),
-    lambda c: c.zadd('k', {'3': 1, '1': 2}),
-])
-def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) -> None:
-    setup(redis_client)
-    kind = redis_client.type('k')
-    dump = redis_client.dump('k')
-    values = RedisList(redis=redis_client, key='k')
-    other = RedisList(redis=redis_client, key='k')
-    operations = [
-        lambda: values[0], lambda: values[-1], lambda: values[3], lambda: values[1:3],
-        lambda: values.__setitem__(0, 1), lambda: values.__setitem__(slice(0, 1), [1]),
-        lambda: values.__delitem__(0), lambda: values.__delitem__(2), lambda: values.__delitem__(slice(0, 1)),
-        lambda: 1 in values, lambda: len(values), lambda: list(values), lambda: list(reversed(values)),
-        lambda: values.append(1), lambda: values.extend([1, 2]), lambda: values.insert(1, 1),
-        lambda: values.pop(), lambda: values.pop(0), lambda: values.pop(2), lambda: values.remove(1),
-        lambda: values.index(1), lambda: values.index(1, 1), lambda: values.count(1),
-        lambda: values.reverse(), lambda: values.sort(), lambda: values.sort(key=str),
-        lambda: values.clear(), lambda: values.to_list(), lambda: repr(values), lambda: values == [1],
-        lambda: values < [1], lambda: values + [1], lambda: values * 2, lambda: values.copy(),  # noqa: RUF005
-        lambda: values.__iadd__([1]), lambda: values.__imul__(2),
-        lambda: RedisList(redis=redis_client, key='ok').extend(other),
-    ]
-    assert_wrong_type(operations, 'list')
-    with pytest.raises(KeyExistsError):
-        RedisList([1], redis=redis_client, key='k')
-    assert redis_client.type('k') == kind
-    assert redis_client.dump('k') == dump
-    assert not redis_client.exists('ok')
-
-
-def test_sync_extend_interrupted_by_timeout_is_atomic_per_chunk(redis_client: redis.Redis) -> None:
-    values = RedisList(redis=redis_client, key='timed')
-    # Pushed in chunks of 20,000 (_CHUNK), each all or nothing.
-    items = ['x' * 20] * 50_000
-    for timeout in (0.0005, 0.002, 0.01):
-        try:
-            _bridge.run(values._core.extend(items), timeout=timeout)
-        except TimeoutError:
-            pass
-        redis_client.ping()
-        assert redis_client.llen('timed') in (0, 20_000, 40_000, len(items))
-        redis_client.delete('timed')
 
 
 # --- the async API -----------------------------------------------------------
@@ -644,26 +564,6 @@ async def test_async_constructor_does_no_io_and_forgotten_await_fails(aredis: re
     assert not await aredis.exists('forgotten')
 
 
-async def test_async_cancelled_extend_is_atomic_per_chunk(url: str, redis_client: redis.Redis) -> None:
-    # Pushed in chunks of 20,000 (_CHUNK), each all or nothing.
-    items = ['x' * 20] * 50_000
-    cancelled = []
-    for i, delay in enumerate([0, 0.001, 0.003, 0.01, 0.03]):
-        client = redis.asyncio.Redis.from_url(url)
-        values = pottery_async.RedisList(redis=client, key=f'cancelled-{i}')
-        task = asyncio.ensure_future(values.extend(items))
-        await asyncio.sleep(delay)
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            cancelled.append(delay)
-        await client.aclose()
-        redis_client.ping()
-        assert redis_client.llen(f'cancelled-{i}') in (0, 20_000, 40_000, len(items))
-    assert 0 in cancelled
-
-
 async def test_async_warnings_point_at_the_callers_line(aredis: redis.asyncio.Redis) -> None:
     values = await pottery_async.RedisList([1, 2], redis=aredis, key='w')
     with pytest.warns(InefficientAccessWarning) as record:
@@ -675,36 +575,6 @@ async def test_async_warnings_point_at_the_callers_line(aredis: redis.asyncio.Re
 
 
 CONTENTS = [1, 'two', None, True, 2.5, [1, 'x'], {'b': 2, 'a': 1}, 'é']
-
-
-def test_pottery_writes_we_read(pottery_module: Any, redis_client: redis.Redis) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        theirs = pottery_module.RedisList(CONTENTS, redis=redis_client, key='theirs')
-        theirs.append('appended')
-        theirs.insert(2, 'inserted')
-        theirs[0] = 'first'
-    ours = RedisList(redis=redis_client, key='theirs')
-    assert ours.to_list() == ['first', 'two', 'inserted', None, True, 2.5, [1, 'x'], {'a': 1, 'b': 2}, 'é',
-                              'appended']
-    assert ours[-1] == 'appended'
-    assert {'a': 1, 'b': 2} in ours
-
-
-def test_we_write_pottery_reads(pottery_module: Any, redis_client: redis.Redis) -> None:
-    ours = RedisList(CONTENTS, redis=redis_client, key='ours')
-    ours.append('appended')
-    ours.insert(2, 'inserted')
-    ours[0] = 'first'
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        theirs = pottery_module.RedisList(CONTENTS, redis=redis_client, key='theirs')
-        theirs.append('appended')
-        theirs.insert(2, 'inserted')
-        theirs[0] = 'first'
-        assert pottery_module.RedisList(redis=redis_client, key='ours').to_list() == ours.to_list()
-        assert pottery_module.RedisList(redis=redis_client, key='ours') == theirs
-    assert raw(redis_client, 'ours') == raw(redis_client, 'theirs')
 
 
 def test_sorted_numbers_match_pottery(pottery_module: Any, redis_client: redis.Redis) -> None:

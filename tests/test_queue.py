@@ -32,7 +32,7 @@ from pottery_async._base import companion
 from pottery_async.exceptions import PotteryError, QueueEmptyError
 from pottery_async.sync import RedisSimpleQueue
 from tests import helpers
-from tests.helpers import assert_wrong_type, blocked_clients, read_line, run_script
+from tests.helpers import blocked_clients, read_line, run_script
 from tests.servers import Cluster
 
 # --- helpers ----------------------------------------------------------------
@@ -266,17 +266,6 @@ def test_default_pottery_client_waits_past_its_socket_timeout(
     assert all(b <= 750 for b in blocks)
 
 
-def test_random_key_queue_is_deleted_when_collected(redis_client: redis.Redis) -> None:
-    temp = RedisSimpleQueue(redis=redis_client)
-    key = temp.key
-    assert key.startswith('pottery:')
-    temp.put(1)
-    assert redis_client.xlen(key) == 1
-    del temp
-    RedisSimpleQueue(redis=redis_client, key='unrelated').qsize()
-    assert not redis_client.exists(key)
-
-
 def test_codec_per_queue(redis_client: redis.Redis) -> None:
     class Upper:
         def encode(self, value: Any) -> str:
@@ -302,42 +291,6 @@ def test_decode_responses_client(url: str, redis_client: redis.Redis) -> None:
 
 
 # --- bad input: a clear error, and nothing on the server changes ------------
-
-
-def test_unserialisable_item_writes_nothing(cars: RedisSimpleQueue, redis_client: redis.Redis) -> None:
-    cars.put('Jeep')
-    before = entries(redis_client, 'cars')
-    with pytest.raises(TypeError, match='not JSON serializable'):
-        cars.put(object())  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        cars.put_nowait({'a': {1, 2}})  # type: ignore[dict-item]
-    assert entries(redis_client, 'cars') == before
-    with pytest.raises(TypeError):
-        RedisSimpleQueue(redis=redis_client, key='new').put(object())  # type: ignore[arg-type]
-    assert not redis_client.exists('new')
-
-
-@pytest.mark.parametrize('setup', [
-    lambda c: c.set('k', 'a string'),
-    lambda c: c.rpush('k', 'a', 'b'),
-    lambda c: c.hset('k', 'item', '"a"'),
-])
-def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) -> None:
-    setup(redis_client)
-    kind = redis_client.type('k')
-    dump = redis_client.dump('k')
-    q = RedisSimpleQueue(redis=redis_client, key='k')
-    operations = [
-        lambda: q.put('a'),
-        q.get,
-        lambda: q.get(timeout=0.01),
-        q.get_nowait,
-        q.qsize,
-        q.empty,
-    ]
-    assert_wrong_type(operations, 'stream')
-    assert redis_client.type('k') == kind
-    assert redis_client.dump('k') == dump
 
 
 def test_foreign_entry_is_an_error_and_left_in_place(
@@ -653,33 +606,6 @@ async def test_queues_on_a_cluster(cluster: Cluster) -> None:
 
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
-
-
-def test_pottery_puts_we_get(pottery_module: Any, redis_client: redis.Redis) -> None:
-    theirs = pottery_module.RedisSimpleQueue(redis=redis_client, key='shared')
-    values = ['Jeep', {'b': [1, None], 'a': True}, 3.5, None]
-    for value in values:
-        theirs.put(value)
-    ours = RedisSimpleQueue(redis=redis_client, key='shared')
-    assert ours.qsize() == theirs.qsize() == 4
-    assert [ours.get_nowait() for _ in values] == values
-    assert ours.empty()
-    assert theirs.empty()
-
-
-def test_we_put_pottery_gets(pottery_module: Any, redis_client: redis.Redis) -> None:
-    ours = RedisSimpleQueue(redis=redis_client, key='ours')
-    theirs = pottery_module.RedisSimpleQueue(redis=redis_client, key='theirs')
-    values = ['Jeep', {'b': [1, None], 'a': True}, 3.5, None]
-    for value in values:
-        ours.put(value)
-        theirs.put(value)
-    # The same entries, but for the IDs the server chose.
-    assert [f for _, f in entries(redis_client, 'ours')] == [f for _, f in entries(redis_client, 'theirs')]
-    reader = pottery_module.RedisSimpleQueue(redis=redis_client, key='ours')
-    assert [reader.get_nowait() for _ in values] == values
-    assert reader.empty()
-    assert ours.empty()
 
 
 def test_sync_queue_is_a_drop_in(pottery_module: Any) -> None:

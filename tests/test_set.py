@@ -6,7 +6,6 @@ import ast
 import collections.abc
 import json
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,8 +16,6 @@ import pottery_async
 import pottery_async.sync
 from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisSet
-from tests.helpers import assert_wrong_type
-from tests.servers import Server
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
 
@@ -34,22 +31,6 @@ def commands(client: redis.Redis) -> int:
 @pytest.fixture
 def basket(redis_client: redis.Redis) -> RedisSet:
     return RedisSet({'apple', 'orange', 'pear', 'banana'}, redis=redis_client, key='basket')
-
-
-@pytest.fixture(scope='module')
-def elsewhere() -> Iterator[Server]:
-    'A second server: sets there cannot be read by a command on the first.'
-    instance = Server()
-    yield instance
-    instance.stop()
-
-
-@pytest.fixture
-def far_client(elsewhere: Server) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(elsewhere.url(1))
-    yield client
-    client.flushdb()
-    client.close()
 
 
 # --- the sync API: everything set / MutableSet offers -----------------------
@@ -375,70 +356,7 @@ def test_existing_key_with_contents_raises(basket: RedisSet, redis_client: redis
     assert 'apple' in RedisSet(redis=redis_client, key='basket')
 
 
-def test_random_key_is_deleted_when_collected(redis_client: redis.Redis) -> None:
-    temp = RedisSet({'a'}, redis=redis_client)
-    key = temp.key
-    assert key.startswith('pottery:')
-    assert redis_client.exists(key)
-    del temp
-    RedisSet(redis=redis_client, key='unrelated').add('x')
-    assert not redis_client.exists(key)
-
-
 # --- bad input: a clear error, and nothing on the server changes ------------
-
-
-def test_unserialisable_elements_write_nothing(basket: RedisSet, redis_client: redis.Redis) -> None:
-    before = raw(redis_client, 'basket')
-    for operation in (
-        lambda: basket.add(object()),  # type: ignore[arg-type]
-        lambda: basket.discard(object()),  # type: ignore[arg-type]
-        lambda: basket.remove(object()),  # type: ignore[arg-type]
-        lambda: basket.update(['ok', object()]),
-        lambda: basket.update(['ok'], [{1, 2}]),
-        lambda: basket.difference_update(['apple', object()]),
-        lambda: basket.symmetric_difference_update(['apple', object()]),
-        lambda: basket.__ior__({'ok', frozenset()}),
-    ):
-        with pytest.raises(TypeError):
-            operation()
-        assert raw(redis_client, 'basket') == before
-    with pytest.raises(TypeError):
-        RedisSet(['ok', object()], redis=redis_client, key='new')
-    assert not redis_client.exists('new')
-
-
-@pytest.mark.parametrize('setup', [
-    lambda c: c.set('k', 'a string'),
-    lambda c: c.rpush('k', 'a', 'b'),
-    lambda c: c.hset('k', 'a', '1'),
-])
-def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) -> None:
-    setup(redis_client)
-    kind = redis_client.type('k')
-    dump = redis_client.dump('k')
-    s = RedisSet(redis=redis_client, key='k')
-    good = RedisSet('ab', redis=redis_client, key='good')
-    operations = [
-        lambda: 'a' in s, lambda: tuple(s.contains_many('a')), lambda: len(s), lambda: list(s),
-        lambda: s.add('a'), lambda: s.discard('a'), lambda: s.remove('a'), lambda: s.pop(),
-        lambda: s == {'a'}, lambda: s <= {'a'}, lambda: s.isdisjoint('a'), lambda: s.issuperset('a'),
-        lambda: s | {'a'}, lambda: s & {'a'}, lambda: s - {'a'}, lambda: s ^ {'a'}, lambda: {'a'} - s,
-        lambda: s.update('a'), lambda: s.difference_update('a'), lambda: s.intersection_update('a'),
-        lambda: s.symmetric_difference_update('a'), lambda: s.to_set(), lambda: repr(s),
-        # With another set on the same server, the error names the key at fault.
-        lambda: s | good, lambda: good | s, lambda: s & good, lambda: good - s, lambda: s ^ good,
-        lambda: good.update(s), lambda: good.intersection_update(s), lambda: good.difference_update(s),
-        lambda: good.symmetric_difference_update(s), lambda: s.update(good), lambda: good <= s,
-        lambda: good == s, lambda: RedisSet(s, redis=redis_client, key='copy'),
-    ]
-    assert_wrong_type(operations, 'set')
-    with pytest.raises(KeyExistsError):
-        RedisSet({'a'}, redis=redis_client, key='k')
-    assert redis_client.type('k') == kind
-    assert redis_client.dump('k') == dump
-    assert raw(redis_client, 'good') == {b'"a"', b'"b"'}
-    assert not redis_client.exists('copy')
 
 
 # --- the async API -----------------------------------------------------------
@@ -541,40 +459,6 @@ def test_sets_on_a_cluster(sync_cluster: redis.RedisCluster) -> None:
 
 
 CONTENTS = ['jack', 4098, None, True, 1.5, [1, 'two'], {'b': 2, 'a': [None]}]
-
-
-def test_pottery_writes_we_read(pottery_module: Any, redis_client: redis.Redis) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        theirs = pottery_module.RedisSet(CONTENTS, redis=redis_client, key='theirs')
-        theirs.add('late')
-        theirs.discard('jack')
-    ours = RedisSet(redis=redis_client, key='theirs')
-    assert len(ours) == len(CONTENTS)
-    assert tuple(ours.contains_many(*CONTENTS, 'late')) == (False, *[True] * (len(CONTENTS) - 1), True)
-    def canonical(values: Any) -> list[str]:
-        return sorted(json.dumps(v, sort_keys=True) for v in values)
-
-    assert canonical(ours) == canonical([*CONTENTS[1:], 'late'])
-    ours.add('ours')
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        assert 'ours' in theirs
-
-
-def test_we_write_pottery_reads(pottery_module: Any, redis_client: redis.Redis) -> None:
-    ours = RedisSet(CONTENTS, redis=redis_client, key='ours')
-    ours.update(['x', 'y'])
-    ours.discard('y')
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        theirs = pottery_module.RedisSet(CONTENTS, redis=redis_client, key='theirs')
-        theirs.update(['x', 'y'])
-        theirs.discard('y')
-        mirror = pottery_module.RedisSet(redis=redis_client, key='ours')
-        assert all(mirror.contains_many(*CONTENTS, 'x'))
-        assert len(mirror) == len(CONTENTS) + 1
-    assert raw(redis_client, 'ours') == raw(redis_client, 'theirs')
 
 
 def test_sync_signature_matches_pottery(pottery_module: Any) -> None:
