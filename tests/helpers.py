@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import select
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -86,10 +87,31 @@ def read_line(process: subprocess.Popen[str], within: float = 20.0) -> str:
     return process.stdout.readline().strip()
 
 
+def lrange(client: redis.Redis, key: str) -> list[bytes]:
+    'A list as Redis stores it.'
+    return cast(list[bytes], client.lrange(key, 0, -1))
+
+
+def stored(client: redis.Redis, key: str) -> list[Any]:
+    'A list as Redis stores it, each element decoded from JSON.'
+    return [json.loads(item) for item in lrange(client, key)]
+
+
 def registers(client: redis.Redis, key: str) -> bytes:
     'A HyperLogLog as Redis stores it, without the count that PFCOUNT caches in bytes 8 to 15.'
     data: bytes = client.get(key) or b''
     return data[:8] + data[16:]
+
+
+class Upper:
+    'A codec of its own: JSON, upper-cased on the server.'
+
+    def encode(self, value: Any) -> str:
+        return json.dumps(value).upper()
+
+    def decode(self, data: bytes | str) -> Any:
+        text = data.decode() if isinstance(data, bytes) else data
+        return json.loads(text.lower())
 
 
 def warm_scripts(client: redis.Redis, *scripts: Script) -> None:

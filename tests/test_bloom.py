@@ -329,22 +329,6 @@ def test_filters_on_a_cluster(cluster: Cluster) -> None:
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
 
 
-def test_sync_signature_matches_pottery(pottery_module: Any) -> None:
-    import inspect
-
-    mine_sig = inspect.signature(BloomFilter)
-    theirs_sig = inspect.signature(pottery_module.BloomFilter)
-    for parameter in theirs_sig.parameters.values():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        assert mine_sig.parameters[parameter.name].kind == parameter.kind
-        assert mine_sig.parameters[parameter.name].default == parameter.default
-    for name in dir(pottery_module.BloomFilter):
-        if not name.startswith('_'):
-            assert hasattr(BloomFilter, name), name
-    assert pottery_async.sync.BloomFilter is BloomFilter
-
-
 def test_containers_as_sources(redis_client: redis.Redis) -> None:
     # The other containers of both APIs are read from Redis, as Pottery
     # iterates its own.

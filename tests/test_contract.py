@@ -11,7 +11,8 @@ on every row that has what it needs:
 - input that cannot be encoded raises TypeError and writes nothing;
 - a server that refuses connections makes every operation raise promptly;
 - a cancelled (or timed-out) large write is all or nothing;
-- Pottery reads what we write, and we read what Pottery writes.
+- Pottery reads what we write, and we read what Pottery writes;
+- the sync API is a drop-in for Pottery's: same constructor, same names.
 
 Per-structure behaviour stays in the structure's own test file.
 """
@@ -22,6 +23,7 @@ import asyncio
 import collections
 import dataclasses
 import gc
+import inspect
 import json
 import time
 import warnings
@@ -40,7 +42,7 @@ from pottery_async.bloom import _ADD, _HAS
 from pottery_async.cache import AsyncCachedFunction, CachedFunction
 from pottery_async.exceptions import KeyExistsError, WrongTypeError
 from pottery_async.hyper import _CONTAINS, _MERGE
-from tests.helpers import NO_RETRY, assert_wrong_type, registers, warm_scripts
+from tests.helpers import NO_RETRY, assert_wrong_type, lrange, registers, warm_scripts
 from tests.server_checks import temporaries_deleted
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -85,7 +87,7 @@ class Bulk:
 
 @dataclasses.dataclass(frozen=True)
 class Structure:
-    name: str
+    name: str  # in both APIs, and in Pottery's
     redis_type: str  # what TYPE says of its key
     kind: str  # what WrongTypeError says the container needs
     make: Callable[[redis.Redis, str], Any]  # on a key, without contents
@@ -103,9 +105,12 @@ class Structure:
     local: Callable[[Any], object] | None = None  # what the object holds itself, if anything
     interop: Interop | None = None
     bulk: Bulk | None = None
+    variant: str = ''  # what tells two rows of one structure apart
+    not_in_ours: frozenset[str] = frozenset()  # Pottery's public names we do not offer
+    same_signatures: tuple[str, ...] = ()  # methods that take exactly Pottery's parameters
 
     def __str__(self) -> str:
-        return self.name
+        return self.name + self.variant
 
 
 # Keys of every other Redis type, at 'k'.
@@ -134,10 +139,6 @@ def snapshot(*clients: redis.Redis) -> list[dict[bytes, tuple[bytes, bool]]]:
 def entries(client: redis.Redis, key: str) -> list[dict[bytes, bytes]]:
     'The fields of the entries of a stream (not their IDs, which the server chose).'
     return [fields for _, fields in client.xrange(key)]
-
-
-def lrange(client: redis.Redis, key: str) -> object:
-    return client.lrange(key, 0, -1)
 
 
 def canonical(values: Any) -> list[str]:
@@ -337,9 +338,9 @@ def after(steps: Callable[[Any], object], python: T) -> T:
 
 
 def deque(maxlen: int | None) -> Structure:
-    name = 'RedisDeque' if maxlen is None else f'RedisDeque(maxlen={maxlen})'
     return Structure(
-        name, 'list', 'list',
+        'RedisDeque', 'list', 'list',
+        variant='' if maxlen is None else f'(maxlen={maxlen})',
         make=lambda client, key: sync.RedisDeque(maxlen=maxlen, redis=client, key=key),
         seed=lambda client, key: sync.RedisDeque(['start', 1], maxlen=maxlen, redis=client, key=key),
         aseed=lambda client, key: pottery_async.RedisDeque(
@@ -555,6 +556,7 @@ STRUCTURES = [
         aseed=lambda client, key: pottery_async.RedisCounter('gallahad', redis=client, key=key),
         write=lambda c: c.update('a'),
         operations=counter_operations,
+        not_in_ours=frozenset({'copy', 'fromkeys'}),
         response_error=False,
         unserialisable=counter_unserialisable,
         bad_seed=lambda client, key: sync.RedisCounter(['ok', BAD], redis=client, key=key),
@@ -622,6 +624,7 @@ STRUCTURES = [
         aseed=lambda client, key: pottery_async.HyperLogLog(HASHABLE, redis=client, key=key),
         write=lambda hll: hll.add('a'),
         operations=hyperloglog_operations,
+        same_signatures=('union',),
         aoperations=hyperloglog_aoperations,
         seeded_error=WrongTypeError,
         unserialisable=hyperloglog_unserialisable,
@@ -672,6 +675,8 @@ STRUCTURES = [
         aseed=queue_aseed,
         write=lambda q: q.put(1),
         operations=queue_operations,
+        not_in_ours=frozenset({'RETRY_DELAY'}),
+        same_signatures=('put', 'put_nowait', 'get', 'get_nowait', 'qsize', 'empty'),
         aoperations=queue_aoperations,
         seeded_error=WrongTypeError,
         unserialisable=queue_unserialisable,
@@ -943,3 +948,23 @@ def test_we_write_pottery_reads(structure: Structure, pottery_module: Any, redis
     assert interop.raw(redis_client, 'ours') == interop.raw(redis_client, 'theirs')
     theirs = quiet(lambda: interop.attach(pottery_module, redis_client, 'ours'))
     assert quiet(lambda: interop.read(theirs)) == interop.expected
+
+
+def same_parameters(ours: Callable[..., object], theirs: Callable[..., object]) -> None:
+    'Every named parameter of Pottery\'s is ours too, of the same kind and default.'
+    mine = inspect.signature(ours).parameters
+    for parameter in inspect.signature(theirs).parameters.values():
+        if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            assert mine[parameter.name].kind == parameter.kind, parameter
+            assert mine[parameter.name].default == parameter.default, parameter
+
+
+@rows()
+def test_sync_api_is_a_drop_in(structure: Structure, pottery_module: Any) -> None:
+    ours, theirs = getattr(sync, structure.name), getattr(pottery_module, structure.name)
+    assert structure.name in sync.__all__
+    same_parameters(ours, theirs)
+    public = {name for name in dir(theirs) if not name.startswith('_')}
+    assert {name for name in public if not hasattr(ours, name)} == structure.not_in_ours
+    for name in structure.same_signatures:
+        same_parameters(getattr(ours, name), getattr(theirs, name))

@@ -409,16 +409,3 @@ def test_counters_on_a_cluster(cluster: Cluster) -> None:
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
 
-
-def test_sync_signature_matches_pottery(pottery_module: Any) -> None:
-    import inspect
-
-    mine_sig = inspect.signature(RedisCounter)
-    theirs_sig = inspect.signature(pottery_module.RedisCounter)
-    for parameter in theirs_sig.parameters.values():
-        assert mine_sig.parameters[parameter.name].kind == parameter.kind
-        assert mine_sig.parameters[parameter.name].default == parameter.default
-    for name in ('update', 'subtract', 'elements', 'most_common', 'total', 'to_counter', 'to_dict',
-                 '__add__', '__sub__', '__or__', '__and__', '__pos__', '__neg__',
-                 '__iadd__', '__isub__', '__ior__', '__iand__', '__le__', '__lt__', '__ge__', '__gt__'):
-        assert hasattr(RedisCounter, name), name

@@ -6,13 +6,11 @@ import asyncio
 import collections
 import collections.abc
 import itertools
-import json
 import subprocess
 import sys
 import threading
 import time
 import warnings
-from typing import Any
 
 import pytest
 import redis
@@ -21,25 +19,10 @@ import redis.asyncio
 import pottery_async
 from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisDeque, RedisList
+from tests.helpers import lrange, stored
 from tests.server_checks import sent_commands, temporaries_deleted
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
-
-
-def raw(client: redis.Redis, key: str) -> list[bytes]:
-    return client.lrange(key, 0, -1)  # type: ignore[return-value]
-
-
-def stored(client: redis.Redis, key: str) -> list[Any]:
-    return [json.loads(item) for item in raw(client, key)]
-
-
-def outcome(operation: Any) -> tuple[str, Any]:
-    'What an operation returned, or the type of what it raised.'
-    try:
-        return 'returned', operation()
-    except Exception as error:
-        return type(error).__name__, None
 
 
 # --- the sync API: everything collections.deque offers ----------------------
@@ -173,7 +156,7 @@ def test_existing_list_longer_than_maxlen_raises(redis_client: redis.Redis) -> N
     redis_client.rpush('d', '1', '2', '3')
     with pytest.raises(IndexError, match='persistent RedisDeque beyond its maximum size'):
         RedisDeque(maxlen=2, redis=redis_client, key='d')
-    assert raw(redis_client, 'd') == [b'1', b'2', b'3']
+    assert lrange(redis_client, 'd') == [b'1', b'2', b'3']
     assert RedisDeque(maxlen=3, redis=redis_client, key='d').to_list() == [1, 2, 3]
 
 
@@ -420,12 +403,3 @@ async def test_async_concurrent_tasks_never_exceed_maxlen(aredis: redis.asyncio.
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
 
-
-def test_drop_in_signature(pottery_module: Any) -> None:
-    import inspect
-
-    ours = inspect.signature(RedisDeque)
-    theirs = inspect.signature(pottery_module.RedisDeque)
-    for parameter in theirs.parameters.values():
-        assert ours.parameters[parameter.name].kind == parameter.kind
-        assert ours.parameters[parameter.name].default == parameter.default

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import pytest
 import redis
@@ -297,23 +296,6 @@ def test_hyperloglogs_on_a_cluster(cluster: Cluster) -> None:
 
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
-
-
-def test_sync_signature_matches_pottery(pottery_module: Any) -> None:
-    import inspect
-
-    mine_sig = inspect.signature(HyperLogLog)
-    theirs_sig = inspect.signature(pottery_module.HyperLogLog)
-    for parameter in theirs_sig.parameters.values():
-        assert mine_sig.parameters[parameter.name].kind == parameter.kind
-        assert mine_sig.parameters[parameter.name].default == parameter.default
-    mine_union = inspect.signature(HyperLogLog.union)
-    for parameter in inspect.signature(pottery_module.HyperLogLog.union).parameters.values():
-        assert mine_union.parameters[parameter.name].kind == parameter.kind
-    for name in dir(pottery_module.HyperLogLog):
-        if not name.startswith('_'):
-            assert hasattr(HyperLogLog, name), name
-    assert pottery_async.sync.HyperLogLog is HyperLogLog
 
 
 def test_containers_as_sources(redis_client: redis.Redis) -> None:

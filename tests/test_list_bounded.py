@@ -25,7 +25,7 @@ import redis.asyncio
 import pottery_async
 import pottery_async.list as core_list
 from pottery_async.sync import RedisDeque, RedisList
-from tests.helpers import eventually, run_script
+from tests.helpers import eventually, run_script, stored
 from tests.server_checks import sent_commands
 from tests.servers import Server
 
@@ -41,10 +41,6 @@ def tiny_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     'Steps of 3 elements (or 40 bytes): small lists go through every multi-step path.'
     monkeypatch.setattr(core_list, '_CHUNK', 3)
     monkeypatch.setattr(core_list, '_CHUNK_BYTES', 40)
-
-
-def stored(client: redis.Redis, key: str) -> list[Any]:
-    return [json.loads(item) for item in client.lrange(key, 0, -1)]
 
 
 def keys(client: redis.Redis) -> list[bytes]:

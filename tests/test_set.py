@@ -6,7 +6,6 @@ import ast
 import collections.abc
 import json
 import warnings
-from typing import Any
 
 import pytest
 import redis
@@ -16,6 +15,7 @@ import pottery_async
 import pottery_async.sync
 from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisSet
+from tests.helpers import Upper
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
 
@@ -296,14 +296,6 @@ def test_a_second_client_to_the_same_server_fetches(redis_client: redis.Redis, u
 
 
 def test_sets_with_different_codecs_compare_by_value(redis_client: redis.Redis) -> None:
-    class Upper:
-        def encode(self, value: Any) -> str:
-            return json.dumps(value).upper()
-
-        def decode(self, data: bytes | str) -> Any:
-            text = data.decode() if isinstance(data, bytes) else data
-            return json.loads(text.lower())
-
     a = RedisSet('abc', redis=redis_client, key='a')
     b = RedisSet('bcd', redis=redis_client, key='b', codec=Upper())
     assert raw(redis_client, 'b') == {b'"B"', b'"C"', b'"D"'}
@@ -460,15 +452,3 @@ def test_sets_on_a_cluster(sync_cluster: redis.RedisCluster) -> None:
 
 CONTENTS = ['jack', 4098, None, True, 1.5, [1, 'two'], {'b': 2, 'a': [None]}]
 
-
-def test_sync_signature_matches_pottery(pottery_module: Any) -> None:
-    import inspect
-
-    mine_sig = inspect.signature(RedisSet)
-    theirs_sig = inspect.signature(pottery_module.RedisSet)
-    for parameter in theirs_sig.parameters.values():
-        assert mine_sig.parameters[parameter.name].kind == parameter.kind
-        assert mine_sig.parameters[parameter.name].default == parameter.default
-    for name in dir(pottery_module.RedisSet):
-        if not name.startswith('_') and name not in ('redis', 'key'):
-            assert hasattr(RedisSet, name), name
