@@ -337,34 +337,6 @@ def after(steps: Callable[[Any], object], python: T) -> T:
     return python
 
 
-def deque(maxlen: int | None) -> Structure:
-    return Structure(
-        'RedisDeque', 'list', 'list',
-        variant='' if maxlen is None else f'(maxlen={maxlen})',
-        make=lambda client, key: sync.RedisDeque(maxlen=maxlen, redis=client, key=key),
-        seed=lambda client, key: sync.RedisDeque(['start', 1], maxlen=maxlen, redis=client, key=key),
-        aseed=lambda client, key: pottery_async.RedisDeque(
-            ['start', 1], maxlen=maxlen, redis=client, key=key),
-        write=lambda d: d.appendleft(0),
-        operations=deque_operations(maxlen),
-        aoperations=deque_aoperations,
-        response_error=False,
-        make_reads=maxlen is not None,
-        unserialisable=deque_unserialisable,
-        bad_seed=lambda client, key: sync.RedisDeque(['x', BAD], maxlen=maxlen, redis=client, key=key),
-        interop=Interop(
-            pottery=lambda p, client, key: p.RedisDeque(['start', 1], maxlen=maxlen, redis=client, key=key),
-            attach=lambda p, client, key: p.RedisDeque(maxlen=maxlen, redis=client, key=key),
-            steps=deque_steps, read=list,
-            expected=list(after(deque_steps, collections.deque(['start', 1], maxlen=maxlen))),
-            raw=lrange,
-        ),
-        bulk=None if maxlen is not None else Bulk(
-            pottery_async.RedisDeque, lambda d, n: d.extend(['x' * 20] * n), redis.Redis.llen, steps=20_000,
-        ),
-    )
-
-
 # --- HyperLogLog and BloomFilter ------------------------------------------------------
 
 
@@ -399,19 +371,16 @@ def hyperloglog_unserialisable(hll: sync.HyperLogLog) -> list[Op]:
 
 
 def hyperloglog_steps(hll: Any) -> None:
+    # Pottery's HyperLogLog takes hashable elements only.
     hll.add('late')
     hll.update(['more', 'and more'])
-
-
-def bloom_filter(client: Any, key: str | None, contents: Any = ()) -> sync.BloomFilter:
-    return sync.BloomFilter(contents, num_elements=1000, false_positives=0.001, redis=client, key=key)
 
 
 def bloom_operations(bf: sync.BloomFilter, sides: Sides) -> list[Op]:
     return [
         lambda: bf.add('a'), lambda: bf.update(['a', 'b']), lambda: 'a' in bf,
         lambda: tuple(bf.contains_many('a', 'b')), lambda: len(bf),
-        lambda: bloom_filter(sides.home, 'k', ['a']),
+        lambda: sync.BloomFilter(['a'], num_elements=100, false_positives=0.1, redis=sides.home, key='k'),
     ]
 
 
@@ -423,9 +392,14 @@ def bloom_aoperations(bf: pottery_async.BloomFilter) -> list[AsyncOp]:
 
 
 def bloom_steps(bf: Any) -> None:
-    # Pottery's add() takes hashable elements only.
-    bf.add(1.5)
-    bf.update(ELEMENTS[5:])
+    # Pottery's BloomFilter.add() takes hashable elements only; update(), any.
+    bf.add('late')
+    bf.update(ELEMENTS[5:7])
+
+
+def probabilistic(x: Any) -> tuple[int, tuple[bool, ...]]:
+    'What a HyperLogLog or a Bloom filter reads: its size, and whether it holds each element.'
+    return len(x), tuple(x.contains_many(*ELEMENTS, 'late', 'nobody'))
 
 
 # --- RedisSimpleQueue ------------------------------------------------------------------
@@ -528,145 +502,122 @@ def cache_operations(f: CachedFunction[[int], int], sides: Sides) -> list[Op]:
 
 # --- the table ---------------------------------------------------------------------------
 
-STRUCTURES = [
-    Structure(
-        'RedisDict', 'hash', 'hash',
-        make=lambda client, key: sync.RedisDict(redis=client, key=key),
-        seed=lambda client, key: sync.RedisDict(DICT, redis=client, key=key),
-        aseed=lambda client, key: pottery_async.RedisDict(DICT, redis=client, key=key),
-        write=lambda d: d.__setitem__('a', 1),
-        operations=dict_operations,
-        aoperations=dict_aoperations,
-        unserialisable=dict_unserialisable,
-        bad_seed=lambda client, key: sync.RedisDict({'ok': 1, 'bad': BAD}, redis=client, key=key),
+
+def container(
+    name: str, redis_type: str, contents: Any, bad: Any, interop: tuple[Any, Any, object, Any],
+    *, options: dict[str, Any] | None = None, **fields: Any,
+) -> Structure:
+    """A row for a class made as ``Class(contents, redis=, key=, **options)``, in both APIs and Pottery.
+
+    ``interop``: the steps, how to read the result, what it reads, the stored bytes.
+    """
+    def build(api: Any, client: Any, key: str | None, *given: Any) -> Any:
+        return getattr(api, name)(*given, redis=client, key=key, **(options or {}))
+
+    steps, read, expected, raw = interop
+    return Structure(
+        name, redis_type, fields.pop('kind', redis_type),
+        make=lambda client, key: build(sync, client, key),
+        seed=lambda client, key: build(sync, client, key, contents),
+        aseed=lambda client, key: build(pottery_async, client, key, contents),
+        bad_seed=lambda client, key: build(sync, client, key, bad),
         interop=Interop(
-            pottery=lambda p, client, key: p.RedisDict(DICT, redis=client, key=key),
-            attach=lambda p, client, key: p.RedisDict(redis=client, key=key),
-            steps=dict_steps, read=lambda d: d.to_dict(),
-            expected=after(dict_steps, dict(DICT)),
-            raw=redis.Redis.hgetall,
+            pottery=lambda p, client, key: build(p, client, key, contents),
+            attach=lambda p, client, key: build(p, client, key),
+            steps=steps, read=read, expected=expected, raw=raw,
         ),
+        **fields,
+    )
+
+
+def deque(maxlen: int | None) -> Structure:
+    python = collections.deque(['start', 1], maxlen=maxlen)
+    return container(
+        'RedisDeque', 'list', ['start', 1], ['x', BAD],
+        (deque_steps, list, list(after(deque_steps, python)), lrange), options={'maxlen': maxlen},
+        variant='' if maxlen is None else f'(maxlen={maxlen})',
+        write=lambda d: d.appendleft(0), operations=deque_operations(maxlen), aoperations=deque_aoperations,
+        response_error=False, make_reads=maxlen is not None, unserialisable=deque_unserialisable,
+        bulk=None if maxlen else Bulk(
+            pottery_async.RedisDeque, lambda d, n: d.extend(['x' * 20] * n), redis.Redis.llen, steps=20_000,
+        ),
+    )
+
+
+STRUCTURES = [
+    container(
+        'RedisDict', 'hash', DICT, {'ok': 1, 'bad': BAD},
+        (dict_steps, lambda d: d.to_dict(), after(dict_steps, dict(DICT)), redis.Redis.hgetall),
+        write=lambda d: d.__setitem__('a', 1), operations=dict_operations, aoperations=dict_aoperations,
+        unserialisable=dict_unserialisable,
         bulk=Bulk(pottery_async.RedisDict, lambda d, n: d.update({f'field-{i}': 'x' * 20 for i in range(n)}),
                   redis.Redis.hlen),
     ),
-    Structure(
-        'RedisCounter', 'hash', 'hash',
-        make=lambda client, key: sync.RedisCounter(redis=client, key=key),
-        seed=lambda client, key: sync.RedisCounter('gallahad', redis=client, key=key),
-        aseed=lambda client, key: pottery_async.RedisCounter('gallahad', redis=client, key=key),
-        write=lambda c: c.update('a'),
-        operations=counter_operations,
-        not_in_ours=frozenset({'copy', 'fromkeys'}),
-        response_error=False,
-        unserialisable=counter_unserialisable,
-        bad_seed=lambda client, key: sync.RedisCounter(['ok', BAD], redis=client, key=key),
-        interop=Interop(
-            pottery=lambda p, client, key: p.RedisCounter('gallahad', redis=client, key=key),
-            attach=lambda p, client, key: p.RedisCounter(redis=client, key=key),
-            steps=counter_steps, read=lambda c: (c.to_counter(), repr(c)),
-            expected=(
+    container(
+        'RedisCounter', 'hash', 'gallahad', ['ok', BAD],
+        (
+            counter_steps, lambda c: (c.to_counter(), repr(c)),
+            (
                 after(counter_steps, Counter('gallahad')),
                 "RedisCounter{'z': 7, 'a': 3, 'x': 2.5, 'l': 2, 'y': 2, 'h': 1, 'd': 1, 'g': 0}",
             ),
-            raw=redis.Redis.hgetall,
+            redis.Redis.hgetall,
         ),
+        write=lambda c: c.update('a'), operations=counter_operations, response_error=False,
+        unserialisable=counter_unserialisable, not_in_ours=frozenset({'copy', 'fromkeys'}),
         bulk=Bulk(pottery_async.RedisCounter, lambda c, n: c.update({f'field-{i}': 1 for i in range(n)}),
                   redis.Redis.hlen),
     ),
-    Structure(
-        'RedisSet', 'set', 'set',
-        make=lambda client, key: sync.RedisSet(redis=client, key=key),
-        seed=lambda client, key: sync.RedisSet(ELEMENTS, redis=client, key=key),
-        aseed=lambda client, key: pottery_async.RedisSet(ELEMENTS, redis=client, key=key),
-        write=lambda s: s.add('a'),
-        operations=set_operations,
-        aoperations=set_aoperations,
-        unserialisable=set_unserialisable,
-        bad_seed=lambda client, key: sync.RedisSet(['ok', BAD], redis=client, key=key),
-        interop=Interop(
-            pottery=lambda p, client, key: p.RedisSet(ELEMENTS, redis=client, key=key),
-            attach=lambda p, client, key: p.RedisSet(redis=client, key=key),
-            steps=set_steps,
-            read=lambda s: (len(s), canonical(s), tuple(s.contains_many('late', 'x', 'y', 'jack'))),
-            expected=(len(ELEMENTS) + 1, canonical([*ELEMENTS[1:], 'late', 'x']), (True, True, False, False)),
-            raw=redis.Redis.smembers,
+    container(
+        'RedisSet', 'set', ELEMENTS, ['ok', BAD],
+        (
+            set_steps, lambda s: (len(s), canonical(s), tuple(s.contains_many('late', 'x', 'y', 'jack'))),
+            (len(ELEMENTS) + 1, canonical([*ELEMENTS[1:], 'late', 'x']), (True, True, False, False)),
+            redis.Redis.smembers,
         ),
+        write=lambda s: s.add('a'), operations=set_operations, aoperations=set_aoperations,
+        unserialisable=set_unserialisable,
         bulk=Bulk(pottery_async.RedisSet, lambda s, n: s.update(f'element-{i}' for i in range(n)),
                   redis.Redis.scard),
     ),
-    Structure(
-        'RedisList', 'list', 'list',
-        make=lambda client, key: sync.RedisList(redis=client, key=key),
-        seed=lambda client, key: sync.RedisList(ELEMENTS, redis=client, key=key),
-        aseed=lambda client, key: pottery_async.RedisList(ELEMENTS, redis=client, key=key),
-        write=lambda values: values.append(1),
-        operations=list_operations,
-        aoperations=list_aoperations,
+    container(
+        'RedisList', 'list', ELEMENTS, [1, BAD],
+        (list_steps, lambda values: values.to_list(), after(list_steps, list(ELEMENTS)), lrange),
+        write=lambda values: values.append(1), operations=list_operations, aoperations=list_aoperations,
         unserialisable=list_unserialisable,
-        bad_seed=lambda client, key: sync.RedisList([1, BAD], redis=client, key=key),
-        interop=Interop(
-            pottery=lambda p, client, key: p.RedisList(ELEMENTS, redis=client, key=key),
-            attach=lambda p, client, key: p.RedisList(redis=client, key=key),
-            steps=list_steps, read=lambda values: values.to_list(),
-            expected=after(list_steps, list(ELEMENTS)),
-            raw=lrange,
-        ),
         # Pushed in chunks of 20,000 (_CHUNK), each all or nothing.
         bulk=Bulk(pottery_async.RedisList, lambda values, n: values.extend(['x' * 20] * n), redis.Redis.llen,
                   steps=20_000),
     ),
     deque(None),
     deque(4),
-    Structure(
-        'HyperLogLog', 'string', 'HyperLogLog',
-        make=lambda client, key: sync.HyperLogLog(redis=client, key=key),
-        seed=lambda client, key: sync.HyperLogLog(HASHABLE, redis=client, key=key),
-        aseed=lambda client, key: pottery_async.HyperLogLog(HASHABLE, redis=client, key=key),
-        write=lambda hll: hll.add('a'),
-        operations=hyperloglog_operations,
-        same_signatures=('union',),
-        aoperations=hyperloglog_aoperations,
-        seeded_error=WrongTypeError,
-        unserialisable=hyperloglog_unserialisable,
-        bad_seed=lambda client, key: sync.HyperLogLog(['ok', BAD], redis=client, key=key),
+    container(
+        'HyperLogLog', 'string', HASHABLE, ['ok', BAD],
+        (
+            hyperloglog_steps, probabilistic,
+            (len(HASHABLE) + 3, (*(e in HASHABLE for e in ELEMENTS), True, False)), registers,
+        ),
+        kind='HyperLogLog', write=lambda hll: hll.add('a'), operations=hyperloglog_operations,
+        aoperations=hyperloglog_aoperations, seeded_error=WrongTypeError,
+        unserialisable=hyperloglog_unserialisable, same_signatures=('union',),
         extra_foreign={
             # A plain string, and a dense header of the wrong length.
             'not a HyperLogLog': lambda c: c.set('k', 'not a HyperLogLog'),
             'bad dense header': lambda c: c.set('k', b'HYLL\x00' + b'\x00' * 20),
         },
-        interop=Interop(
-            pottery=lambda p, client, key: p.HyperLogLog(HASHABLE, redis=client, key=key),
-            attach=lambda p, client, key: p.HyperLogLog(redis=client, key=key),
-            steps=hyperloglog_steps,
-            read=lambda hll: (len(hll), tuple(hll.contains_many(*HASHABLE, 'late', 'more', 'nobody'))),
-            expected=(len(HASHABLE) + 3, (True,) * (len(HASHABLE) + 2) + (False,)),
-            raw=registers,
-        ),
     ),
-    Structure(
-        'BloomFilter', 'string', 'string',
-        make=bloom_filter,
-        seed=lambda client, key: bloom_filter(client, key, ELEMENTS[:4]),
-        aseed=lambda client, key: pottery_async.BloomFilter(
-            ELEMENTS[:4], num_elements=1000, false_positives=0.001, redis=client, key=key),
-        write=lambda bf: bf.add('a'),
-        operations=bloom_operations,
-        aoperations=bloom_aoperations,
+    container(
+        'BloomFilter', 'string', HASHABLE, ['ok', BAD],
+        (
+            bloom_steps, probabilistic, (len(ELEMENTS) + 1, (True,) * (len(ELEMENTS) + 1) + (False,)),
+            redis.Redis.get,
+        ),
+        options={'num_elements': 1000, 'false_positives': 0.001},
+        write=lambda bf: bf.add('a'), operations=bloom_operations, aoperations=bloom_aoperations,
         seeded_error=WrongTypeError,
         unserialisable=lambda bf: [
             lambda: bf.add(BAD), lambda: bf.update(['ok', BAD]), lambda: bf.update(['ok'], [{1, 2}]),
         ],
-        bad_seed=lambda client, key: bloom_filter(client, key, ['ok', BAD]),
-        interop=Interop(
-            pottery=lambda p, client, key: p.BloomFilter(
-                ELEMENTS[:4], num_elements=1000, false_positives=0.001, redis=client, key=key),
-            attach=lambda p, client, key: p.BloomFilter(
-                num_elements=1000, false_positives=0.001, redis=client, key=key),
-            steps=bloom_steps,
-            read=lambda bf: (len(bf), tuple(bf.contains_many(*ELEMENTS, 'nobody'))),
-            expected=(len(ELEMENTS), (True,) * len(ELEMENTS) + (False,)),
-            raw=redis.Redis.get,
-        ),
     ),
     Structure(
         'RedisSimpleQueue', 'stream', 'stream',
