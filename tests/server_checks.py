@@ -49,6 +49,14 @@ def sent_commands(url: str) -> Iterator[list[str]]:
         client.close()
 
 
+@contextlib.contextmanager
+def sends(url: str, *names: str) -> Iterator[list[str]]:
+    'The block sends these commands (by name, in this order) and no others.'
+    with sent_commands(url) as sent:
+        yield sent
+    assert [command.split()[0] for command in sent] == list(names)
+
+
 async def temporaries_deleted(
     client: redis.asyncio.Redis | redis.asyncio.RedisCluster, within: float = 10.0,
 ) -> None:

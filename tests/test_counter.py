@@ -258,49 +258,34 @@ def test_existing_key_with_contents_raises(c: RedisCounter, redis_client: redis.
 # --- concurrent writers lose nothing ------------------------------------------
 
 
-def _hammer(url: str, n: int, barrier: Any) -> None:
+def _hammer(url: str, key: str, n: int, barrier: Any) -> None:
     client = redis.Redis.from_url(url)
-    counter = RedisCounter(redis=client, key='hammered')
+    counter = RedisCounter(redis=client, key=key)
     barrier.wait()
     for i in range(n):
-        counter.update(['shared', f'word-{i % 3}'])
+        counter.update({'x': 0.5, 'y': 1} if key == 'floats' else ['shared', f'word-{i % 3}'])
     client.close()
 
 
-def test_concurrent_processes_lose_no_update(url: str, redis_client: redis.Redis) -> None:
-    context = multiprocessing.get_context('spawn')
-    barrier = context.Barrier(4)
-    processes = [context.Process(target=_hammer, args=(url, 500, barrier)) for _ in range(4)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(100)
-        assert process.exitcode == 0
-    counter = RedisCounter(redis=redis_client, key='hammered')
-    assert counter['shared'] == 2000
-    assert counter.total() == 4000
-
-
-def _hammer_floats(url: str, n: int, barrier: Any) -> None:
-    client = redis.Redis.from_url(url)
-    counter = RedisCounter(redis=client, key='floats')
-    barrier.wait()
-    for _ in range(n):
-        counter.update({'x': 0.5, 'y': 1})
-    client.close()
-
-
-def test_concurrent_transactions_lose_no_update(url: str, redis_client: redis.Redis) -> None:
+@pytest.mark.parametrize(('key', 'expected'), [
+    # Integer counts: a script.
+    ('words', Counter({'shared': 4 * 500, **{f'word-{w}': 4 * len(range(w, 500, 3)) for w in range(3)}})),
     # Float counts take the WATCH/MULTI path: conflicts are retried.
+    ('floats', Counter(x=4 * 100 * 0.5, y=4 * 100)),
+])
+def test_concurrent_processes_lose_no_update(
+    url: str, redis_client: redis.Redis, key: str, expected: Counter[str],
+) -> None:
     context = multiprocessing.get_context('spawn')
     barrier = context.Barrier(4)
-    processes = [context.Process(target=_hammer_floats, args=(url, 100, barrier)) for _ in range(4)]
+    n = 500 if key == 'words' else 100
+    processes = [context.Process(target=_hammer, args=(url, key, n, barrier)) for _ in range(4)]
     for process in processes:
         process.start()
     for process in processes:
         process.join(100)
         assert process.exitcode == 0
-    assert RedisCounter(redis=redis_client, key='floats').to_counter() == Counter(x=200.0, y=400)
+    assert RedisCounter(redis=redis_client, key=key).to_counter() == expected
 
 
 # --- bad input: a clear error, and nothing on the server changes ------------

@@ -32,20 +32,14 @@ from pottery_async.exceptions import (
 )
 from pottery_async.sync import NextID, Redlock, synchronize
 from tests.helpers import HANG_GUARD, eventually, lock_keys, paused, run_script, unique
-from tests.servers import Server
+from tests.servers import Server, several
 
 
 @pytest.fixture
 def own_servers() -> Iterator[list[Server]]:
     'Five masters of this test alone, free to be killed (the session\'s five must stay up).'
-    servers: list[Server] = []
-    try:
-        for _ in range(5):
-            servers.append(Server())
+    with several(5) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def kill(servers: list[Server]) -> None:
