@@ -22,13 +22,31 @@ from pottery_async._base import Script
 from pottery_async.exceptions import WrongTypeError
 from tests.servers import Server
 
+# A value of every JSON type, non-ASCII and empty strings among them.
+ELEMENTS: list[Any] = ['jack', 4098, None, True, 1.5, [1, 'two'], {'b': 2, 'a': [None]}, 'ünïcode', '']
+
 # For clients that must report a failure at once, not after redis-py's retries.
 NO_RETRY = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
 
 
 def lock_keys(masters: list[redis.Redis]) -> list[list[bytes]]:
     'The Redlock keys on each master, sorted.'
-    return [sorted(master.keys('redlock:*')) for master in masters]  # type: ignore[arg-type]
+    return [sorted(cast(list[bytes], master.keys('redlock:*'))) for master in masters]
+
+
+def untyped(value: object) -> Any:
+    'What a test passes where the API does not allow it, hidden from the type checker.'
+    return value
+
+
+def ordered(values: Iterable[Any]) -> list[Any]:
+    'sorted() of what a container holds (typed as any JSON value, which a type checker cannot order).'
+    return sorted(values)
+
+
+def nodes_of(cluster: redis.RedisCluster, keys: Iterable[str]) -> set[str]:
+    'The names of the cluster nodes that hold these keys.'
+    return {cluster.get_node_from_key(key).name for key in keys}  # type: ignore[no-untyped-call]
 
 
 def unique(prefix: str) -> str:
@@ -97,9 +115,14 @@ def stored(client: redis.Redis, key: str) -> list[Any]:
     return [json.loads(item) for item in lrange(client, key)]
 
 
+def entries(client: redis.Redis, key: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    'The entries of a stream, as a client that does not decode replies reads them.'
+    return cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(key))
+
+
 def registers(client: redis.Redis, key: str) -> bytes:
     'A HyperLogLog as Redis stores it, without the count that PFCOUNT caches in bytes 8 to 15.'
-    data: bytes = client.get(key) or b''
+    data = cast(bytes | None, client.get(key)) or b''
     return data[:8] + data[16:]
 
 
@@ -161,7 +184,9 @@ def set_acl_user(servers: list[Server], user: str, *rules: str) -> None:
     'Create (or replace) ``user`` on every server, with these rules and nothing else.'
     for server in servers:
         admin = redis.Redis(host=server.host, port=server.port)
-        admin.execute_command('ACL', 'SETUSER', user, 'reset', 'on', f'>{ACL_PASSWORD}', *rules)
+        admin.execute_command(  # type: ignore[no-untyped-call]
+            'ACL', 'SETUSER', user, 'reset', 'on', f'>{ACL_PASSWORD}', *rules,
+        )
         admin.close()
 
 

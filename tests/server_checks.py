@@ -28,7 +28,7 @@ def sent_commands(url: str) -> Iterator[list[str]]:
     marker = f'end-of-block {uuid.uuid4()}'
     seen: list[str] = []
     try:
-        with client.monitor() as monitor:
+        with client.monitor() as monitor:  # type: ignore[no-untyped-call]
 
             def collect() -> None:
                 for command in monitor.listen():

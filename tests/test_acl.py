@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -34,7 +34,7 @@ import pottery_async.sync as pottery
 from pottery_async import CacheInfo, _wake
 from pottery_async._base import companion
 from pottery_async.exceptions import KeyExistsError, QueueEmptyError, WrongTypeError
-from tests.helpers import as_user, as_user_async, eventually, set_acl_user, subscribers
+from tests.helpers import as_user, as_user_async, eventually, ordered, set_acl_user, subscribers
 from tests.servers import Server
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -217,7 +217,7 @@ def decoded_set(admin: redis.Redis, key: str) -> set[Any]:
 
 
 def keys(admin: redis.Redis) -> set[str]:
-    return {key.decode() for key in admin.keys('*')}
+    return {key.decode() for key in cast(list[bytes], admin.keys('*'))}
 
 
 async def settle(condition: Callable[[], bool]) -> None:
@@ -241,11 +241,11 @@ def sync_dict(clients: list[redis.Redis], admins: list[redis.Redis], key: str) -
     assert d.get('x') is None
     assert 'b' in d
     assert len(d) == 4
-    assert sorted(d) == ['a', 'b', 'c', 'e']
+    assert ordered(d) == ['a', 'b', 'c', 'e']
     assert d.pop('e') == 5
     assert d.setdefault('f', 6) == 6
     popped, _ = d.popitem()
-    expected = {'a': 1, 'b': 2, 'c': 3, 'f': 6}
+    expected: dict[Any, int] = {'a': 1, 'b': 2, 'c': 3, 'f': 6}
     del expected[popped]
     assert d.to_dict() == expected == decoded_hash(admin, key)
     with pytest.raises(KeyExistsError):
@@ -285,7 +285,7 @@ def sync_set(clients: list[redis.Redis], admins: list[redis.Redis], key: str) ->
     assert 3 in s
     assert list(s.contains_many(3, 9)) == [True, False]
     assert len(s) == 2
-    assert sorted(s) == [3, 5]
+    assert ordered(s) == [3, 5]
     # Computed on the server.
     assert (s | t, s & t, s - t, s ^ t) == ({3, 4, 5}, {3}, {5}, {4, 5})
     assert s.isdisjoint({7})
@@ -461,7 +461,7 @@ def sync_cache_entry_ttl(clients: list[redis.Redis], admins: list[redis.Redis], 
     # Expired: computed again.
     assert [double(1), double(2), double(1)] == [2, 4, 2]
     assert calls == [1, 1, 2]
-    assert all(value.startswith(b'@') for value in admin.hvals(key))
+    assert all(value.startswith(b'@') for value in cast(list[bytes], admin.hvals(key)))
 
 
 def sync_cache_stampede(clients: list[redis.Redis], admins: list[redis.Redis], key: str) -> None:
@@ -545,11 +545,11 @@ async def async_dict(clients: list[redis.asyncio.Redis], admins: list[redis.Redi
     assert await d.get('x') is None
     assert await d.contains('b')
     assert await d.len() == 4
-    assert sorted([k async for k in d]) == ['a', 'b', 'c', 'e']
+    assert ordered([k async for k in d]) == ['a', 'b', 'c', 'e']
     assert await d.pop('e') == 5
     assert await d.setdefault('f', 6) == 6
     popped, _ = await d.popitem()
-    expected = {'a': 1, 'b': 2, 'c': 3, 'f': 6}
+    expected: dict[Any, int] = {'a': 1, 'b': 2, 'c': 3, 'f': 6}
     del expected[popped]
     assert await d.to_dict() == expected == decoded_hash(admin, key)
     with pytest.raises(KeyExistsError):
@@ -588,7 +588,7 @@ async def async_set(clients: list[redis.asyncio.Redis], admins: list[redis.Redis
     assert await s.contains(3)
     assert list(await s.contains_many(3, 9)) == [True, False]
     assert await s.len() == 2
-    assert sorted([m async for m in s]) == [3, 5]
+    assert ordered([m async for m in s]) == [3, 5]
     assert (await s.or_(t), await s.and_(t), await s.sub(t), await s.xor(t)) == ({3, 4, 5}, {3}, {5}, {4, 5})
     assert await s.isdisjoint({7})
     assert not await s.le(t)
@@ -756,7 +756,7 @@ async def async_cache_entry_ttl(
     await asyncio.sleep(0.1)
     assert [await double(1), await double(2), await double(1)] == [2, 4, 2]
     assert calls == [1, 1, 2]
-    assert all(value.startswith(b'@') for value in admin.hvals(key))
+    assert all(value.startswith(b'@') for value in cast(list[bytes], admin.hvals(key)))
 
 
 async def async_cache_stampede(
@@ -771,7 +771,7 @@ async def async_cache_stampede(
         await asyncio.sleep(0.3)
         return n
 
-    assert (await asyncio.gather(slow(7), slow(7), slow(7)), calls) == ([7, 7, 7], [7])
+    assert (list(await asyncio.gather(slow(7), slow(7), slow(7))), calls) == ([7, 7, 7], [7])
     assert keys(admin) == {key}
     assert admin.hvals(key) == [b'7']
 
@@ -981,7 +981,7 @@ async def test_cache_waiters_are_woken(
         return n
 
     started = time.monotonic()
-    assert await asyncio.gather(slow(7), slow(7), slow(7)) == [7, 7, 7]
+    assert list(await asyncio.gather(slow(7), slow(7), slow(7))) == [7, 7, 7]
     # Woken: without a recheck, the waiters would wait out the 10 s lease.
     assert time.monotonic() - started < 5
     assert calls == [7]
@@ -1001,7 +1001,7 @@ async def test_cache_without_channels_polls(
         await asyncio.sleep(0.3)
         return n
 
-    assert await asyncio.gather(slow(7), slow(7), slow(7)) == [7, 7, 7]
+    assert list(await asyncio.gather(slow(7), slow(7), slow(7))) == [7, 7, 7]
     assert calls == [7]
     assert keys(admins[0]) == {'cache'}
     said = [record.getMessage() for record in caplog.records if 'Wake-ups are off' in record.getMessage()]

@@ -38,6 +38,7 @@ from tests.helpers import (
     read_line,
     run_script,
     unique,
+    untyped,
 )
 
 ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
@@ -535,7 +536,7 @@ def test_generators_that_call_the_sync_api_can_feed_it(
 
     def run() -> None:
         warnings.simplefilter('ignore', InefficientAccessWarning)  # list initial contents
-        dst.update((k, src[k] * 10) for k in ('a', 'b', 'c'))
+        dst.update((k, untyped(src[k]) * 10) for k in ('a', 'b', 'c'))
         s = RedisSet(redis=client, key='gen-set')
         s.update(x for x in src)
         lst = RedisList(redis=client, key='gen-list')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import cast
 
 import pytest
 import redis
@@ -15,7 +16,7 @@ import pottery_async.sync
 from pottery_async.exceptions import InefficientAccessWarning
 from pottery_async.hyper import _CONTAINS, _MERGE
 from pottery_async.sync import HyperLogLog
-from tests.helpers import registers, warm_scripts
+from tests.helpers import ELEMENTS, nodes_of, registers, untyped, warm_scripts
 from tests.server_checks import sends, temporaries_deleted
 from tests.servers import Cluster
 
@@ -25,7 +26,6 @@ SEARCHES = {
     'google in 1998', 'minesweeper', 'joey tribbiani', 'wizard of oz', 'rgb to hex', 'pac-man',
     'breathing exercise', 'do a barrel roll', 'snake',
 }
-ELEMENTS = ['jack', 4098, None, True, 1.5, [1, 'two'], {'b': 2, 'a': [None]}, 'ünïcode', '']
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def searches(redis_client: redis.Redis) -> HyperLogLog:
 def encoding(client: redis.Redis, key: str) -> str:
     'How Redis stores a HyperLogLog: sparse (small) or dense (12 kB).'
     byte = client.getrange(key, 4, 4)
-    return {b'\x00': 'dense', b'\x01': 'sparse'}[byte]  # type: ignore[index]
+    return {b'\x00': 'dense', b'\x01': 'sparse'}[cast(bytes, byte)]
 
 
 # --- the sync API ------------------------------------------------------------
@@ -61,7 +61,7 @@ def test_seed_example(searches: HyperLogLog, redis_client: redis.Redis) -> None:
 
 
 def test_elements_are_json_encoded_like_pottery(searches: HyperLogLog, redis_client: redis.Redis) -> None:
-    searches.update(ELEMENTS)
+    searches.update(untyped(ELEMENTS))
     # PFADD of the JSON encodings changes nothing: they are what was added.
     assert redis_client.pfadd('google-searches', 'jack') == 1
     assert redis_client.pfadd('google-searches', '"jack"', '4098', 'null', 'true', '1.5', '[1, "two"]',
@@ -272,7 +272,7 @@ def test_hyperloglogs_on_a_cluster(cluster: Cluster) -> None:
     try:
         keys = ['{tag}a', '{tag}b', 'spread-0', 'spread-1', 'spread-2', 'odd}key', 'a{}b}']
         hlls = {key: HyperLogLog([key, 'common'], redis=client, key=key) for key in keys}
-        assert len({client.get_node_from_key(key).name for key in keys}) > 1
+        assert len(nodes_of(client, keys)) > 1
         for key, hll in hlls.items():
             assert key in hll
             assert tuple(hll.contains_many(key, 'common', 'nobody')) == (True, True, False)
@@ -308,7 +308,8 @@ def test_containers_as_sources(redis_client: redis.Redis) -> None:
 
 
 async def test_async_containers_as_sources(aredis: redis.asyncio.Redis) -> None:
-    hll = await pottery_async.HyperLogLog(await pottery_async.RedisList(['a'], redis=aredis, key='awords'),
-                                          redis=aredis, key='ahll')
-    await hll.update(await pottery_async.RedisSet({'b'}, redis=aredis, key='aset'))
+    # The async API's types do not admit its own containers as sources (yet): untyped().
+    words = await pottery_async.RedisList(['a'], redis=aredis, key='awords')
+    hll = await pottery_async.HyperLogLog(untyped(words), redis=aredis, key='ahll')
+    await hll.update(untyped(await pottery_async.RedisSet({'b'}, redis=aredis, key='aset')))
     assert await hll.len() == 2

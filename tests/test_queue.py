@@ -32,7 +32,7 @@ from pottery_async._base import companion
 from pottery_async.exceptions import PotteryError, QueueEmptyError
 from pottery_async.sync import RedisSimpleQueue
 from tests import helpers
-from tests.helpers import Upper, blocked_clients, read_line, run_script
+from tests.helpers import Upper, blocked_clients, entries, nodes_of, ordered, read_line, run_script
 from tests.servers import Cluster
 
 # --- helpers ----------------------------------------------------------------
@@ -47,10 +47,6 @@ def calls(probe: redis.Redis, command: str) -> int:
     'How many times the server has run ``command`` (INFO commandstats).'
     stats: dict[str, Any] = probe.info('commandstats')
     return int(stats.get(f'cmdstat_{command}', {}).get('calls', 0))
-
-
-def entries(probe: redis.Redis, key: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
-    return probe.xrange(key)  # type: ignore[return-value]
 
 
 def items(probe: redis.Redis, key: str) -> list[Any]:
@@ -87,7 +83,7 @@ def monitored(url: str) -> Iterator[list[list[str]]]:
     'The commands the server runs meanwhile, as MONITOR reports them.'
     seen: list[list[str]] = []
     client = redis.Redis.from_url(url)
-    monitor = client.monitor()
+    monitor = client.monitor()  # type: ignore[no-untyped-call]
     monitor.__enter__()
     marker = f'end-of-monitor-{id(seen)}'
 
@@ -333,7 +329,8 @@ async def test_cancellation_while_taking_releases_the_take(
         assert await q.get() == 'warm-up'  # the scripts are loaded
         redis_client.xadd('race', {'item': '"Jeep"'})
         redis_client.xadd('race', {'item': '"Honda"'})
-        redis_client.execute_command('CLIENT', 'PAUSE', 30_000, 'WRITE')  # Redis 6.2+
+        # CLIENT PAUSE WRITE: Redis 6.2+.
+        redis_client.execute_command('CLIENT', 'PAUSE', 30_000, 'WRITE')  # type: ignore[no-untyped-call]
         try:
             if how == 'cancel':
                 getting = asyncio.ensure_future(q.get())
@@ -355,7 +352,7 @@ async def test_cancellation_while_taking_releases_the_take(
             with pytest.raises((asyncio.CancelledError, TimeoutError)):
                 await asyncio.wait_for(asyncio.shield(getting), 3)
         finally:
-            redis_client.execute_command('CLIENT', 'UNPAUSE')
+            redis_client.execute_command('CLIENT', 'UNPAUSE')  # type: ignore[no-untyped-call]
         # Once the server runs what it held, whatever the take did is
         # undone: both items are in the stream, once each, nothing in flight.
         taken, due = companion('race', 'taken'), companion('race', 'due')
@@ -543,7 +540,7 @@ async def test_async_consumers_share_items(aredis: redis.asyncio.Redis, redis_cl
     assert await asyncio.to_thread(eventually, lambda: blocked_clients(redis_client) == 4)
     for i in range(4):
         await q.put(i)
-    assert sorted(await asyncio.gather(*consumers)) == [0, 1, 2, 3]
+    assert ordered(await asyncio.gather(*consumers)) == [0, 1, 2, 3]
     assert redis_client.xlen('shared') == 0
 
 
@@ -577,7 +574,7 @@ async def test_queues_on_a_cluster(cluster: Cluster) -> None:
     aclient = redis.asyncio.RedisCluster(host=cluster.host, port=cluster.port)
     try:
         keys = [f'queue-{i}' for i in range(6)]
-        assert len({sync_cluster.get_node_from_key(key).name for key in keys}) > 1
+        assert len(nodes_of(sync_cluster, keys)) > 1
         for key in keys:
             q = RedisSimpleQueue(redis=sync_cluster, key=key)
             aq = pottery_async.RedisSimpleQueue(redis=aclient, key=key)

@@ -27,7 +27,7 @@ import pottery_async.sync
 from pottery_async._base import companion
 from pottery_async.exceptions import QueueEmptyError, WrongTypeError
 from tests.faults import Staller, Tally, in_flight, queue_outcome, retry_policy, run_queue, settled
-from tests.helpers import eventually
+from tests.helpers import entries, eventually, untyped
 from tests.servers import Server, running
 
 ITEMS = 3000
@@ -138,14 +138,14 @@ async def test_cancellation_storm_while_items_flow(url: str, redis_client: redis
         async def consume() -> None:
             while not producing.done() or await q.qsize():
                 try:
-                    got.append(await asyncio.wait_for(q.get(), rng.uniform(0, 0.004)))
+                    got.append(untyped(await asyncio.wait_for(q.get(), rng.uniform(0, 0.004))))
                 except TimeoutError:
                     pass
 
         await asyncio.wait_for(asyncio.gather(consume(), consume(), consume()), 60)
         await producing
         assert await asyncio.to_thread(eventually, lambda: in_flight(redis_client, 'storm-flow') == 0)
-        left = [json.loads(fields[b'item']) for _, fields in redis_client.xrange('storm-flow')]
+        left = [json.loads(fields[b'item']) for _, fields in entries(redis_client, 'storm-flow')]
         assert sorted(got + left) == list(range(600))
     finally:
         await q.clear()
@@ -213,7 +213,7 @@ def test_retried_requests_do_their_work_once(url: str, redis_client: redis.Redis
     assert run(core._RELEASE, [stream, taken, due, seen], 'take-3', 60_000, '1', '"b"') == 1
     assert run(core._RELEASE, [stream, taken, due, seen], 'take-3', 60_000, '1', '"b"') == 0
     assert run(core._CONFIRM, [taken, due, seen], 'take-3', 60_000) == 0
-    assert [fields[b'item'] for _, fields in redis_client.xrange(stream)] == [b'"b"']
+    assert [fields[b'item'] for _, fields in entries(redis_client, stream)] == [b'"b"']
     # A confirmed take whose confirm's reply was lost, released by a get()
     # that gave up: the item it holds goes back.
     assert run(core._TAKE, [stream, taken, due, seen], 'take-4', 30_000) == b'"b"'
@@ -280,7 +280,7 @@ async def test_cancellation_while_releasing_is_raised(stalling: Server) -> None:
     q = pottery_async.RedisSimpleQueue(redis=client, key='cancel-release')
     try:
         await q.put('kept')
-        probe.execute_command('CLIENT', 'PAUSE', 10_000, 'WRITE')
+        probe.execute_command('CLIENT', 'PAUSE', 10_000, 'WRITE')  # type: ignore[no-untyped-call]
         try:
             getting = asyncio.ensure_future(q.get())
             await asyncio.sleep(0.6)  # past the take's timeout, inside the release's second
@@ -289,7 +289,7 @@ async def test_cancellation_while_releasing_is_raised(stalling: Server) -> None:
             with pytest.raises(asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(getting), 2)
         finally:
-            probe.execute_command('CLIENT', 'UNPAUSE')
+            probe.execute_command('CLIENT', 'UNPAUSE')  # type: ignore[no-untyped-call]
         assert await asyncio.to_thread(settled, probe, 'cancel-release')
         assert await q.get(timeout=5) == 'kept'
     finally:
@@ -339,7 +339,7 @@ def test_companion_of_the_wrong_type_is_named(stalling: Server) -> None:
         q.get()
     assert info.value.key == companion('typed', 'taken')
     assert 'hash' in str(info.value)
-    assert [fields[b'item'] for _, fields in probe.xrange('typed')] == [b'"kept"']
+    assert [fields[b'item'] for _, fields in entries(probe, 'typed')] == [b'"kept"']
     q.clear()
 
 
@@ -352,7 +352,7 @@ def test_undecodable_item_is_put_back(stalling: Server) -> None:
     with pytest.raises(ValueError, match='Expecting value'):
         q.get()
     # Back in the queue (at its end), not lost, not in flight.
-    assert [fields[b'item'] for _, fields in probe.xrange('garbled')] == [b'"fine"', b'not JSON']
+    assert [fields[b'item'] for _, fields in entries(probe, 'garbled')] == [b'"fine"', b'not JSON']
     assert settled(probe, 'garbled')
     q.clear()
 

@@ -17,7 +17,7 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -31,7 +31,7 @@ from pottery_async.exceptions import (
     ReleaseUnlockedLock,
 )
 from pottery_async.sync import NextID, Redlock, synchronize
-from tests.helpers import HANG_GUARD, eventually, lock_keys, paused, run_script, unique
+from tests.helpers import HANG_GUARD, eventually, lock_keys, paused, run_script, unique, untyped
 from tests.servers import Server, several
 
 
@@ -111,7 +111,7 @@ class Workers:
         ]
 
     def count(self) -> int:
-        return int(self.counter.get(self.key) or 0)  # type: ignore[arg-type]
+        return int(cast(bytes | None, self.counter.get(self.key)) or 0)
 
     def wait_for(self, cycles: int) -> int:
         'Wait (within the hang guard) until the counter reaches ``cycles``; its value.'
@@ -263,8 +263,8 @@ async def test_async_tasks_two_masters_killed(
     try:
         assert lock_keys(live) == [[]] * 3
     finally:
-        for client in live:
-            client.close()
+        for survivor in live:
+            survivor.close()
 
 
 # --- three of five down: no grant at all -------------------------------------------
@@ -637,9 +637,9 @@ async def test_async_bad_acquire_arguments(
     for timeout in (-2, -0.5):
         with pytest.raises(ValueError, match='timeout must be'):
             await lock.acquire(timeout=timeout)
-    for timeout in ('1', None, True):
+    for bad in ('1', None, True):
         with pytest.raises(TypeError):
-            await lock.acquire(timeout=timeout)  # type: ignore[arg-type]
+            await lock.acquire(timeout=untyped(bad))
     assert lock_keys(masters) == [[]] * 5
 
 
@@ -696,7 +696,7 @@ def test_sync_bad_acquire_arguments(masters: list[redis.Redis], pottery_module: 
     with pytest.raises(ValueError, match='timeout must be'):
         ours.acquire(timeout=-0.5)
     with pytest.raises(TypeError):
-        ours.acquire(timeout=None)
+        ours.acquire(timeout=untyped(None))
     assert lock_keys(masters) == [[]] * 5
 
 
