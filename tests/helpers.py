@@ -7,9 +7,10 @@ import json
 import select
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, cast
 
 import pytest
@@ -18,6 +19,7 @@ import redis.asyncio
 import redis.backoff
 import redis.retry
 
+import pottery_async
 from pottery_async._base import Script
 from pottery_async.exceptions import WrongTypeError
 from tests.servers import Server
@@ -32,6 +34,74 @@ NO_RETRY = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
 def lock_keys(masters: list[redis.Redis]) -> list[list[bytes]]:
     'The Redlock keys on each master, sorted.'
     return [sorted(cast(list[bytes], master.keys('redlock:*'))) for master in masters]
+
+
+def in_threads(*targets: Callable[[], object], within: float = 60.0) -> list[BaseException]:
+    'Run the targets in threads, all at once; once every one has returned, what they raised.'
+    errors: list[BaseException] = []
+
+    def run(target: Callable[[], object]) -> None:
+        try:
+            target()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(within)
+    assert not any(thread.is_alive() for thread in threads), f'a thread did not return within {within} s'
+    return errors
+
+
+class Background:
+    'A call running in a thread, whose outcome the test collects.'
+
+    def __init__(self, target: Callable[[], Any]) -> None:
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self.result = target()
+            except BaseException as error:
+                self.error = error
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def outcome(self, within: float = 30.0) -> Any:
+        self.thread.join(within)
+        assert not self.thread.is_alive(), f'the call did not return within {within} s'
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+@contextlib.asynccontextmanager
+async def async_queue(
+    url: str, key: str, **client_options: Any,
+) -> AsyncIterator[pottery_async.RedisSimpleQueue]:
+    'An async queue on a client of its own: emptied, and the client closed, after the block.'
+    client = redis.asyncio.Redis.from_url(url, **client_options)
+    q = pottery_async.RedisSimpleQueue(redis=client, key=key)
+    try:
+        yield q
+    finally:
+        await q.clear()
+        await client.aclose()
+
+
+@contextlib.contextmanager
+def reaped(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    'The child process, killed and waited for after the block if it is still running.'
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def untyped(value: object) -> Any:

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pytest
 import redis
@@ -168,19 +168,29 @@ def fresh_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_wake, '_refusing', set())
 
 
+# A client of either API.
+C = TypeVar('C', redis.Redis, redis.asyncio.Redis)
+
+
+def logging_in(
+    servers: list[Server], connect: Callable[[list[Server], str], list[C]], made: list[C],
+) -> Callable[[list[str]], list[C]]:
+    'A function that creates a user with the given rules and returns its clients (kept in ``made``).'
+    def log_in(user_rules: list[str]) -> list[C]:
+        user = f'user-{uuid.uuid4().hex[:8]}'
+        set_acl_user(servers, user, *user_rules)
+        clients = connect(servers, user)
+        made.extend(clients)
+        return clients
+
+    return log_in
+
+
 @pytest.fixture
 def login(acl_servers: list[Server]) -> Iterator[Callable[[list[str]], list[redis.Redis]]]:
     'Sync clients on the three servers, as a new user with these rules.'
     made: list[redis.Redis] = []
-
-    def log_in(user_rules: list[str]) -> list[redis.Redis]:
-        user = f'user-{uuid.uuid4().hex[:8]}'
-        set_acl_user(acl_servers, user, *user_rules)
-        clients = as_user(acl_servers, user)
-        made.extend(clients)
-        return clients
-
-    yield log_in
+    yield logging_in(acl_servers, as_user, made)
     for client in made:
         client.close()
 
@@ -191,15 +201,7 @@ async def alogin(
 ) -> AsyncIterator[Callable[[list[str]], list[redis.asyncio.Redis]]]:
     'Async clients on the three servers, as a new user with these rules.'
     made: list[redis.asyncio.Redis] = []
-
-    def log_in(user_rules: list[str]) -> list[redis.asyncio.Redis]:
-        user = f'user-{uuid.uuid4().hex[:8]}'
-        set_acl_user(acl_servers, user, *user_rules)
-        clients = as_user_async(acl_servers, user)
-        made.extend(clients)
-        return clients
-
-    yield log_in
+    yield logging_in(acl_servers, as_user_async, made)
     for client in made:
         await client.aclose()
 

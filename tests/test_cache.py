@@ -25,7 +25,7 @@ import pottery_async
 from pottery_async import _wake
 from pottery_async.exceptions import WrongTypeError
 from pottery_async.sync import CachedOrderedDict, CacheInfo, redis_cache
-from tests.helpers import NO_RETRY, read_line, untyped
+from tests.helpers import NO_RETRY, in_threads, read_line, untyped
 from tests.servers import Cluster, Server
 
 
@@ -443,11 +443,7 @@ def test_sync_stampede_across_threads_computes_once(redis_client: redis.Redis) -
         return n * 2
 
     results: list[int] = []
-    threads = [threading.Thread(target=lambda: results.append(slow(21))) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    assert in_threads(*[lambda: results.append(slow(21))] * 8) == []
     assert results == [42] * 8
     assert redis_client.get('executions') == b'1'
     assert slow.cache_info() == CacheInfo(hits=7, misses=1, maxsize=None, currsize=1)

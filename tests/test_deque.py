@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import collections.abc
+import functools
 import itertools
 import subprocess
 import sys
-import threading
 import time
 import warnings
 
@@ -19,7 +19,7 @@ import redis.asyncio
 import pottery_async
 from pottery_async.exceptions import InefficientAccessWarning, KeyExistsError
 from pottery_async.sync import RedisDeque, RedisList
-from tests.helpers import lrange, stored, untyped
+from tests.helpers import in_threads, lrange, stored, untyped
 from tests.server_checks import sent_commands, temporaries_deleted
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -312,22 +312,13 @@ def test_concurrent_writers_at_both_ends_never_exceed_maxlen(redis_client: redis
 
 def test_concurrent_threads_share_one_deque(redis_client: redis.Redis) -> None:
     d = RedisDeque(maxlen=10, redis=redis_client, key='threads')
-    errors: list[BaseException] = []
 
     def write(who: int) -> None:
-        try:
-            for i in range(200):
-                (d.append if i % 2 else d.appendleft)(f'{who}:{i}')
-                assert len(d) <= 10
-        except BaseException as error:
-            errors.append(error)
+        for i in range(200):
+            (d.append if i % 2 else d.appendleft)(f'{who}:{i}')
+            assert len(d) <= 10
 
-    threads = [threading.Thread(target=write, args=(who,)) for who in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert in_threads(*(functools.partial(write, who) for who in range(4))) == []
     assert redis_client.llen('threads') == 10
 
 

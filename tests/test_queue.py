@@ -32,7 +32,18 @@ from pottery_async._base import companion
 from pottery_async.exceptions import PotteryError, QueueEmptyError
 from pottery_async.sync import RedisSimpleQueue
 from tests import helpers
-from tests.helpers import Upper, blocked_clients, entries, nodes_of, ordered, read_line, run_script
+from tests.helpers import (
+    Background,
+    Upper,
+    async_queue,
+    blocked_clients,
+    entries,
+    nodes_of,
+    ordered,
+    read_line,
+    reaped,
+    run_script,
+)
 from tests.servers import Cluster
 
 # --- helpers ----------------------------------------------------------------
@@ -52,30 +63,6 @@ def calls(probe: redis.Redis, command: str) -> int:
 def items(probe: redis.Redis, key: str) -> list[Any]:
     'The decoded items on the server, front first.'
     return [json.loads(fields[b'item']) for _, fields in entries(probe, key)]
-
-
-class Background:
-    'A call running in a thread, whose outcome the test collects.'
-
-    def __init__(self, target: Callable[[], Any]) -> None:
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self.result = target()
-            except BaseException as error:
-                self.error = error
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-
-    def outcome(self, within: float = 30.0) -> Any:
-        self.thread.join(within)
-        assert not self.thread.is_alive(), f'the call did not return within {within} s'
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 @contextlib.contextmanager
@@ -322,9 +309,7 @@ async def test_cancellation_while_taking_releases_the_take(
     # The race where an item arrives just as a get is cancelled, made
     # deterministic: the server holds the script that takes the item (CLIENT
     # PAUSE WRITE) until the get has been cancelled.
-    client = redis.asyncio.Redis.from_url(url)
-    q = pottery_async.RedisSimpleQueue(redis=client, key='race')
-    try:
+    async with async_queue(url, 'race') as q:
         await q.put('warm-up')
         assert await q.get() == 'warm-up'  # the scripts are loaded
         redis_client.xadd('race', {'item': '"Jeep"'})
@@ -361,9 +346,6 @@ async def test_cancellation_while_taking_releases_the_take(
         )
         assert not redis_client.exists(taken, due)
         assert await q.get() in {'Honda', 'Jeep'}
-    finally:
-        await q.clear()
-        await client.aclose()
 
 
 def test_sync_get_interrupted_by_the_bridge_timeout(
@@ -399,9 +381,8 @@ print('got', q.get(timeout=30), flush=True)
 def test_ctrl_c_during_a_sync_get_loses_nothing(
     url: str, redis_client: redis.Redis, socket_timeout: str,
 ) -> None:
-    child = run_script(SIGINT_SCRIPT, url, 'sigint', socket_timeout, stdin=subprocess.PIPE)
-    assert child.stdin is not None
-    try:
+    with reaped(run_script(SIGINT_SCRIPT, url, 'sigint', socket_timeout, stdin=subprocess.PIPE)) as child:
+        assert child.stdin is not None
         assert read_line(child, 30.0) == 'ready'
         assert eventually(lambda: blocked_clients(redis_client) == 1)
         child.send_signal(signal.SIGINT)
@@ -413,10 +394,6 @@ def test_ctrl_c_during_a_sync_get_loses_nothing(
         child.stdin.flush()
         assert read_line(child, 30.0) == 'got Jeep'
         _, err = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
     assert child.returncode == 0, err
     assert 'Traceback' not in err, err
     assert 'Warning' not in err, err

@@ -26,12 +26,14 @@ from tests.helpers import HANG_GUARD, lock_keys, paused, untyped
 from tests.servers import Server
 
 
-def test_exports() -> None:
-    assert pottery_async.AIORedlock is AIORedlock
-    assert pottery_async.sync.AIORedlock is AIORedlock
-    assert pottery_async.sync.Redlock is Redlock
-    assert {'Redlock', 'AIORedlock'} <= set(pottery_async.sync.__all__)
-    assert 'AIORedlock' in pottery_async.__all__
+@pytest.mark.parametrize(('sync_name', 'async_name'), [('Redlock', 'AIORedlock'), ('NextID', 'AIONextID')])
+def test_exports(sync_name: str, async_name: str) -> None:
+    'Each primitive: its async class in both namespaces (as in Pottery), its sync class in the sync one.'
+    twin = getattr(pottery_async, async_name)
+    assert getattr(pottery_async.sync, async_name) is twin
+    assert getattr(pottery_async.sync, sync_name) is not twin
+    assert {sync_name, async_name} <= set(pottery_async.sync.__all__)
+    assert async_name in pottery_async.__all__
 
 
 def test_defaults_and_state_on_masters(masters: list[redis.Redis]) -> None:

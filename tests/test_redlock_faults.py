@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import math
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, cast
@@ -31,7 +30,7 @@ from pottery_async.exceptions import (
     ReleaseUnlockedLock,
 )
 from pottery_async.sync import NextID, Redlock, synchronize
-from tests.helpers import HANG_GUARD, eventually, lock_keys, paused, run_script, unique, untyped
+from tests.helpers import HANG_GUARD, eventually, in_threads, lock_keys, paused, run_script, unique, untyped
 from tests.servers import Server, several
 
 
@@ -309,21 +308,13 @@ def test_three_killed_concurrent_contenders(own_servers: list[Server]) -> None:
     masters = clients(own_servers)
     kill(own_servers[2:])
     grants: list[int] = []
-    errors: list[BaseException] = []
     start = time.monotonic()
 
     def contend() -> None:
-        try:
-            lock = Redlock(key='race', masters=masters)
-            grants.extend(1 for _ in range(5) if lock.acquire(blocking=False))
-        except BaseException as error:
-            errors.append(error)
+        lock = Redlock(key='race', masters=masters)
+        grants.extend(1 for _ in range(5) if lock.acquire(blocking=False))
 
-    threads = [threading.Thread(target=contend) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = in_threads(*[contend] * 6)
     try:
         assert errors == []
         assert grants == []

@@ -21,7 +21,7 @@ import pottery_async.sync
 from pottery_async import AIORedlock
 from pottery_async.exceptions import QuorumNotAchieved, ReleaseUnlockedLock
 from pottery_async.sync import Redlock, synchronize
-from tests.helpers import HANG_GUARD, eventually, lock_keys, paused, subscribers, untyped
+from tests.helpers import HANG_GUARD, Background, eventually, lock_keys, paused, subscribers, untyped
 from tests.servers import Server
 
 # Waking waiters.
@@ -29,18 +29,13 @@ from tests.servers import Server
 def test_release_wakes_a_waiter(masters: list[redis.Redis], no_recheck: None) -> None:
     holder = Redlock(key='wake', masters=masters)
     assert holder.acquire()
-    results: list[bool] = []
-    waiter = threading.Thread(
-        target=lambda: results.append(Redlock(key='wake', masters=masters).acquire(timeout=8)),
-    )
-    waiter.start()
+    waiter = Background(lambda: Redlock(key='wake', masters=masters).acquire(timeout=8))
     # The waiter is subscribed on every master, and holds nothing.
     assert eventually(lambda: all(subscribers(m, 'redlock:wake') == 1 for m in masters))
     holder.release()
-    waiter.join()
     # Neither a recheck (disabled) nor the 10 s lease could have let it in
     # within its 8 s: the release woke it.
-    assert results == [True]
+    assert waiter.outcome() is True
     # Its lock is held on every master.  Its thread keeps its subscription
     # for its next wait, until the thread is gone: the next thread to use
     # the sync API closes what dead threads left (the server notices the
@@ -95,15 +90,10 @@ def test_pottery_holder_hands_over_to_our_waiter(pottery_module: Any, masters: l
     # Pottery's release publishes nothing: our waiter's periodic look finds it.
     theirs = pottery_module.Redlock(key='mixed', masters=set(masters))
     assert theirs.acquire()
-    results: list[bool] = []
-    waiter = threading.Thread(
-        target=lambda: results.append(Redlock(key='mixed', masters=masters).acquire(timeout=8)),
-    )
-    waiter.start()
+    waiter = Background(lambda: Redlock(key='mixed', masters=masters).acquire(timeout=8))
     assert eventually(lambda: all(subscribers(m, 'redlock:mixed') == 1 for m in masters))
     theirs.release()
-    waiter.join()
-    assert results == [True]
+    assert waiter.outcome() is True
     assert not theirs.acquire(blocking=False)
 
 
