@@ -12,7 +12,7 @@ import redis
 import redis.asyncio
 
 from pottery_async import _wake
-from tests.servers import Cluster, Server, server_version
+from tests.servers import Cluster, Server, running, server_version, several
 
 
 def pytest_report_header() -> str:
@@ -22,40 +22,45 @@ def pytest_report_header() -> str:
 @pytest.fixture(scope='session')
 def server() -> Iterator[Server]:
     'One private server for the whole run.'
-    instance = Server()
-    yield instance
-    instance.stop()
+    with running() as instance:
+        yield instance
 
 
 @pytest.fixture(scope='session')
 def five_servers() -> Iterator[list[Server]]:
     'Five independent masters, for quorum tests.'
-    instances = [Server() for _ in range(5)]
-    yield instances
-    for instance in instances:
-        instance.stop()
+    with several(5) as instances:
+        yield instances
 
 
 @pytest.fixture
 def url(server: Server) -> Iterator[str]:
     'The URL of database 1 of the private server, emptied after the test.'
     yield server.url(1)
-    client = redis.Redis.from_url(server.url(1))
-    client.flushdb()
-    client.close()
+    with redis.Redis.from_url(server.url(1)) as client:
+        client.flushdb()
+
+
+@pytest.fixture(scope='module')
+def elsewhere() -> Iterator[Server]:
+    'A second server: what lives there, a command on the first cannot read.'
+    with running() as instance:
+        yield instance
+
+
+@pytest.fixture
+def far_client(elsewhere: Server) -> Iterator[redis.Redis]:
+    'A client on database 1 of the second server, emptied after the test.'
+    with redis.Redis.from_url(elsewhere.url(1)) as client:
+        yield client
+        client.flushdb()
 
 
 @pytest.fixture(scope='module')
 def acl_servers() -> Iterator[list[Server]]:
     'Three masters of the module that asks for them alone: its ACL users live and die with them.'
-    servers: list[Server] = []
-    try:
-        for _ in range(3):
-            servers.append(Server())
+    with several(3) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 @pytest.fixture

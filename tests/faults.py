@@ -26,6 +26,7 @@ import pottery_async
 import pottery_async.sync
 from pottery_async._base import companion
 from pottery_async.exceptions import QueueEmptyError
+from tests.helpers import entries
 from tests.servers import Server
 
 # Short enough that every stall makes requests time out.
@@ -189,8 +190,7 @@ class QueueOutcome:
 
 def queue_outcome(probe: redis.Redis, key: str, tally: Tally, items: int) -> QueueOutcome:
     'Items got (or still queued): each acknowledged put exactly once, an unacknowledged one at most once.'
-    entries: list[tuple[bytes, dict[bytes, bytes]]] = probe.xrange(key)  # type: ignore[assignment]
-    left = [json.loads(fields[b'item']) for _, fields in entries]
+    left = [json.loads(fields[b'item']) for _, fields in entries(probe, key)]
     seen = tally.got + left
     counts: dict[int, int] = {}
     for item in seen:

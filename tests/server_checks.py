@@ -28,7 +28,7 @@ def sent_commands(url: str) -> Iterator[list[str]]:
     marker = f'end-of-block {uuid.uuid4()}'
     seen: list[str] = []
     try:
-        with client.monitor() as monitor:
+        with client.monitor() as monitor:  # type: ignore[no-untyped-call]
 
             def collect() -> None:
                 for command in monitor.listen():
@@ -47,6 +47,14 @@ def sent_commands(url: str) -> Iterator[list[str]]:
                 reader.join(timeout=30)
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def sends(url: str, *names: str) -> Iterator[list[str]]:
+    'The block sends these commands (by name, in this order) and no others.'
+    with sent_commands(url) as sent:
+        yield sent
+    assert [command.split()[0] for command in sent] == list(names)
 
 
 async def temporaries_deleted(

@@ -145,12 +145,26 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(*extra: str, **kwargs: object) -> Iterator[Server]:
-    server = Server(*extra, **kwargs)  # type: ignore[arg-type]
+def running(*extra: str, unix_socket: bool = False, tls: dict[str, str] | None = None) -> Iterator[Server]:
+    'A private server for the block.'
+    server = Server(*extra, unix_socket=unix_socket, tls=tls)
     try:
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def several(count: int) -> Iterator[list[Server]]:
+    'Private servers for the block; each one started is stopped, even if a later one fails to start.'
+    servers: list[Server] = []
+    try:
+        for _ in range(count):
+            servers.append(Server())
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def make_certificates(directory: str) -> dict[str, str]:

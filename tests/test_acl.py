@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pytest
 import redis
@@ -34,7 +34,7 @@ import pottery_async.sync as pottery
 from pottery_async import CacheInfo, _wake
 from pottery_async._base import companion
 from pottery_async.exceptions import KeyExistsError, QueueEmptyError, WrongTypeError
-from tests.helpers import as_user, as_user_async, eventually, set_acl_user, subscribers
+from tests.helpers import as_user, as_user_async, eventually, ordered, set_acl_user, subscribers
 from tests.servers import Server
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -168,19 +168,29 @@ def fresh_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_wake, '_refusing', set())
 
 
+# A client of either API.
+C = TypeVar('C', redis.Redis, redis.asyncio.Redis)
+
+
+def logging_in(
+    servers: list[Server], connect: Callable[[list[Server], str], list[C]], made: list[C],
+) -> Callable[[list[str]], list[C]]:
+    'A function that creates a user with the given rules and returns its clients (kept in ``made``).'
+    def log_in(user_rules: list[str]) -> list[C]:
+        user = f'user-{uuid.uuid4().hex[:8]}'
+        set_acl_user(servers, user, *user_rules)
+        clients = connect(servers, user)
+        made.extend(clients)
+        return clients
+
+    return log_in
+
+
 @pytest.fixture
 def login(acl_servers: list[Server]) -> Iterator[Callable[[list[str]], list[redis.Redis]]]:
     'Sync clients on the three servers, as a new user with these rules.'
     made: list[redis.Redis] = []
-
-    def log_in(user_rules: list[str]) -> list[redis.Redis]:
-        user = f'user-{uuid.uuid4().hex[:8]}'
-        set_acl_user(acl_servers, user, *user_rules)
-        clients = as_user(acl_servers, user)
-        made.extend(clients)
-        return clients
-
-    yield log_in
+    yield logging_in(acl_servers, as_user, made)
     for client in made:
         client.close()
 
@@ -191,15 +201,7 @@ async def alogin(
 ) -> AsyncIterator[Callable[[list[str]], list[redis.asyncio.Redis]]]:
     'Async clients on the three servers, as a new user with these rules.'
     made: list[redis.asyncio.Redis] = []
-
-    def log_in(user_rules: list[str]) -> list[redis.asyncio.Redis]:
-        user = f'user-{uuid.uuid4().hex[:8]}'
-        set_acl_user(acl_servers, user, *user_rules)
-        clients = as_user_async(acl_servers, user)
-        made.extend(clients)
-        return clients
-
-    yield log_in
+    yield logging_in(acl_servers, as_user_async, made)
     for client in made:
         await client.aclose()
 
@@ -217,7 +219,7 @@ def decoded_set(admin: redis.Redis, key: str) -> set[Any]:
 
 
 def keys(admin: redis.Redis) -> set[str]:
-    return {key.decode() for key in admin.keys('*')}
+    return {key.decode() for key in cast(list[bytes], admin.keys('*'))}
 
 
 async def settle(condition: Callable[[], bool]) -> None:
@@ -241,11 +243,11 @@ def sync_dict(clients: list[redis.Redis], admins: list[redis.Redis], key: str) -
     assert d.get('x') is None
     assert 'b' in d
     assert len(d) == 4
-    assert sorted(d) == ['a', 'b', 'c', 'e']
+    assert ordered(d) == ['a', 'b', 'c', 'e']
     assert d.pop('e') == 5
     assert d.setdefault('f', 6) == 6
     popped, _ = d.popitem()
-    expected = {'a': 1, 'b': 2, 'c': 3, 'f': 6}
+    expected: dict[Any, int] = {'a': 1, 'b': 2, 'c': 3, 'f': 6}
     del expected[popped]
     assert d.to_dict() == expected == decoded_hash(admin, key)
     with pytest.raises(KeyExistsError):
@@ -285,7 +287,7 @@ def sync_set(clients: list[redis.Redis], admins: list[redis.Redis], key: str) ->
     assert 3 in s
     assert list(s.contains_many(3, 9)) == [True, False]
     assert len(s) == 2
-    assert sorted(s) == [3, 5]
+    assert ordered(s) == [3, 5]
     # Computed on the server.
     assert (s | t, s & t, s - t, s ^ t) == ({3, 4, 5}, {3}, {5}, {4, 5})
     assert s.isdisjoint({7})
@@ -461,7 +463,7 @@ def sync_cache_entry_ttl(clients: list[redis.Redis], admins: list[redis.Redis], 
     # Expired: computed again.
     assert [double(1), double(2), double(1)] == [2, 4, 2]
     assert calls == [1, 1, 2]
-    assert all(value.startswith(b'@') for value in admin.hvals(key))
+    assert all(value.startswith(b'@') for value in cast(list[bytes], admin.hvals(key)))
 
 
 def sync_cache_stampede(clients: list[redis.Redis], admins: list[redis.Redis], key: str) -> None:
@@ -545,11 +547,11 @@ async def async_dict(clients: list[redis.asyncio.Redis], admins: list[redis.Redi
     assert await d.get('x') is None
     assert await d.contains('b')
     assert await d.len() == 4
-    assert sorted([k async for k in d]) == ['a', 'b', 'c', 'e']
+    assert ordered([k async for k in d]) == ['a', 'b', 'c', 'e']
     assert await d.pop('e') == 5
     assert await d.setdefault('f', 6) == 6
     popped, _ = await d.popitem()
-    expected = {'a': 1, 'b': 2, 'c': 3, 'f': 6}
+    expected: dict[Any, int] = {'a': 1, 'b': 2, 'c': 3, 'f': 6}
     del expected[popped]
     assert await d.to_dict() == expected == decoded_hash(admin, key)
     with pytest.raises(KeyExistsError):
@@ -588,7 +590,7 @@ async def async_set(clients: list[redis.asyncio.Redis], admins: list[redis.Redis
     assert await s.contains(3)
     assert list(await s.contains_many(3, 9)) == [True, False]
     assert await s.len() == 2
-    assert sorted([m async for m in s]) == [3, 5]
+    assert ordered([m async for m in s]) == [3, 5]
     assert (await s.or_(t), await s.and_(t), await s.sub(t), await s.xor(t)) == ({3, 4, 5}, {3}, {5}, {4, 5})
     assert await s.isdisjoint({7})
     assert not await s.le(t)
@@ -756,7 +758,7 @@ async def async_cache_entry_ttl(
     await asyncio.sleep(0.1)
     assert [await double(1), await double(2), await double(1)] == [2, 4, 2]
     assert calls == [1, 1, 2]
-    assert all(value.startswith(b'@') for value in admin.hvals(key))
+    assert all(value.startswith(b'@') for value in cast(list[bytes], admin.hvals(key)))
 
 
 async def async_cache_stampede(
@@ -771,7 +773,7 @@ async def async_cache_stampede(
         await asyncio.sleep(0.3)
         return n
 
-    assert (await asyncio.gather(slow(7), slow(7), slow(7)), calls) == ([7, 7, 7], [7])
+    assert (list(await asyncio.gather(slow(7), slow(7), slow(7))), calls) == ([7, 7, 7], [7])
     assert keys(admin) == {key}
     assert admin.hvals(key) == [b'7']
 
@@ -981,7 +983,7 @@ async def test_cache_waiters_are_woken(
         return n
 
     started = time.monotonic()
-    assert await asyncio.gather(slow(7), slow(7), slow(7)) == [7, 7, 7]
+    assert list(await asyncio.gather(slow(7), slow(7), slow(7))) == [7, 7, 7]
     # Woken: without a recheck, the waiters would wait out the 10 s lease.
     assert time.monotonic() - started < 5
     assert calls == [7]
@@ -1001,7 +1003,7 @@ async def test_cache_without_channels_polls(
         await asyncio.sleep(0.3)
         return n
 
-    assert await asyncio.gather(slow(7), slow(7), slow(7)) == [7, 7, 7]
+    assert list(await asyncio.gather(slow(7), slow(7), slow(7))) == [7, 7, 7]
     assert calls == [7]
     assert keys(admins[0]) == {'cache'}
     said = [record.getMessage() for record in caplog.records if 'Wake-ups are off' in record.getMessage()]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-import socket
-import time
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -19,8 +17,8 @@ import pottery_async.sync
 from pottery_async.bloom import _ADD, _HAS
 from pottery_async.exceptions import InefficientAccessWarning
 from pottery_async.sync import BloomFilter
-from tests.helpers import assert_wrong_type
-from tests.server_checks import sent_commands, temporaries_deleted
+from tests.helpers import ELEMENTS, nodes_of, untyped, warm_scripts
+from tests.server_checks import sends, sent_commands
 from tests.servers import Cluster
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -31,12 +29,11 @@ RAJIV = {183, 319, 787, 585, 8, 471, 711}
 RAJ = {482, 875, 725, 667, 109, 714, 595}
 DAN = {687, 925, 954, 707, 615, 914, 620}
 
-ELEMENTS = ['jack', 4098, None, True, 1.5, [1, 'two'], {'b': 2, 'a': [None]}, 'ünïcode', '']
 
 
 def bits(client: redis.Redis | redis.RedisCluster, key: str) -> set[int]:
     'The offsets of the bits set in a Redis string, numbered as SETBIT numbers them.'
-    data: bytes = client.get(key) or b''  # type: ignore[assignment]
+    data = cast(bytes | None, client.get(key)) or b''
     return {8 * i + j for i, byte in enumerate(data) for j in range(8) if byte & (0x80 >> j)}
 
 
@@ -49,12 +46,6 @@ def getbit_calls(client: redis.Redis) -> int:
 @pytest.fixture
 def dilberts(redis_client: redis.Redis) -> BloomFilter:
     return BloomFilter(num_elements=100, false_positives=0.01, redis=redis_client, key='dilberts')
-
-
-def warm_scripts(client: redis.Redis) -> None:
-    'Load the scripts, so that sent_commands sees EVALSHA alone (not EVALSHA, NOSCRIPT, EVAL).'
-    for script in (_ADD, _HAS):
-        client.script_load(script.source)
 
 
 # --- the sync API ------------------------------------------------------------
@@ -116,28 +107,22 @@ def test_elements_of_every_json_type(redis_client: redis.Redis) -> None:
 
 
 def test_one_command_per_operation(dilberts: BloomFilter, redis_client: redis.Redis, url: str) -> None:
-    warm_scripts(redis_client)
-    with sent_commands(url) as sent:
+    warm_scripts(redis_client, _ADD, _HAS)
+    with sends(url, 'BITFIELD'):
         dilberts.add('rajiv')
-    assert [command.split()[0] for command in sent] == ['BITFIELD']
-    with sent_commands(url) as sent:
+    with sends(url, 'BITFIELD_RO'):
         assert 'rajiv' in dilberts
-    assert [command.split()[0] for command in sent] == ['BITFIELD_RO']
     # 7 bits to test in a bitmap of 120 bytes: the server tests them.
-    with sent_commands(url) as sent:
+    with sends(url, 'EVALSHA'):
         assert tuple(dilberts.contains_many('nobody')) == (False,)
-    assert [command.split()[0] for command in sent] == ['EVALSHA']
     many = [f'element-{i}' for i in range(1000)]
-    with sent_commands(url) as sent:
+    with sends(url, 'EVALSHA'):
         dilberts.update(many)
-    assert [command.split()[0] for command in sent] == ['EVALSHA']
-    with sent_commands(url) as sent:
-        assert tuple(dilberts.contains_many(*many)) == (True,) * 1000
     # A small bitmap is read whole and tested by the client.
-    assert [command.split()[0] for command in sent] == ['GETRANGE']
-    with sent_commands(url) as sent:
+    with sends(url, 'GETRANGE'):
+        assert tuple(dilberts.contains_many(*many)) == (True,) * 1000
+    with sends(url, 'BITCOUNT'):
         len(dilberts)
-    assert [command.split()[0] for command in sent] == ['BITCOUNT']
 
 
 def test_false_positive_rate_at_the_configured_load(redis_client: redis.Redis) -> None:
@@ -165,7 +150,7 @@ def test_every_way_of_testing_bits_answers_alike(redis_client: redis.Redis, url:
     assert (bf.size(), bf.num_hashes()) == (95851, 7)
     values = [f'v{i}' for i in range(3000)]
     bf.update(values[::2])
-    warm_scripts(redis_client)
+    warm_scripts(redis_client, _ADD, _HAS)
     answers = {}
     for batch, command in ((1, 'BITFIELD_RO'), (4, 'EVALSHA'), (10, 'EVALSHA'), (200, 'GETRANGE')):
         getbits = getbit_calls(redis_client)
@@ -209,17 +194,6 @@ def test_adds_to_an_existing_filter(dilberts: BloomFilter, redis_client: redis.R
     assert tuple(again.contains_many('rajiv', 'raj', 'dan')) == (True, True, False)
 
 
-def test_random_key_is_deleted_when_collected(redis_client: redis.Redis) -> None:
-    temp = BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=redis_client)
-    key = temp.key
-    assert key.startswith('pottery:')
-    assert redis_client.exists(key)
-    del temp
-    # Deletion is queued (no I/O in __del__) and runs before the next call.
-    assert 'x' not in BloomFilter(num_elements=10, false_positives=0.1, redis=redis_client, key='other')
-    assert not redis_client.exists(key)
-
-
 def test_url_client(url: str, redis_client: redis.Redis) -> None:
     bf = BloomFilter(['rajiv'], num_elements=100, false_positives=0.01, redis=url, key='by-url')
     assert bf.redis == url
@@ -260,77 +234,8 @@ def test_invalid_sizing_raises_before_writing(
 
 def test_sizing_arguments_are_required(redis_client: redis.Redis) -> None:
     with pytest.raises(TypeError):
-        BloomFilter(redis=redis_client, key='bad')  # type: ignore[call-arg]
+        untyped(BloomFilter)(redis=redis_client, key='bad')
     assert redis_client.keys('*') == []
-
-
-def test_unserialisable_elements_write_nothing(dilberts: BloomFilter, redis_client: redis.Redis) -> None:
-    dilberts.add('rajiv')
-    before = redis_client.get('dilberts')
-    with pytest.raises(TypeError, match='not JSON serializable'):
-        dilberts.add(object())  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        dilberts.update(['ok', object()])  # type: ignore[list-item]
-    with pytest.raises(TypeError):
-        dilberts.update(['ok'], [{1, 2}])  # type: ignore[list-item]
-    assert redis_client.get('dilberts') == before
-    assert 'ok' not in dilberts
-    with pytest.raises(TypeError):
-        BloomFilter(['ok', object()], num_elements=10, false_positives=0.1,  # type: ignore[list-item]
-                    redis=redis_client, key='new')
-    assert not redis_client.exists('new')
-
-
-@pytest.mark.parametrize('setup', [
-    lambda c: c.hset('k', 'a', '1'),
-    lambda c: c.rpush('k', 'a', 'b'),
-    lambda c: c.sadd('k', 'a'),
-    lambda c: c.zadd('k', {'a': 1}),
-])
-def test_wrong_type_key_is_left_intact(redis_client: redis.Redis, setup: Any) -> None:
-    warm_scripts(redis_client)
-    setup(redis_client)
-    kind = redis_client.type('k')
-    dump = redis_client.dump('k')
-    bf = BloomFilter(num_elements=100, false_positives=0.01, redis=redis_client, key='k')
-    operations = [
-        lambda: bf.add('a'),
-        lambda: bf.update(['a', 'b']),
-        lambda: 'a' in bf,
-        lambda: tuple(bf.contains_many('a', 'b')),
-        lambda: len(bf),
-        lambda: BloomFilter(['a'], num_elements=100, false_positives=0.01, redis=redis_client, key='k'),
-    ]
-    assert_wrong_type(operations, 'string')
-    assert redis_client.type('k') == kind
-    assert redis_client.dump('k') == dump
-    assert redis_client.keys('*') == [b'k']
-
-
-def test_dead_server_raises_promptly() -> None:
-    # A port held, bound but not listening, for the whole test: connections
-    # to it are refused, and no other server can take it meanwhile.
-    with socket.socket() as held:
-        held.bind(('127.0.0.1', 0))
-        port = held.getsockname()[1]
-        # redis-py's default retries take a few seconds; the rest go without.
-        default = BloomFilter(num_elements=100, false_positives=0.01,
-                              redis=redis.Redis(port=port, socket_connect_timeout=2), key='k')
-        started = time.monotonic()
-        with pytest.raises(redis.ConnectionError):
-            default.add('a')
-        assert time.monotonic() - started < 30
-        no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
-        once = redis.Redis(port=port, socket_connect_timeout=2, retry=no_retry)
-        bf = BloomFilter(num_elements=100, false_positives=0.01, redis=once, key='k')
-        for operation in (lambda: 'a' in bf, lambda: tuple(bf.contains_many('a', 'b')),
-                          lambda: bf.update(['a', 'b']), lambda: len(bf),
-                          lambda: BloomFilter(['a'], num_elements=100, false_positives=0.01,
-                                              redis=once, key='k')):
-            started = time.monotonic()
-            with pytest.raises(redis.ConnectionError):
-                operation()
-            assert time.monotonic() - started < 30
 
 
 # --- the async API -----------------------------------------------------------
@@ -357,8 +262,8 @@ async def test_async_api(aredis: redis.asyncio.Redis) -> None:
     assert await dilberts.len() == 0
 
 
-def bits_of(data: bytes | None) -> set[int]:
-    data = data or b''
+def bits_of(data: bytes | str | None) -> set[int]:
+    data = cast(bytes | None, data) or b''
     return {8 * i + j for i, byte in enumerate(data) for j in range(8) if byte & (0x80 >> j)}
 
 
@@ -391,26 +296,6 @@ async def test_async_constructor_does_no_io_and_forgotten_await_fails(aredis: re
     assert not await empty.contains('a')
 
 
-async def test_async_wrong_type(aredis: redis.asyncio.Redis) -> None:
-    await aredis.hset('k', 'a', '1')
-    dump = await aredis.dump('k')
-    bf = pottery_async.BloomFilter(num_elements=10, false_positives=0.1, redis=aredis, key='k')
-    for operation in (bf.add('a'), bf.update(['a', 'b']), bf.contains('a'), bf.contains_many('a', 'b'),
-                      bf.len()):
-        with pytest.raises(pottery_async.WrongTypeError, match=r"'k' on 127\.0\.0\.1:\d+/1 holds a hash"):
-            await operation
-    with pytest.raises(pottery_async.WrongTypeError):
-        await pottery_async.BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=aredis, key='k')
-    assert await aredis.dump('k') == dump
-
-
-async def test_async_random_key_is_deleted(aredis: redis.asyncio.Redis) -> None:
-    temp = await pottery_async.BloomFilter(['a'], num_elements=10, false_positives=0.1, redis=aredis)
-    assert await aredis.exists(temp.key)
-    del temp
-    await temporaries_deleted(aredis)
-
-
 # --- Redis Cluster: every operation touches one key --------------------------
 
 
@@ -421,7 +306,7 @@ def test_filters_on_a_cluster(cluster: Cluster) -> None:
             BloomFilter(['rajiv'], num_elements=100, false_positives=0.01, redis=client, key=f'bf-{i}')
             for i in range(6)
         ]
-        assert len({client.get_node_from_key(bf.key).name for bf in filters}) > 1
+        assert len(nodes_of(client, (bf.key for bf in filters))) > 1
         for bf in filters:
             bf.update(['raj', 'dan'])
             bf.add('luis')
@@ -435,61 +320,6 @@ def test_filters_on_a_cluster(cluster: Cluster) -> None:
 
 
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
-
-
-def test_pottery_writes_we_read(pottery_module: Any, redis_client: redis.Redis) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        # Pottery's add() takes hashable elements only.
-        theirs = pottery_module.BloomFilter(
-            ELEMENTS[:4], num_elements=1000, false_positives=0.001, redis=redis_client, key='theirs',
-        )
-        theirs.add(ELEMENTS[4])
-        theirs.update(ELEMENTS[5:])
-        their_len = len(theirs)
-        their_answers = tuple(theirs.contains_many(*ELEMENTS, 'nobody', 'nothing'))
-    ours = BloomFilter(num_elements=1000, false_positives=0.001, redis=redis_client, key='theirs')
-    assert tuple(ours.contains_many(*ELEMENTS, 'nobody', 'nothing')) == their_answers
-    assert their_answers[:len(ELEMENTS)] == (True,) * len(ELEMENTS)
-    assert all(element in ours for element in ELEMENTS)
-    assert len(ours) == their_len == len(ELEMENTS)
-
-
-def test_we_write_pottery_reads(pottery_module: Any, redis_client: redis.Redis) -> None:
-    ours = BloomFilter(ELEMENTS[:4], num_elements=1000, false_positives=0.001, redis=redis_client, key='ours')
-    ours.add(ELEMENTS[4])
-    ours.update(ELEMENTS[5:])
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        mirror = pottery_module.BloomFilter(num_elements=1000, false_positives=0.001, redis=redis_client,
-                                            key='ours')
-        answers = tuple(ours.contains_many(*ELEMENTS, 'nobody'))
-        assert tuple(mirror.contains_many(*ELEMENTS, 'nobody')) == answers
-        assert all(element in mirror for element in ELEMENTS)
-        assert len(mirror) == len(ours)
-        theirs = pottery_module.BloomFilter(
-            ELEMENTS[:4], num_elements=1000, false_positives=0.001, redis=redis_client, key='theirs',
-        )
-        theirs.add(ELEMENTS[4])
-        theirs.update(ELEMENTS[5:])
-    # Byte for byte the same bitmap.
-    assert redis_client.get('ours') == redis_client.get('theirs')
-
-
-def test_sync_signature_matches_pottery(pottery_module: Any) -> None:
-    import inspect
-
-    mine_sig = inspect.signature(BloomFilter)
-    theirs_sig = inspect.signature(pottery_module.BloomFilter)
-    for parameter in theirs_sig.parameters.values():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        assert mine_sig.parameters[parameter.name].kind == parameter.kind
-        assert mine_sig.parameters[parameter.name].default == parameter.default
-    for name in dir(pottery_module.BloomFilter):
-        if not name.startswith('_'):
-            assert hasattr(BloomFilter, name), name
-    assert pottery_async.sync.BloomFilter is BloomFilter
 
 
 def test_containers_as_sources(redis_client: redis.Redis) -> None:
@@ -507,8 +337,9 @@ def test_containers_as_sources(redis_client: redis.Redis) -> None:
 
 async def test_async_containers_as_sources(aredis: redis.asyncio.Redis) -> None:
     words = await pottery_async.RedisList(['a'], redis=aredis, key='awords')
+    # The async API's types do not admit its own containers as sources (yet): untyped().
     bf = await pottery_async.BloomFilter(
-        words, num_elements=100, false_positives=0.01, redis=aredis, key='abf',
+        untyped(words), num_elements=100, false_positives=0.01, redis=aredis, key='abf',
     )
-    await bf.update(await pottery_async.RedisSet({'b'}, redis=aredis, key='aset'))
+    await bf.update(untyped(await pottery_async.RedisSet({'b'}, redis=aredis, key='aset')))
     assert list(await bf.contains_many('a', 'b', 'z')) == [True, True, False]

@@ -36,8 +36,10 @@ from tests.helpers import (
     lock_keys,
     named_connections,
     read_line,
+    reaped,
     run_script,
     unique,
+    untyped,
 )
 
 ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
@@ -370,9 +372,8 @@ sys.stdin.readline()
 def test_ctrl_c_during_blpop_consumes_nothing_later(url: str, redis_client: redis.Redis) -> None:
     queue, key = unique('sigint-queue'), unique('sigint-key')
     redis_client.set(key, 'still in step')
-    child = run_script(SIGINT_SCRIPT, url, queue, key, stdin=subprocess.PIPE)
-    assert child.stdin is not None
-    try:
+    with reaped(run_script(SIGINT_SCRIPT, url, queue, key, stdin=subprocess.PIPE)) as child:
+        assert child.stdin is not None
         assert read_line(child) == 'ready'
         # Wait until the BLPOP really blocks on the server, then interrupt.
         assert eventually(lambda: blocked_clients(redis_client) == 1, within=20)
@@ -390,10 +391,6 @@ def test_ctrl_c_during_blpop_consumes_nothing_later(url: str, redis_client: redi
         child.stdin.write('\n')
         child.stdin.flush()
         _, err = child.communicate(timeout=20)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
     assert child.returncode == 0, err
     assert not any(word in err for word in DIRT), err
     assert redis_client.lrange(queue, 0, -1) == [b'item']
@@ -535,7 +532,7 @@ def test_generators_that_call_the_sync_api_can_feed_it(
 
     def run() -> None:
         warnings.simplefilter('ignore', InefficientAccessWarning)  # list initial contents
-        dst.update((k, src[k] * 10) for k in ('a', 'b', 'c'))
+        dst.update((k, untyped(src[k]) * 10) for k in ('a', 'b', 'c'))
         s = RedisSet(redis=client, key='gen-set')
         s.update(x for x in src)
         lst = RedisList(redis=client, key='gen-list')

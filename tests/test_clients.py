@@ -35,7 +35,7 @@ from pottery_async._clients import BridgeRedis, UnsupportedClientError
 from pottery_async.exceptions import CommandTimeoutError
 from pottery_async.sync import RedisDict
 from tests import servers
-from tests.helpers import eventually, named_connections, unique
+from tests.helpers import eventually, named_connections, unique, untyped
 from tests.servers import Server
 
 # --- helpers ----------------------------------------------------------------------
@@ -244,7 +244,8 @@ def test_refused_connection_raises_connection_error_not_a_timeout(
     settings: dict[str, Any] = {} if retry is None else {'retry': retry}
     client = redis.Redis(host='127.0.0.1', port=refused_port, socket_timeout=1, **settings)
     d = RedisDict(redis=client, key='k')
-    for operation in (lambda: d.__setitem__('a', 1), lambda: d['a'], lambda: len(d)):
+    operations: list[Callable[[], object]] = [lambda: d.__setitem__('a', 1), lambda: d['a'], lambda: len(d)]
+    for operation in operations:
         started = time.monotonic()
         with pytest.raises(redis.ConnectionError) as caught:
             operation()
@@ -301,7 +302,7 @@ def test_hung_server_after_a_broken_connection_is_still_a_timeout(private: Serve
 
 def test_blocking_pool_keeps_max_connections_and_timeout(server: Server, redis_client: redis.Redis) -> None:
     name = unique('blocking')
-    client = redis.Redis(connection_pool=redis.BlockingConnectionPool(
+    client = redis.Redis(connection_pool=redis.BlockingConnectionPool(  # type: ignore[no-untyped-call]
         host=server.host, port=server.port, db=1, client_name=name, max_connections=1, timeout=0.3,
     ))
     pool = twin_of(client).connection_pool
@@ -391,7 +392,7 @@ class CustomConnection(redis.Connection):
 
 
 @pytest.mark.parametrize(('make', 'message'), [
-    (lambda: redis.Redis(redis_connect_func=lambda connection: connection.on_connect()),
+    (lambda: redis.Redis(redis_connect_func=untyped(lambda connection: connection.on_connect())),
      'custom connect callbacks (redis_connect_func)'),
     (lambda: redis.sentinel.Sentinel([('127.0.0.1', 1)]).master_for('mymaster'),
      'connection pools of type SentinelConnectionPool'),
@@ -409,7 +410,9 @@ def test_what_has_no_async_twin_is_refused(make: Callable[[], redis.Redis], mess
         RedisDict(redis=client, key='refused')['a'] = 1
 
     async def cached() -> bool:
-        return any(key == id(client) for key in _bridge.current_state().clients)  # type: ignore[union-attr]
+        state = _bridge.current_state()
+        assert state is not None
+        return any(key == id(client) for key in state.clients)
 
     assert not _bridge.run(cached())
 
@@ -421,6 +424,7 @@ def test_tls_settings_redis_asyncio_lacks_are_dropped_when_unset_refused_when_se
     # twin's connection the way its pool does is enough to see a TypeError.
     plain = _clients.build(redis.Redis(host='127.0.0.1', port=1, ssl=True))
     try:
+        assert isinstance(plain, redis.asyncio.Redis)
         pool = plain.connection_pool
         assert pool.connection_class is aconn.SSLConnection
         pool.connection_class(**pool.connection_kwargs)
@@ -430,6 +434,7 @@ def test_tls_settings_redis_asyncio_lacks_are_dropped_when_unset_refused_when_se
     if 'ssl_password' in inspect.signature(aconn.SSLConnection.__init__).parameters:
         twin = _clients.build(with_passphrase)
         try:
+            assert isinstance(twin, redis.asyncio.Redis)
             assert twin.connection_pool.connection_kwargs['ssl_password'] == PASSWORD
         finally:
             asyncio.run(twin.aclose())
@@ -446,7 +451,7 @@ def test_resolve_refuses_sync_clients_outside_the_bridge(redis_client: redis.Red
     with pytest.raises(TypeError, match=r'needs a redis\.asyncio client'):
         asyncio.run(outside())
     with pytest.raises(TypeError, match='not int'):
-        _clients.build(42)  # type: ignore[arg-type]
+        _clients.build(untyped(42))
 
 
 # --- caching and closing --------------------------------------------------------------

@@ -8,6 +8,7 @@ import redis.asyncio
 
 import pottery_async
 from pottery_async.sync import RedisDict
+from tests.helpers import nodes_of
 from tests.servers import Cluster
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
@@ -22,7 +23,7 @@ def test_sync_dicts_spread_over_the_cluster(sync_cluster: redis.RedisCluster) ->
         assert d.popitem()[0] in {'i', 'j', 'k'}
         assert len(d) == 2
     # The keys really live on different masters.
-    nodes = {sync_cluster.get_node_from_key(key).name for key in keys}
+    nodes = nodes_of(sync_cluster, keys)
     assert len(nodes) == 3
     for key in keys:
         assert sync_cluster.hlen(key) == 2

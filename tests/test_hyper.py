@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-import time
 import warnings
-from collections.abc import Iterator
-from typing import Any
+from typing import cast
 
 import pytest
 import redis
@@ -19,9 +16,9 @@ import pottery_async.sync
 from pottery_async.exceptions import InefficientAccessWarning
 from pottery_async.hyper import _CONTAINS, _MERGE
 from pottery_async.sync import HyperLogLog
-from tests.helpers import assert_wrong_type
-from tests.server_checks import sent_commands, temporaries_deleted
-from tests.servers import Cluster, Server
+from tests.helpers import ELEMENTS, nodes_of, registers, untyped, warm_scripts
+from tests.server_checks import sends, temporaries_deleted
+from tests.servers import Cluster
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
 
@@ -29,23 +26,6 @@ SEARCHES = {
     'google in 1998', 'minesweeper', 'joey tribbiani', 'wizard of oz', 'rgb to hex', 'pac-man',
     'breathing exercise', 'do a barrel roll', 'snake',
 }
-ELEMENTS = ['jack', 4098, None, True, 1.5, [1, 'two'], {'b': 2, 'a': [None]}, 'ünïcode', '']
-
-
-@pytest.fixture(scope='module')
-def elsewhere() -> Iterator[Server]:
-    'A second server: HyperLogLogs there cannot be read by a command on the first.'
-    instance = Server()
-    yield instance
-    instance.stop()
-
-
-@pytest.fixture
-def far_client(elsewhere: Server) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(elsewhere.url(1))
-    yield client
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture
@@ -56,19 +36,7 @@ def searches(redis_client: redis.Redis) -> HyperLogLog:
 def encoding(client: redis.Redis, key: str) -> str:
     'How Redis stores a HyperLogLog: sparse (small) or dense (12 kB).'
     byte = client.getrange(key, 4, 4)
-    return {b'\x00': 'dense', b'\x01': 'sparse'}[byte]  # type: ignore[index]
-
-
-def registers(client: redis.Redis, key: str) -> bytes:
-    'A HyperLogLog as Redis stores it, without the count that PFCOUNT caches in bytes 8 to 15.'
-    data: bytes = client.get(key)  # type: ignore[assignment]
-    return data[:8] + data[16:]
-
-
-def warm_scripts(client: redis.Redis) -> None:
-    'Load the scripts, so that sent_commands sees EVALSHA alone (not EVALSHA, NOSCRIPT, EVAL).'
-    for script in (_CONTAINS, _MERGE):
-        client.script_load(script.source)
+    return {b'\x00': 'dense', b'\x01': 'sparse'}[cast(bytes, byte)]
 
 
 # --- the sync API ------------------------------------------------------------
@@ -93,7 +61,7 @@ def test_seed_example(searches: HyperLogLog, redis_client: redis.Redis) -> None:
 
 
 def test_elements_are_json_encoded_like_pottery(searches: HyperLogLog, redis_client: redis.Redis) -> None:
-    searches.update(ELEMENTS)
+    searches.update(untyped(ELEMENTS))
     # PFADD of the JSON encodings changes nothing: they are what was added.
     assert redis_client.pfadd('google-searches', 'jack') == 1
     assert redis_client.pfadd('google-searches', '"jack"', '4098', 'null', 'true', '1.5', '[1, "two"]',
@@ -105,27 +73,21 @@ def test_elements_are_json_encoded_like_pottery(searches: HyperLogLog, redis_cli
 
 
 def test_one_command_per_operation(searches: HyperLogLog, redis_client: redis.Redis, url: str) -> None:
-    warm_scripts(redis_client)
-    with sent_commands(url) as sent:
+    warm_scripts(redis_client, _CONTAINS, _MERGE)
+    with sends(url, 'PFADD'):
         searches.add('snake')
-    assert [command.split()[0] for command in sent] == ['PFADD']
-    with sent_commands(url) as sent:
+    with sends(url, 'PFADD'):
         searches.update([f'search-{i}' for i in range(1000)])
-    assert [command.split()[0] for command in sent] == ['PFADD']
-    with sent_commands(url) as sent:
+    with sends(url, 'EVALSHA'):
         assert 'snake' in searches
-    assert [command.split()[0] for command in sent] == ['EVALSHA']
-    with sent_commands(url) as sent:
+    with sends(url, 'EVALSHA'):
         answers = tuple(searches.contains_many(*(f'search-{i}' for i in range(1000))))
-    assert [command.split()[0] for command in sent] == ['EVALSHA']
     assert answers == (True,) * 1000
     other = HyperLogLog(['x', 'y'], redis=redis_client, key='other')
-    with sent_commands(url) as sent:
+    with sends(url, 'EVALSHA'):
         searches.update(other, ['z'])
-    assert [command.split()[0] for command in sent] == ['EVALSHA']
-    with sent_commands(url) as sent:
+    with sends(url, 'PFCOUNT'):
         len(searches)
-    assert [command.split()[0] for command in sent] == ['PFCOUNT']
 
 
 @pytest.mark.parametrize('size', [10, 5000])
@@ -240,103 +202,7 @@ def test_warns_where_pottery_warns(searches: HyperLogLog, redis_client: redis.Re
         assert len(searches) == 4
 
 
-def test_random_key_is_deleted_when_collected(redis_client: redis.Redis) -> None:
-    temp = HyperLogLog(['a'], redis=redis_client)
-    key = temp.key
-    assert key.startswith('pottery:')
-    assert redis_client.exists(key)
-    del temp
-    assert 'x' not in HyperLogLog(redis=redis_client, key='other')
-    assert not redis_client.exists(key)
-
-
 # --- bad input: a clear error, and nothing on the server changes ------------
-
-
-def test_unserialisable_elements_write_nothing(searches: HyperLogLog, redis_client: redis.Redis) -> None:
-    searches.add('a')
-    before = redis_client.get('google-searches')
-    with pytest.raises(TypeError, match='not JSON serializable'):
-        searches.add(object())  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        searches.update(['ok', object()])  # type: ignore[list-item]
-    with pytest.raises(TypeError):
-        searches.update(HyperLogLog(['x'], redis=redis_client, key='x'), [{1, 2}])  # type: ignore[list-item]
-    with pytest.raises(TypeError):
-        searches.union(['ok', object()], key='union')  # type: ignore[list-item]
-    assert redis_client.get('google-searches') == before
-    assert not redis_client.exists('union')
-    with pytest.raises(TypeError):
-        HyperLogLog(['ok', object()], redis=redis_client, key='new')  # type: ignore[list-item]
-    assert not redis_client.exists('new')
-
-
-@pytest.mark.parametrize('setup', [
-    lambda c: c.set('k', 'not a HyperLogLog'),
-    lambda c: c.set('k', b'HYLL\x00' + b'\x00' * 20),  # a dense header, the wrong length
-    lambda c: c.hset('k', 'a', '1'),
-    lambda c: c.rpush('k', 'a', 'b'),
-    lambda c: c.sadd('k', 'a'),
-])
-def test_wrong_type_key_is_left_intact(
-    redis_client: redis.Redis, far_client: redis.Redis, setup: Any,
-) -> None:
-    warm_scripts(redis_client)
-    setup(redis_client)
-    kind = redis_client.type('k')
-    dump = redis_client.dump('k')
-    hll = HyperLogLog(redis=redis_client, key='k')
-    near = HyperLogLog(['n'], redis=redis_client, key='near')
-    far = HyperLogLog(['f'], redis=far_client, key='far')
-    operations = [
-        lambda: hll.add('a'),
-        lambda: hll.update(['a', 'b']),
-        lambda: hll.update(near),
-        lambda: hll.update(far),
-        lambda: hll.update(near, far, ['a']),
-        lambda: 'a' in hll,
-        lambda: tuple(hll.contains_many('a', 'b')),
-        lambda: len(hll),
-        lambda: repr(hll),
-        lambda: hll.union(near, key='union'),
-        lambda: HyperLogLog(['a'], redis=redis_client, key='k'),
-        # The culprit is the source, on this server or another one.
-        lambda: near.update(hll),
-        lambda: near.union(hll, key='union'),
-        lambda: HyperLogLog(hll, redis=far_client, key='far-copy'),
-    ]
-    assert_wrong_type(operations, 'HyperLogLog')
-    assert redis_client.type('k') == kind
-    assert redis_client.dump('k') == dump
-    assert sorted(redis_client.keys('*')) == [b'k', b'near']
-    assert redis_client.pfcount('near') == 1
-    assert far_client.keys('*') == [b'far']
-
-
-def test_dead_server_raises_promptly(redis_client: redis.Redis) -> None:
-    # A port held, bound but not listening, for the whole test: connections
-    # to it are refused, and no other server can take it meanwhile.
-    with socket.socket() as held:
-        held.bind(('127.0.0.1', 0))
-        port = held.getsockname()[1]
-        # redis-py's default retries take a few seconds; the rest go without.
-        default = HyperLogLog(redis=redis.Redis(port=port, socket_connect_timeout=2), key='k')
-        started = time.monotonic()
-        with pytest.raises(redis.ConnectionError):
-            default.add('a')
-        assert time.monotonic() - started < 30
-        no_retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
-        once = redis.Redis(port=port, socket_connect_timeout=2, retry=no_retry)
-        hll = HyperLogLog(redis=once, key='k')
-        here = HyperLogLog(['a'], redis=redis_client, key='here')
-        for operation in (lambda: 'a' in hll, lambda: tuple(hll.contains_many('a', 'b')),
-                          lambda: hll.update(['a', 'b']), lambda: len(hll), lambda: hll.update(here),
-                          lambda: here.update(hll), lambda: HyperLogLog(['a'], redis=once, key='k')):
-            started = time.monotonic()
-            with pytest.raises(redis.ConnectionError):
-                operation()
-            assert time.monotonic() - started < 30
-        assert redis_client.keys('*') == [b'here']
 
 
 # --- the async API -----------------------------------------------------------
@@ -383,17 +249,6 @@ async def test_async_constructor_does_no_io_and_forgotten_await_fails(aredis: re
     assert not await aredis.exists('forgotten')
 
 
-async def test_async_wrong_type(aredis: redis.asyncio.Redis) -> None:
-    await aredis.hset('k', 'a', '1')
-    dump = await aredis.dump('k')
-    hll = pottery_async.HyperLogLog(redis=aredis, key='k')
-    for operation in (hll.add('a'), hll.update(['a', 'b']), hll.contains('a'), hll.contains_many('a', 'b'),
-                      hll.len(), hll.repr()):
-        with pytest.raises(pottery_async.WrongTypeError, match=r"'k' on 127\.0\.0\.1:\d+/1 holds a hash"):
-            await operation
-    assert await aredis.dump('k') == dump
-
-
 async def test_async_decoding_client(url: str) -> None:
     # Replies arrive as str; the registers copied from elsewhere stay bytes.
     client = redis.asyncio.Redis.from_url(url, decode_responses=True)
@@ -417,7 +272,7 @@ def test_hyperloglogs_on_a_cluster(cluster: Cluster) -> None:
     try:
         keys = ['{tag}a', '{tag}b', 'spread-0', 'spread-1', 'spread-2', 'odd}key', 'a{}b}']
         hlls = {key: HyperLogLog([key, 'common'], redis=client, key=key) for key in keys}
-        assert len({client.get_node_from_key(key).name for key in keys}) > 1
+        assert len(nodes_of(client, keys)) > 1
         for key, hll in hlls.items():
             assert key in hll
             assert tuple(hll.contains_many(key, 'common', 'nobody')) == (True, True, False)
@@ -437,58 +292,6 @@ def test_hyperloglogs_on_a_cluster(cluster: Cluster) -> None:
 # --- data compatibility with Pottery 3.0.1 ---------------------------------
 
 
-def test_pottery_writes_we_read(pottery_module: Any, redis_client: redis.Redis) -> None:
-    hashable = [e for e in ELEMENTS if not isinstance(e, (list, dict))]
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        theirs = pottery_module.HyperLogLog(hashable, redis=redis_client, key='theirs')
-        theirs.add('late')
-        their_len = len(theirs)
-        their_answers = tuple(theirs.contains_many(*hashable, 'late', 'nobody'))
-    ours = HyperLogLog(redis=redis_client, key='theirs')
-    assert len(ours) == their_len == len(hashable) + 1
-    assert tuple(ours.contains_many(*hashable, 'late', 'nobody')) == their_answers
-    assert their_answers == (True,) * (len(hashable) + 1) + (False,)
-
-
-def test_we_write_pottery_reads(pottery_module: Any, redis_client: redis.Redis) -> None:
-    hashable = [e for e in ELEMENTS if not isinstance(e, (list, dict))]
-    ours = HyperLogLog(hashable, redis=redis_client, key='ours')
-    ours.add('late')
-    ours.update([f'bulk-{i}' for i in range(100)])
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        mirror = pottery_module.HyperLogLog(redis=redis_client, key='ours')
-        assert len(mirror) == len(ours)
-        assert all(mirror.contains_many(*hashable, 'late'))
-        assert 'nobody' not in mirror
-        mirror.add('from pottery')
-        theirs = pottery_module.HyperLogLog(hashable, redis=redis_client, key='theirs')
-        theirs.add('late')
-        theirs.update([f'bulk-{i}' for i in range(100)])
-        theirs.add('from pottery')
-    assert 'from pottery' in ours
-    # The same HyperLogLog, byte for byte but for the cached count.
-    assert registers(redis_client, 'ours') == registers(redis_client, 'theirs')
-
-
-def test_sync_signature_matches_pottery(pottery_module: Any) -> None:
-    import inspect
-
-    mine_sig = inspect.signature(HyperLogLog)
-    theirs_sig = inspect.signature(pottery_module.HyperLogLog)
-    for parameter in theirs_sig.parameters.values():
-        assert mine_sig.parameters[parameter.name].kind == parameter.kind
-        assert mine_sig.parameters[parameter.name].default == parameter.default
-    mine_union = inspect.signature(HyperLogLog.union)
-    for parameter in inspect.signature(pottery_module.HyperLogLog.union).parameters.values():
-        assert mine_union.parameters[parameter.name].kind == parameter.kind
-    for name in dir(pottery_module.HyperLogLog):
-        if not name.startswith('_'):
-            assert hasattr(HyperLogLog, name), name
-    assert pottery_async.sync.HyperLogLog is HyperLogLog
-
-
 def test_containers_as_sources(redis_client: redis.Redis) -> None:
     # The other containers of both APIs are read from Redis, as Pottery
     # iterates its own.
@@ -505,7 +308,8 @@ def test_containers_as_sources(redis_client: redis.Redis) -> None:
 
 
 async def test_async_containers_as_sources(aredis: redis.asyncio.Redis) -> None:
-    hll = await pottery_async.HyperLogLog(await pottery_async.RedisList(['a'], redis=aredis, key='awords'),
-                                          redis=aredis, key='ahll')
-    await hll.update(await pottery_async.RedisSet({'b'}, redis=aredis, key='aset'))
+    # The async API's types do not admit its own containers as sources (yet): untyped().
+    words = await pottery_async.RedisList(['a'], redis=aredis, key='awords')
+    hll = await pottery_async.HyperLogLog(untyped(words), redis=aredis, key='ahll')
+    await hll.update(untyped(await pottery_async.RedisSet({'b'}, redis=aredis, key='aset')))
     assert await hll.len() == 2

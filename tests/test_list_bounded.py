@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -25,7 +25,7 @@ import redis.asyncio
 import pottery_async
 import pottery_async.list as core_list
 from pottery_async.sync import RedisDeque, RedisList
-from tests.helpers import eventually, run_script
+from tests.helpers import eventually, run_script, stored, untyped
 from tests.server_checks import sent_commands
 from tests.servers import Server
 
@@ -43,12 +43,8 @@ def tiny_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(core_list, '_CHUNK_BYTES', 40)
 
 
-def stored(client: redis.Redis, key: str) -> list[Any]:
-    return [json.loads(item) for item in client.lrange(key, 0, -1)]
-
-
 def keys(client: redis.Redis) -> list[bytes]:
-    return sorted(client.keys('*'))  # type: ignore[arg-type]
+    return sorted(cast(list[bytes], client.keys('*')))
 
 
 # --- every multi-step path gives what Python gives ----------------------------------------
@@ -76,7 +72,7 @@ LIST_OPERATIONS: dict[str, Callable[[Any], Any]] = {
 @pytest.mark.parametrize('name', LIST_OPERATIONS)
 def test_list_steps_match_python(name: str, tiny_steps: None, redis_client: redis.Redis) -> None:
     operation = LIST_OPERATIONS[name]
-    python = [1, 'two', 3.0, None, [5], {'six': 6}, 7]
+    python: list[Any] = [1, 'two', 3.0, None, [5], {'six': 6}, 7]
     ours = RedisList(python, redis=redis_client, key='l')
     redis_client.pexpire('l', 60_000)
     outcomes = []
@@ -96,7 +92,7 @@ def test_list_steps_match_python(name: str, tiny_steps: None, redis_client: redi
 
 @pytest.mark.parametrize('name', ['mul 3', 'rmul 2', 'mul 0', 'mul -1', 'add', 'copy'])
 def test_new_lists_match_python(name: str, tiny_steps: None, redis_client: redis.Redis) -> None:
-    python = [1, 'two', 3.0, None, [5]]
+    python: list[Any] = [1, 'two', 3.0, None, [5]]
     ours = RedisList(python, redis=redis_client, key='l')
     make: Callable[[Any], Any] = {
         'mul 3': lambda seq: seq * 3,
@@ -171,7 +167,7 @@ def test_deque_steps_match_python(
 
 
 def test_index_and_count_scan_in_steps(tiny_steps: None, redis_client: redis.Redis) -> None:
-    python = list(range(20)) * 2
+    python: list[Any] = list(range(20)) * 2
     ours = RedisList(python, redis=redis_client, key='l')
     for value in (0, 7, 19, 20, 'x'):
         assert ours.count(value) == python.count(value)
@@ -189,15 +185,16 @@ def test_sizes_refused_before_writing(redis_client: redis.Redis) -> None:
     values = RedisList([1, 2], redis=redis_client, key='l')
     redis_client.pexpire('l', 60_000)
     dump = redis_client.dump('l')
-    for operation, error in [
+    refused: list[tuple[Callable[[], object], type[Exception]]] = [
         (lambda: values.__imul__(10**19), OverflowError),  # as [1, 2] * 10**19
         (lambda: values.__imul__(-(10**19)), OverflowError),
         (lambda: values * 10**19, OverflowError),
         (lambda: values.__imul__(2**40), MemoryError),  # more than Redis lists hold
         (lambda: values * 2**40, MemoryError),
         (lambda: 2**31 * values, MemoryError),
-        (lambda: values.__imul__(1.5), TypeError),
-    ]:
+        (lambda: values.__imul__(untyped(1.5)), TypeError),
+    ]
+    for operation, error in refused:
         with pytest.raises(error):
             operation()
         assert redis_client.dump('l') == dump
@@ -448,7 +445,7 @@ def test_late_exec_changes_nothing(tiny_steps: None, redis_client: redis.Redis) 
     redis_client.set(marker, 'pending')
     assert redis_client.eval(core_list._SETTLE.source, 1, marker) == 0
     with redis_client.pipeline() as pipe:
-        pipe.watch('l')
+        pipe.watch('l')  # type: ignore[no-untyped-call]
         pipe.multi()
         pipe.eval(core_list._SWAP.source, 3, building, 'l', marker, 1, 60_000)
         assert pipe.execute() == [0]
@@ -606,7 +603,7 @@ def test_long_sort_goes_in_bounded_steps(tiny_steps: None, url: str, redis_clien
 def test_long_push_goes_in_chunks(
     maxlen: int | None, tiny_steps: None, url: str, redis_client: redis.Redis,
 ) -> None:
-    python = collections.deque(['a'], maxlen=maxlen)
+    python: collections.deque[Any] = collections.deque(['a'], maxlen=maxlen)
     ours = RedisDeque(python, maxlen=maxlen, redis=redis_client, key='d')
     ours.append('b')  # the script is loaded
     python.append('b')

@@ -190,7 +190,7 @@ async def test_cache_without_channel_permission_computes_once(
 
     try:
         async with asyncio.timeout(PROMPTLY * 2):
-            assert await asyncio.gather(slow(21), slow(21), slow(21)) == [42, 42, 42]
+            assert list(await asyncio.gather(slow(21), slow(21), slow(21))) == [42, 42, 42]
     finally:
         await client.aclose()
     assert calls == 1
@@ -219,7 +219,7 @@ def test_replies_classified(admins: list[redis.Redis], acl_servers: list[Server]
     replies: dict[str, Callable[[], object]] = {
         'invalid expire time': lambda: admin.set('redlock:k', 'v', px=2**63 - 1),
         'WRONGTYPE': lambda: (admin.rpush('other', 'x'), admin.get('other')),
-        'unknown command': lambda: admin.execute_command('NOSUCHCOMMAND'),
+        'unknown command': lambda: admin.execute_command('NOSUCHCOMMAND'),  # type: ignore[no-untyped-call]
         'NOPERM': lambda: as_user(acl_servers, 'nokeys')[0].get('redlock:k'),
         'WRONGPASS': lambda: as_user(acl_servers, 'locker', 'wrong', retry=NO_RETRY)[0].ping(),
     }

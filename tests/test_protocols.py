@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import collections
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import pytest
 import redis
@@ -100,7 +101,7 @@ async def test_async_bool_and_equality_raise_naming_the_coroutine(
     # Only the container's own key (and its companions, e.g. the ids a
     # queue's puts remember: see pottery_async.queue).
     assert b'k' in await aredis.keys('*')
-    assert all(key == b'k' or key.startswith(b'k:') for key in await aredis.keys('*'))
+    assert all(key == b'k' or key.startswith(b'k:') for key in cast(list[bytes], await aredis.keys('*')))
 
 
 @pytest.mark.parametrize('name', CONTAINERS)
@@ -189,7 +190,8 @@ async def test_async_cached_ordered_dict_refuses_bool_and_equality_until_loaded(
 ) -> None:
     await aredis.hset('k', '1', '"one"')
     pending = pottery_async.CachedOrderedDict(redis_client=aredis, redis_key='k', dict_keys=(1, 2))
-    for check in (lambda: bool(pending), lambda: pending == {}, lambda: pending != {}):
+    checks: list[Callable[[], object]] = [lambda: bool(pending), lambda: pending == {}, lambda: pending != {}]
+    for check in checks:
         with pytest.raises(TypeError, match='not awaited'):
             check()
     loaded = await pending

@@ -27,7 +27,7 @@ import pottery_async.sync
 from pottery_async._base import companion
 from pottery_async.exceptions import QueueEmptyError, WrongTypeError
 from tests.faults import Staller, Tally, in_flight, queue_outcome, retry_policy, run_queue, settled
-from tests.helpers import eventually
+from tests.helpers import async_queue, entries, eventually, untyped
 from tests.servers import Server, running
 
 ITEMS = 3000
@@ -94,10 +94,8 @@ def test_cancellation_storm_during_stalls(stalling: Server) -> None:
 
 async def test_cancellation_storm_on_an_empty_queue(url: str, redis_client: redis.Redis) -> None:
     # A long socket timeout: nothing but the cancellation can end these gets.
-    client = redis.asyncio.Redis.from_url(url, socket_timeout=5)
-    q = pottery_async.RedisSimpleQueue(redis=client, key='storm')
     rng = random.Random(2)
-    try:
+    async with async_queue(url, 'storm', socket_timeout=5) as q:
         async def cancelled_get() -> float:
             started = time.monotonic()
             with pytest.raises(TimeoutError):
@@ -116,17 +114,12 @@ async def test_cancellation_storm_on_an_empty_queue(url: str, redis_client: redi
         assert redis_client.xlen('storm') == 1
         assert in_flight(redis_client, 'storm') == 0
         assert await q.get() == 'kept'
-    finally:
-        await q.clear()
-        await client.aclose()
 
 
 async def test_cancellation_storm_while_items_flow(url: str, redis_client: redis.Redis) -> None:
-    client = redis.asyncio.Redis.from_url(url, socket_timeout=5)
-    q = pottery_async.RedisSimpleQueue(redis=client, key='storm-flow')
     rng = random.Random(3)
     got: list[int] = []
-    try:
+    async with async_queue(url, 'storm-flow', socket_timeout=5) as q:
         async def produce() -> None:
             for i in range(600):
                 await q.put(i)
@@ -138,18 +131,15 @@ async def test_cancellation_storm_while_items_flow(url: str, redis_client: redis
         async def consume() -> None:
             while not producing.done() or await q.qsize():
                 try:
-                    got.append(await asyncio.wait_for(q.get(), rng.uniform(0, 0.004)))
+                    got.append(untyped(await asyncio.wait_for(q.get(), rng.uniform(0, 0.004))))
                 except TimeoutError:
                     pass
 
         await asyncio.wait_for(asyncio.gather(consume(), consume(), consume()), 60)
         await producing
         assert await asyncio.to_thread(eventually, lambda: in_flight(redis_client, 'storm-flow') == 0)
-        left = [json.loads(fields[b'item']) for _, fields in redis_client.xrange('storm-flow')]
+        left = [json.loads(fields[b'item']) for _, fields in entries(redis_client, 'storm-flow')]
         assert sorted(got + left) == list(range(600))
-    finally:
-        await q.clear()
-        await client.aclose()
 
 
 def test_unconfirmed_take_comes_back_after_the_visibility_timeout(
@@ -213,7 +203,7 @@ def test_retried_requests_do_their_work_once(url: str, redis_client: redis.Redis
     assert run(core._RELEASE, [stream, taken, due, seen], 'take-3', 60_000, '1', '"b"') == 1
     assert run(core._RELEASE, [stream, taken, due, seen], 'take-3', 60_000, '1', '"b"') == 0
     assert run(core._CONFIRM, [taken, due, seen], 'take-3', 60_000) == 0
-    assert [fields[b'item'] for _, fields in redis_client.xrange(stream)] == [b'"b"']
+    assert [fields[b'item'] for _, fields in entries(redis_client, stream)] == [b'"b"']
     # A confirmed take whose confirm's reply was lost, released by a get()
     # that gave up: the item it holds goes back.
     assert run(core._TAKE, [stream, taken, due, seen], 'take-4', 30_000) == b'"b"'
@@ -276,11 +266,10 @@ async def test_cancellation_while_releasing_is_raised(stalling: Server) -> None:
     # is what it raises, and the release goes on in the background.
     url = stalling.url()
     probe = redis.Redis.from_url(url)
-    client = redis.asyncio.Redis.from_url(url, socket_timeout=0.3, retry=retry_policy('async', False))
-    q = pottery_async.RedisSimpleQueue(redis=client, key='cancel-release')
-    try:
+    options = {'socket_timeout': 0.3, 'retry': retry_policy('async', False)}
+    async with async_queue(url, 'cancel-release', **options) as q:
         await q.put('kept')
-        probe.execute_command('CLIENT', 'PAUSE', 10_000, 'WRITE')
+        probe.execute_command('CLIENT', 'PAUSE', 10_000, 'WRITE')  # type: ignore[no-untyped-call]
         try:
             getting = asyncio.ensure_future(q.get())
             await asyncio.sleep(0.6)  # past the take's timeout, inside the release's second
@@ -289,12 +278,9 @@ async def test_cancellation_while_releasing_is_raised(stalling: Server) -> None:
             with pytest.raises(asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(getting), 2)
         finally:
-            probe.execute_command('CLIENT', 'UNPAUSE')
+            probe.execute_command('CLIENT', 'UNPAUSE')  # type: ignore[no-untyped-call]
         assert await asyncio.to_thread(settled, probe, 'cancel-release')
         assert await q.get(timeout=5) == 'kept'
-    finally:
-        await q.clear()
-        await client.aclose()
 
 
 def test_program_exit_gives_up_releases_with_a_log(
@@ -339,7 +325,7 @@ def test_companion_of_the_wrong_type_is_named(stalling: Server) -> None:
         q.get()
     assert info.value.key == companion('typed', 'taken')
     assert 'hash' in str(info.value)
-    assert [fields[b'item'] for _, fields in probe.xrange('typed')] == [b'"kept"']
+    assert [fields[b'item'] for _, fields in entries(probe, 'typed')] == [b'"kept"']
     q.clear()
 
 
@@ -352,7 +338,7 @@ def test_undecodable_item_is_put_back(stalling: Server) -> None:
     with pytest.raises(ValueError, match='Expecting value'):
         q.get()
     # Back in the queue (at its end), not lost, not in flight.
-    assert [fields[b'item'] for _, fields in probe.xrange('garbled')] == [b'"fine"', b'not JSON']
+    assert [fields[b'item'] for _, fields in entries(probe, 'garbled')] == [b'"fine"', b'not JSON']
     assert settled(probe, 'garbled')
     q.clear()
 

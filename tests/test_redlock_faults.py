@@ -14,10 +14,9 @@ import asyncio
 import contextlib
 import json
 import math
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -31,21 +30,15 @@ from pottery_async.exceptions import (
     ReleaseUnlockedLock,
 )
 from pottery_async.sync import NextID, Redlock, synchronize
-from tests.helpers import HANG_GUARD, eventually, lock_keys, paused, run_script, unique
-from tests.servers import Server
+from tests.helpers import HANG_GUARD, eventually, in_threads, lock_keys, paused, run_script, unique, untyped
+from tests.servers import Server, several
 
 
 @pytest.fixture
 def own_servers() -> Iterator[list[Server]]:
     'Five masters of this test alone, free to be killed (the session\'s five must stay up).'
-    servers: list[Server] = []
-    try:
-        for _ in range(5):
-            servers.append(Server())
+    with several(5) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def kill(servers: list[Server]) -> None:
@@ -117,7 +110,7 @@ class Workers:
         ]
 
     def count(self) -> int:
-        return int(self.counter.get(self.key) or 0)  # type: ignore[arg-type]
+        return int(cast(bytes | None, self.counter.get(self.key)) or 0)
 
     def wait_for(self, cycles: int) -> int:
         'Wait (within the hang guard) until the counter reaches ``cycles``; its value.'
@@ -269,8 +262,8 @@ async def test_async_tasks_two_masters_killed(
     try:
         assert lock_keys(live) == [[]] * 3
     finally:
-        for client in live:
-            client.close()
+        for survivor in live:
+            survivor.close()
 
 
 # --- three of five down: no grant at all -------------------------------------------
@@ -315,21 +308,13 @@ def test_three_killed_concurrent_contenders(own_servers: list[Server]) -> None:
     masters = clients(own_servers)
     kill(own_servers[2:])
     grants: list[int] = []
-    errors: list[BaseException] = []
     start = time.monotonic()
 
     def contend() -> None:
-        try:
-            lock = Redlock(key='race', masters=masters)
-            grants.extend(1 for _ in range(5) if lock.acquire(blocking=False))
-        except BaseException as error:
-            errors.append(error)
+        lock = Redlock(key='race', masters=masters)
+        grants.extend(1 for _ in range(5) if lock.acquire(blocking=False))
 
-    threads = [threading.Thread(target=contend) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = in_threads(*[contend] * 6)
     try:
         assert errors == []
         assert grants == []
@@ -692,9 +677,9 @@ async def test_async_bad_acquire_arguments(
     for timeout in (-2, -0.5):
         with pytest.raises(ValueError, match='timeout must be'):
             await lock.acquire(timeout=timeout)
-    for timeout in ('1', None, True):
+    for bad in ('1', None, True):
         with pytest.raises(TypeError):
-            await lock.acquire(timeout=timeout)  # type: ignore[arg-type]
+            await lock.acquire(timeout=untyped(bad))
     assert lock_keys(masters) == [[]] * 5
 
 
@@ -751,7 +736,7 @@ def test_sync_bad_acquire_arguments(masters: list[redis.Redis], pottery_module: 
     with pytest.raises(ValueError, match='timeout must be'):
         ours.acquire(timeout=-0.5)
     with pytest.raises(TypeError):
-        ours.acquire(timeout=None)
+        ours.acquire(timeout=untyped(None))
     assert lock_keys(masters) == [[]] * 5
 
 

@@ -10,7 +10,7 @@ import os
 import threading
 import time
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -21,7 +21,7 @@ import pottery_async.sync
 from pottery_async import AIORedlock
 from pottery_async.exceptions import QuorumNotAchieved, ReleaseUnlockedLock
 from pottery_async.sync import Redlock, synchronize
-from tests.helpers import HANG_GUARD, eventually, lock_keys, paused, subscribers
+from tests.helpers import HANG_GUARD, Background, eventually, lock_keys, paused, subscribers, untyped
 from tests.servers import Server
 
 # Waking waiters.
@@ -29,18 +29,13 @@ from tests.servers import Server
 def test_release_wakes_a_waiter(masters: list[redis.Redis], no_recheck: None) -> None:
     holder = Redlock(key='wake', masters=masters)
     assert holder.acquire()
-    results: list[bool] = []
-    waiter = threading.Thread(
-        target=lambda: results.append(Redlock(key='wake', masters=masters).acquire(timeout=8)),
-    )
-    waiter.start()
+    waiter = Background(lambda: Redlock(key='wake', masters=masters).acquire(timeout=8))
     # The waiter is subscribed on every master, and holds nothing.
     assert eventually(lambda: all(subscribers(m, 'redlock:wake') == 1 for m in masters))
     holder.release()
-    waiter.join()
     # Neither a recheck (disabled) nor the 10 s lease could have let it in
     # within its 8 s: the release woke it.
-    assert results == [True]
+    assert waiter.outcome() is True
     # Its lock is held on every master.  Its thread keeps its subscription
     # for its next wait, until the thread is gone: the next thread to use
     # the sync API closes what dead threads left (the server notices the
@@ -95,15 +90,10 @@ def test_pottery_holder_hands_over_to_our_waiter(pottery_module: Any, masters: l
     # Pottery's release publishes nothing: our waiter's periodic look finds it.
     theirs = pottery_module.Redlock(key='mixed', masters=set(masters))
     assert theirs.acquire()
-    results: list[bool] = []
-    waiter = threading.Thread(
-        target=lambda: results.append(Redlock(key='mixed', masters=masters).acquire(timeout=8)),
-    )
-    waiter.start()
+    waiter = Background(lambda: Redlock(key='mixed', masters=masters).acquire(timeout=8))
     assert eventually(lambda: all(subscribers(m, 'redlock:mixed') == 1 for m in masters))
     theirs.release()
-    waiter.join()
-    assert results == [True]
+    assert waiter.outcome() is True
     assert not theirs.acquire(blocking=False)
 
 
@@ -122,7 +112,7 @@ async def test_async_waiters_share_one_subscription_per_master(
     async def wait_and_count() -> None:
         lock = AIORedlock(key='crowd', masters=amasters)
         assert await lock.acquire(timeout=20)
-        value = int(await amasters[0].get('crowd-counter'))
+        value = int(cast(bytes, await amasters[0].get('crowd-counter')))
         await amasters[0].set('crowd-counter', value + 1)
         await lock.release()
 
@@ -151,7 +141,7 @@ def test_waiters_on_two_of_five_paused(five_servers: list[Server], masters: list
             lock = Redlock(key='paused-wait', masters=masters)
             for _ in range(3):
                 assert lock.acquire(timeout=HANG_GUARD)
-                value = int(counter.get('paused-counter'))  # type: ignore[arg-type]
+                value = int(cast(bytes, counter.get('paused-counter')))
                 counter.set('paused-counter', value + 1)
                 lock.release()
         except BaseException as error:
@@ -198,7 +188,7 @@ def test_fencing_tokens_increase(masters: list[redis.Redis]) -> None:
     lock = Redlock(key='fenced', masters=masters, fencing=True)
     assert lock.fencing
     assert lock.fencing_token is None
-    tokens = []
+    tokens: list[Any] = []
     for _ in range(3):
         with lock:
             tokens.append(lock.fencing_token)
@@ -247,7 +237,8 @@ def test_fencing_tokens_increase_across_master_failures(
     take()
     assert seen[-1] >= 1001
     # (Raised on every master that granted it: a majority at least.)
-    assert sum(int(m.get('redlock:failing:fence{redlock:failing}')) >= 1001 for m in masters) >= 3  # type: ignore[arg-type]
+    fences = [cast(bytes, m.get('redlock:failing:fence{redlock:failing}')) for m in masters]
+    assert sum(int(fence) >= 1001 for fence in fences) >= 3
 
 
 async def test_fencing_async_and_sync_share_the_counter(
@@ -377,7 +368,7 @@ def test_synchronize(masters: list[redis.Redis], caplog: pytest.LogCaptureFixtur
     @synchronize(key='synchronized', masters=masters, auto_release_time=5)
     def increment(by: int) -> int:
         'Read-modify-write under the lock.'
-        value = int(counter.get('sync-counter')) + by  # type: ignore[arg-type]
+        value = int(cast(bytes, counter.get('sync-counter'))) + by
         counter.set('sync-counter', value)
         return value
 
@@ -427,7 +418,7 @@ async def test_synchronize_async(amasters: list[redis.asyncio.Redis], masters: l
 
     @pottery_async.synchronize(key='asynchronized', masters=amasters)
     async def increment() -> int:
-        value = int(await amasters[0].get('async-sync-counter')) + 1
+        value = int(cast(bytes, await amasters[0].get('async-sync-counter'))) + 1
         await asyncio.sleep(0)
         await amasters[0].set('async-sync-counter', value)
         return value
@@ -440,7 +431,7 @@ async def test_synchronize_async(amasters: list[redis.asyncio.Redis], masters: l
         pass
 
     with pytest.raises(TypeError, match='coroutine functions'):
-        pottery_async.synchronize(key='wrong', masters=amasters)(plain)  # type: ignore[type-var]
+        pottery_async.synchronize(key='wrong', masters=amasters)(untyped(plain))
     assert lock_keys(masters) == [[]] * 5
 
 
@@ -457,15 +448,15 @@ async def test_no_masters() -> None:
     with pytest.raises(TypeError, match='no default client'):
         await lock.acquire()
     with pytest.raises(TypeError, match='masters must be an iterable'):
-        AIORedlock(key='nowhere', masters=None)  # type: ignore[arg-type]
+        AIORedlock(key='nowhere', masters=untyped(None))
     with pytest.raises(TypeError, match='masters must be an iterable'):
-        Redlock(key='nowhere', masters='redis://localhost:6379/1')  # type: ignore[arg-type]
+        Redlock(key='nowhere', masters='redis://localhost:6379/1')
 
 
 def test_configuration_can_be_assigned_as_in_pottery(masters: list[redis.Redis]) -> None:
     lock = Redlock(key='first', masters=masters[:1])
     lock.key = 'printer'
-    lock.masters = masters  # type: ignore[assignment]
+    lock.masters = masters
     lock.auto_release_time = 2
     lock.num_extensions = -1
     lock.context_manager_timeout = 0.5
@@ -474,13 +465,13 @@ def test_configuration_can_be_assigned_as_in_pottery(masters: list[redis.Redis])
     assert (lock.auto_release_time, lock.num_extensions, lock.context_manager_timeout) == (2, -1, 0.5)
     assert lock.raise_on_redis_errors is True
     with lock:
-        assert all(1000 < m.pttl('redlock:printer') <= 2000 for m in masters)  # type: ignore[operator]
+        assert all(1000 < m.pttl('redlock:printer') <= 2000 for m in masters)
     with pytest.raises(ValueError, match='auto_release_time must be at least'):
         lock.auto_release_time = 0
     with pytest.raises(ValueError, match='non-blocking'):
         lock.context_manager_blocking = False  # while a timeout is set
     with pytest.raises(TypeError):
-        lock.num_extensions = 1.5  # type: ignore[assignment]
+        lock.num_extensions = untyped(1.5)
     assert (lock.auto_release_time, lock.context_manager_blocking, lock.num_extensions) == (2, True, -1)
     ids = pottery_async.sync.NextID(key='ids', masters=masters)
     ids.key = 'other-ids'
