@@ -14,7 +14,6 @@ import asyncio
 import itertools
 import json
 import sys
-import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,6 @@ from bench_common import (
     PA_SYNC,
     POTTERY,
     RAW_SYNC,
-    Case,
     Target,
     Workload,
     async_case,
@@ -38,7 +36,6 @@ from bench_common import (
     sync_case,
     table,
     targets_table,
-    timed,
 )
 
 import pottery_async
@@ -130,28 +127,16 @@ def build_workloads(
     fresh = itertools.count(1_000_000)
     raw_key, raw_field = f'{prefix}:hit:sync', raw.hkeys(f'{prefix}:hit:sync')[0]
 
-    async def ahits(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await hit_a(i % HOT)
-        return time.perf_counter() - start
-
-    async def amisses(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            await miss_a(next(fresh))
-        return time.perf_counter() - start
-
     hit = Workload('hit', settings.calls, 'call', [
         sync_case(POTTERY, lambda i: hit_p(i % HOT)),
         sync_case(PA_SYNC, lambda i: hit_s(i % HOT)),
-        async_case(PA_ASYNC, loop, ahits),
+        async_case(PA_ASYNC, loop, lambda i: hit_a(i % HOT)),
         sync_case(RAW_SYNC, lambda i: json.loads(raw.hget(raw_key, raw_field))),  # type: ignore[arg-type]
     ])
     miss = Workload('miss', settings.calls, 'call', [
         sync_case(POTTERY, lambda i: miss_p(next(fresh))),
         sync_case(PA_SYNC, lambda i: miss_s(next(fresh))),
-        async_case(PA_ASYNC, loop, amisses),
+        async_case(PA_ASYNC, loop, lambda i: miss_a(next(fresh))),
     ])
     hit_opts = Workload('hit_opts', settings.calls, 'call', [
         sync_case(POTTERY, lambda i: ohit_p(i % HOT)),
@@ -170,19 +155,16 @@ def build_workloads(
     for key in (cod_p, cod_s, cod_a):
         raw.hset(key, mapping={json.dumps(k): json.dumps(v) for k, v in cached.items()})
 
-    def pottery_load() -> Any:
+    def pottery_load(_: int = 0) -> Any:
         return pottery.CachedOrderedDict(redis_client=pottery_client, redis_key=cod_p, dict_keys=dict_keys)
 
-    def sync_load() -> Any:
+    def sync_load(_: int = 0) -> Any:
         return pottery_async.sync.CachedOrderedDict(
             redis_client=pa_client, redis_key=cod_s, dict_keys=dict_keys,
         )
 
-    async def aload(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            await pottery_async.CachedOrderedDict(redis_client=aclient, redis_key=cod_a, dict_keys=dict_keys)
-        return time.perf_counter() - start
+    def aload(_: int = 0) -> Any:
+        return pottery_async.CachedOrderedDict(redis_client=aclient, redis_key=cod_a, dict_keys=dict_keys)
 
     theirs, ours = pottery_load(), sync_load()
     assert theirs.misses() == ours.misses()
@@ -191,9 +173,7 @@ def build_workloads(
         (k, v) for k, v in ours.items() if k not in ours.misses()
     ]
     set_p, set_s = pottery_load(), sync_load()
-    set_a = loop.run_until_complete(
-        pottery_async.CachedOrderedDict(redis_client=aclient, redis_key=cod_a, dict_keys=dict_keys),
-    )
+    set_a = loop.run_until_complete(aload())
 
     def pset(i: int) -> None:
         set_p[dict_keys[i % KEYS]] = f'document {i}'
@@ -201,21 +181,15 @@ def build_workloads(
     def sset(i: int) -> None:
         set_s[dict_keys[i % KEYS]] = f'document {i}'
 
-    async def asets(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await set_a.setitem(dict_keys[i % KEYS], f'document {i}')
-        return time.perf_counter() - start
-
     load = Workload('load', settings.loads, 'dict', [
-        Case(POTTERY, lambda n: timed(pottery_load, n)),
-        Case(PA_SYNC, lambda n: timed(sync_load, n)),
+        sync_case(POTTERY, pottery_load),
+        sync_case(PA_SYNC, sync_load),
         async_case(PA_ASYNC, loop, aload),
     ])
     set_ = Workload('set', settings.calls, 'op', [
         sync_case(POTTERY, pset),
         sync_case(PA_SYNC, sset),
-        async_case(PA_ASYNC, loop, asets),
+        async_case(PA_ASYNC, loop, lambda i: set_a.setitem(dict_keys[i % KEYS], f'document {i}')),
     ])
     return [hit, miss, hit_opts, miss_opts, load, set_]
 

@@ -146,8 +146,20 @@ def sync_case(name: str, operation: Callable[[int], object]) -> Case:
     return Case(name, run)
 
 
-def async_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBatch) -> Case:
-    'A case timed inside the running loop (the loop start-up is not counted).'
+def async_case(name: str, loop: asyncio.AbstractEventLoop, operation: Callable[[int], Any]) -> Case:
+    'A case whose coroutine operation takes the iteration index, awaited inside the running loop.'
+
+    async def batch(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await operation(i)
+        return time.perf_counter() - start
+
+    return async_batch_case(name, loop, batch)
+
+
+def async_batch_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBatch) -> Case:
+    'A case whose batch times itself inside the running loop (the loop start-up is not counted).'
     return Case(name, lambda n: loop.run_until_complete(batch(n)))
 
 

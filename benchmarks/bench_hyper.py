@@ -10,10 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pottery
 import pottery.exceptions
@@ -26,9 +23,9 @@ from bench_common import (
     POTTERY,
     RAW_ASYNC,
     RAW_SYNC,
-    Case,
     Target,
     Workload,
+    async_case,
     choose_settings,
     cpu_table,
     median_rows,
@@ -63,18 +60,6 @@ TARGETS = (
     # add: the async goal is the client's own cost.
     Target('async hll.add(x): time vs a bare await PFADD', 'add', PA_ASYNC, RAW_ASYNC, 'time', 1.15),
 )
-
-
-def async_case(name: str, loop: asyncio.AbstractEventLoop, operation: Callable[[int], Any]) -> Case:
-    'A case whose coroutine operation is awaited n times inside the running loop.'
-
-    async def batch(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await operation(i)
-        return time.perf_counter() - start
-
-    return Case(name, lambda n: loop.run_until_complete(batch(n)))
 
 
 def build_workloads(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +24,6 @@ from bench_common import (
     POTTERY,
     RAW_ASYNC,
     RAW_SYNC,
-    AsyncBatch,
-    Case,
     Target,
     Workload,
     async_case,
@@ -35,9 +32,9 @@ from bench_common import (
     median_rows,
     parse_args,
     run_benchmark,
+    sync_case,
     table,
     targets_table,
-    timed,
 )
 
 import pottery_async
@@ -72,20 +69,6 @@ LABELS = {
     'index': 'l[0]  (LINDEX)',
     'list': f'list(l), {ITERATED} elements',
 }
-
-
-def sync_case(name: str, operation: Callable[[], object]) -> Case:
-    return Case(name, lambda n: timed(operation, n))
-
-
-def async_batch(operation: Callable[[], Awaitable[object]]) -> AsyncBatch:
-    async def batch(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            await operation()
-        return time.perf_counter() - start
-
-    return batch
 
 
 def build_workloads(
@@ -126,47 +109,44 @@ def build_workloads(
     assert list(pi) == list(si) == loop.run_until_complete(ai.to_list()) == list(range(ITERATED))
     assert pb.maxlen == sb.maxlen == ab.maxlen == MAXLEN
 
-    def pair(d: Any) -> Callable[[], object]:
-        def operation() -> object:
+    def pair(d: Any) -> Callable[[int], object]:
+        def operation(_: int) -> object:
             d.appendleft(7)
             return d.popleft()
 
         return operation
 
-    def apair(d: pottery_async.RedisDeque) -> AsyncBatch:
-        async def operation() -> object:
+    def apair(d: pottery_async.RedisDeque) -> Callable[[int], Awaitable[object]]:
+        async def operation(_: int) -> object:
             await d.appendleft(7)
             return await d.popleft()
 
-        return async_batch(operation)
+        return operation
 
-    def raw_pair() -> object:
+    def raw_pair(_: int) -> object:
         raw.lpush(deque_key, '7')
         return raw.lpop(deque_key)
 
-    async def araw_pair() -> object:
+    async def araw_pair(_: int) -> object:
         await aclient.lpush(deque_key, '7')
         return await aclient.lpop(deque_key)
 
-    async def alist(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            _ = [v async for v in ai]
-        return time.perf_counter() - start
+    async def alist(_: int) -> object:
+        return [v async for v in ai]
 
     append = Workload('append', settings.single, 'op', [
-        sync_case(POTTERY, lambda: pl.append(1)),
-        sync_case(PA_SYNC, lambda: sl.append(1)),
-        async_case(PA_ASYNC, loop, async_batch(lambda: al.append(1))),
-        sync_case(RAW_SYNC, lambda: raw.rpush(append_key, '1')),
-        async_case(RAW_ASYNC, loop, async_batch(lambda: aclient.rpush(append_key, '1'))),
+        sync_case(POTTERY, lambda i: pl.append(1)),
+        sync_case(PA_SYNC, lambda i: sl.append(1)),
+        async_case(PA_ASYNC, loop, lambda i: al.append(1)),
+        sync_case(RAW_SYNC, lambda i: raw.rpush(append_key, '1')),
+        async_case(RAW_ASYNC, loop, lambda i: aclient.rpush(append_key, '1')),
     ])
     deque = Workload('deque', settings.single, 'pair', [
         sync_case(POTTERY, pair(pd)),
         sync_case(PA_SYNC, pair(sd)),
         async_case(PA_ASYNC, loop, apair(ad)),
         sync_case(RAW_SYNC, raw_pair),
-        async_case(RAW_ASYNC, loop, async_batch(araw_pair)),
+        async_case(RAW_ASYNC, loop, araw_pair),
     ])
     bounded = Workload('bounded', settings.single, 'pair', [
         sync_case(POTTERY, pair(pb)),
@@ -174,15 +154,15 @@ def build_workloads(
         async_case(PA_ASYNC, loop, apair(ab)),
     ])
     index = Workload('index', settings.single, 'op', [
-        sync_case(POTTERY, lambda: pi[0]),
-        sync_case(PA_SYNC, lambda: si[0]),
-        async_case(PA_ASYNC, loop, async_batch(lambda: ai.getitem(0))),
-        sync_case(RAW_SYNC, lambda: raw.lindex(iterated_key, 0)),
-        async_case(RAW_ASYNC, loop, async_batch(lambda: aclient.lindex(iterated_key, 0))),
+        sync_case(POTTERY, lambda i: pi[0]),
+        sync_case(PA_SYNC, lambda i: si[0]),
+        async_case(PA_ASYNC, loop, lambda i: ai.getitem(0)),
+        sync_case(RAW_SYNC, lambda i: raw.lindex(iterated_key, 0)),
+        async_case(RAW_ASYNC, loop, lambda i: aclient.lindex(iterated_key, 0)),
     ])
     listing = Workload('list', settings.lists, 'call', [
-        Case(POTTERY, lambda n: timed(lambda: list(pi), n)),
-        Case(PA_SYNC, lambda n: timed(lambda: list(si), n)),
+        sync_case(POTTERY, lambda i: list(pi)),
+        sync_case(PA_SYNC, lambda i: list(si)),
         async_case(PA_ASYNC, loop, alist),
     ])
     return [append, deque, bounded, index, listing]

@@ -31,7 +31,7 @@ from bench_common import (
     Case,
     Target,
     Workload,
-    async_case,
+    async_batch_case,
     choose_settings,
     median_rows,
     parse_args,
@@ -126,8 +126,8 @@ def build_workloads(
         workloads.append(Workload(f'ids{count}', settings.ids, 'ID', [
             Case(POTTERY, sync_runner(ids[POTTERY])),
             Case(PA_SYNC, sync_runner(ids[PA_SYNC])),
-            async_case(PA_ASYNC, loop, ours),
-            async_case(POTTERY_ASYNC, loop, theirs),
+            async_batch_case(PA_ASYNC, loop, ours),
+            async_batch_case(POTTERY_ASYNC, loop, theirs),
         ]))
 
         def close(

@@ -42,7 +42,7 @@ from bench_common import (
     RAW_SYNC,
     Case,
     Workload,
-    async_case,
+    async_batch_case,
     choose_settings,
     format_time,
     median_rows,
@@ -156,15 +156,15 @@ def build_workloads(
     put = Workload('put', settings.ops, 'op', [
         sync_puts(POTTERY, lambda: pq.put(item)),
         sync_puts(PA_SYNC, lambda: sq.put(item)),
-        async_case(PA_ASYNC, loop, aputs),
+        async_batch_case(PA_ASYNC, loop, aputs),
         sync_puts(RAW_SYNC, lambda: raw.xadd(keys[RAW_SYNC], {'item': json.dumps(item, sort_keys=True)})),
         sync_puts(BRIDGE, lambda: _bridge.run(bridge_xadd())),
-        async_case(RAW_ASYNC, loop, araw_puts),
+        async_batch_case(RAW_ASYNC, loop, araw_puts),
     ])
     get = Workload('get', settings.ops, 'op', [
         sync_gets(POTTERY, pq.get),
         sync_gets(PA_SYNC, sq.get),
-        async_case(PA_ASYNC, loop, agets),
+        async_batch_case(PA_ASYNC, loop, agets),
     ])
     return [put, get]
 

@@ -48,7 +48,7 @@ from bench_common import (
     Case,
     Target,
     Workload,
-    async_case,
+    async_batch_case,
     choose_settings,
     format_time,
     median_rows,
@@ -173,8 +173,8 @@ def build_workloads(
         workloads.append(Workload(f'lock{count}', settings.cycles, 'cycle', [
             Case(POTTERY, sync_cycles(theirs)),
             Case(PA_SYNC, sync_cycles(ours)),
-            async_case(PA_ASYNC, loop, async_cycles(aours)),
-            async_case(POTTERY_ASYNC, loop, async_cycles(atheirs)),
+            async_batch_case(PA_ASYNC, loop, async_cycles(aours)),
+            async_batch_case(POTTERY_ASYNC, loop, async_cycles(atheirs)),
         ]))
 
         def close(

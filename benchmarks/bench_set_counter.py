@@ -10,10 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pottery
 import pottery.exceptions
@@ -28,6 +25,7 @@ from bench_common import (
     Case,
     Target,
     Workload,
+    async_case,
     choose_settings,
     cpu_table,
     median_rows,
@@ -36,7 +34,6 @@ from bench_common import (
     sync_case,
     table,
     targets_table,
-    timed,
 )
 
 import pottery_async
@@ -71,18 +68,6 @@ TARGETS = (
     Target(f'sync list(s), {BIG} elements: throughput vs Pottery', 'list', PA_SYNC, POTTERY, 'throughput',
            1.0),
 )
-
-
-def async_case(name: str, loop: asyncio.AbstractEventLoop, operation: Callable[[int], Any]) -> Case:
-    'A case whose coroutine operation is awaited n times inside the running loop.'
-
-    async def batch(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await operation(i)
-        return time.perf_counter() - start
-
-    return Case(name, lambda n: loop.run_until_complete(batch(n)))
 
 
 def build_workloads(
@@ -164,8 +149,8 @@ def build_workloads(
         fresh(async_case(PA_ASYNC, loop, lambda i: ac.update(WORDS)), ac.key),
     ])
     listing = Workload('list', settings.lists, 'call', [
-        Case(POTTERY, lambda n: timed(lambda: list(pb), n)),
-        Case(PA_SYNC, lambda n: timed(lambda: list(sb), n)),
+        sync_case(POTTERY, lambda i: list(pb)),
+        sync_case(PA_SYNC, lambda i: list(sb)),
         async_case(PA_ASYNC, loop, alist),
     ])
     return [add, contains, many, update, listing]
