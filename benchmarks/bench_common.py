@@ -126,14 +126,6 @@ def run_interleaved(workloads: Sequence[Workload], repetitions: int, warmup: int
                 case.cpu.append(cpu / workload.batch)
 
 
-def timed(function: Callable[[], object], n: int) -> float:
-    'Call ``function`` n times; return the elapsed seconds.'
-    start = time.perf_counter()
-    for _ in range(n):
-        function()
-    return time.perf_counter() - start
-
-
 def sync_case(name: str, operation: Callable[[int], object]) -> Case:
     'A case whose operation takes the iteration index.'
 
@@ -263,6 +255,54 @@ def server_url() -> Iterator[tuple[str, str]]:
         yield server.url(), f'private {server_binary()}'
 
 
+@contextlib.contextmanager
+def four_more_servers() -> Iterator[list[str]]:
+    'The URLs of four servers besides the one run_benchmark() starts (each ``$REDIS_URL`` if set).'
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(server_url())[0] for _ in range(4)]
+
+
+def master_urls(url: str, extra: list[str]) -> list[str]:
+    'Five distinct masters: the extra servers, or five databases of one server.'
+    urls = [url, *extra]
+    if len(set(urls)) == len(urls):
+        return urls
+    base = url.rsplit('/', 1)[0] if url.count('/') > 2 else url
+    return [f'{base}/{db}' for db in range(5)]
+
+
+class Masters:
+    'Clients of the same masters for each library and API, made apart as applications would make them.'
+
+    def __init__(self, urls: Sequence[str], loop: asyncio.AbstractEventLoop) -> None:
+        self.pottery = [redis.Redis.from_url(u) for u in urls]
+        self.ours = [redis.Redis.from_url(u) for u in urls]
+        self.aours = [redis.asyncio.Redis.from_url(u) for u in urls]
+        self.apottery = [redis.asyncio.Redis.from_url(u) for u in urls]
+        self._loop = loop
+
+    def close(self) -> None:
+        for client in self.pottery + self.ours:
+            client.close()
+        for aclient in self.aours + self.apottery:
+            self._loop.run_until_complete(aclient.aclose())
+
+
+def master_workloads(
+    urls: Sequence[str],
+    loop: asyncio.AbstractEventLoop,
+    opened: list[Masters],
+    workload: Callable[[int, Masters], Workload],
+) -> list[Workload]:
+    'A workload at 1 master and one at 5, each on clients of its own (added to ``opened``, to close).'
+    workloads = []
+    for count in (1, 5):
+        masters = Masters(urls[:count], loop)
+        opened.append(masters)
+        workloads.append(workload(count, masters))
+    return workloads
+
+
 def server_version(client: redis.Redis) -> str:
     info = client.info('server')
     if 'valkey_version' in info:
@@ -299,6 +339,14 @@ def source_fingerprint() -> str:
 
 
 # Formatting.
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    'The value at ``p`` percent of the sorted values (nearest rank), NaN if there are none.'
+    ordered = sorted(values)
+    if not ordered:
+        return float('nan')
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
 
 
 @dataclass(frozen=True)

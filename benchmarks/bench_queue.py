@@ -47,6 +47,7 @@ from bench_common import (
     format_time,
     median_rows,
     parse_args,
+    percentile,
     run_benchmark,
     table,
 )
@@ -277,12 +278,6 @@ def measure_handoffs(settings: Settings, url: str, prefix: str) -> dict[str, lis
                 consumer.kill()
                 consumer.wait()
         raw.close()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 # --- report ----------------------------------------------------------------

@@ -27,7 +27,7 @@ import sys
 import time
 
 import redis
-from bench_common import ROOT, Server
+from bench_common import ROOT, Server, percentile
 
 WORKER = '''
 import json, sys, time
@@ -57,13 +57,6 @@ while not counter.exists(key + ':stop'):
     events.append([start, took, 1])
 print(json.dumps(events), flush=True)
 '''
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float('nan')
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def phase_report(
