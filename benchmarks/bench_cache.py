@@ -10,7 +10,6 @@ See benchmarks/README.md for how to read the ratios.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import sys
@@ -18,21 +17,18 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     RAW_SYNC,
+    Setup,
     Target,
     Workload,
     async_case,
-    choose_settings,
+    bench_main,
     format_time,
-    parse_args,
-    run_benchmark,
+    median_table,
     sync_case,
     table,
     targets_table,
@@ -85,18 +81,10 @@ LABELS = {
 }
 
 
-def build_workloads(
-    settings: Settings,
-    url: str,
-    prefix: str,
-    loop: asyncio.AbstractEventLoop,
-    aclient: redis.asyncio.Redis,
-) -> list[Workload]:
-    # Each library gets its own sync client (same URL, default settings), as
-    # an application would create it.
-    pottery_client = redis.Redis.from_url(url)
-    pa_client = redis.Redis.from_url(url)
-    raw = redis.Redis.from_url(url)
+def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+    prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
+    # Each library gets its own sync client.
+    pottery_client, pa_client = setup.client(), setup.client()
 
     def value(n: int) -> dict[str, Any]:
         return {'n': n, 'name': f'item {n}'}
@@ -195,22 +183,7 @@ def build_workloads(
 
 
 def report(workloads: list[Workload]) -> str:
-    by_name = {w.name: w for w in workloads}
-    rows = []
-    for w in workloads:
-        names = {c.name for c in w.cases}
-        row = [LABELS[w.name], f'per {w.unit}']
-        for name in (POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC):
-            case = w.case(name) if name in names else None
-            row.append(f'{format_time(case.median)} ±{case.spread * 50:.0f}%' if case else '-')
-        pottery_median = w.case(POTTERY).median
-        for name in (PA_SYNC, PA_ASYNC):
-            row.append(f'{w.case(name).median / pottery_median:.2f}x' if name in names else '-')
-        rows.append(row)
-    out = [table(
-        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} HGET', 'sync/Pottery', 'async/Pottery'],
-        rows,
-    ), MEDIAN_NOTE]
+    out = median_table(workloads, LABELS, {RAW_SYNC: f'{RAW_SYNC} HGET'})
     rows = []
     for w in workloads:
         pottery_cpu = w.case(POTTERY).cpu_median
@@ -221,21 +194,23 @@ def report(workloads: list[Workload]) -> str:
     out.append('')
     out.append('Client CPU time per call (this process, user+system; the server excluded), informative:')
     out.append(table(['workload', POTTERY, PA_SYNC, 'sync/Pottery'], rows))
-    out.extend(targets_table(TARGETS, by_name))
+    out.extend(targets_table(TARGETS, workloads))
     return '\n'.join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
-    return run_benchmark(
+def describe(settings: Settings) -> str:
+    return (
         f'{settings.repetitions} interleaved repetitions; per sample: '
-        f'{settings.calls} decorated calls or d[k] = v, {settings.loads} CachedOrderedDict loads',
-        settings.repetitions,
-        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
-        report,
-        # Pottery's CachedOrderedDict warns on every load (its write-back of the hits).
-        ignore=(pottery.exceptions.InefficientAccessWarning,),
+        f'{settings.calls} decorated calls or d[k] = v, {settings.loads} CachedOrderedDict loads'
     )
+
+
+# Pottery's CachedOrderedDict warns on every load (its write-back of the hits).
+IGNORE = (pottery.exceptions.InefficientAccessWarning,)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(__doc__, argv, FULL, QUICK, describe, build_workloads, report, ignore=IGNORE)
 
 
 if __name__ == '__main__':

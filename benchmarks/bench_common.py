@@ -158,28 +158,47 @@ def async_batch_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBat
 # Running a benchmark script.
 
 
-class _Dataclass(Protocol):
+class _Settings(Protocol):
+    'A script\'s Settings: a dataclass with a ``repetitions`` field.'
+
     __dataclass_fields__: ClassVar[dict[str, Any]]
 
+    @property
+    def repetitions(self) -> int: ...
 
-# A script's Settings: a dataclass with a ``repetitions`` field.
-SettingsT = TypeVar('SettingsT', bound=_Dataclass)
 
-# Builds the workloads from (url, key prefix, event loop, async client).
-Builder = Callable[[str, str, asyncio.AbstractEventLoop, redis.asyncio.Redis], list[Workload]]
+SettingsT = TypeVar('SettingsT', bound=_Settings)
+
+
+@dataclass(frozen=True)
+class Setup:
+    'What a script builds its workloads with.'
+
+    url: str  # of the server
+    prefix: str  # of every key the run makes: they are all deleted at the end
+    loop: asyncio.AbstractEventLoop  # where the async cases run
+    aclient: redis.asyncio.Redis  # pottery_async's, and the redis.asyncio floor's
+    raw: redis.Redis  # the redis-py floor's, and for setting up data
+
+    def client(self) -> redis.Redis:
+        'A sync client of its own (same URL, default settings), as an application would make it.'
+        return redis.Redis.from_url(self.url)
 
 
 def parse_args(
-    doc: str | None,
-    argv: list[str] | None,
-    configure: Callable[[argparse.ArgumentParser], object] | None = None,
+    doc: str | None, argv: list[str] | None, skip: tuple[str, str] | None = None,
 ) -> argparse.Namespace:
-    'The options every benchmark takes (--quick, --repetitions), plus what ``configure`` adds.'
+    """The options every benchmark takes (--quick, --repetitions).
+
+    ``skip`` = (name, what) adds ``--no-<name>``, which skips that part of
+    the script (``args.no_<name>``).
+    """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     parser.add_argument('--quick', action='store_true', help='fewer repetitions and smaller batches')
     parser.add_argument('--repetitions', type=int, help='override the number of repetitions')
-    if configure is not None:
-        configure(parser)
+    if skip is not None:
+        name, what = skip
+        parser.add_argument(f'--no-{name}', action='store_true', help=f'skip {what}')
     return parser.parse_args(argv)
 
 
@@ -191,46 +210,63 @@ def choose_settings(args: argparse.Namespace, full: SettingsT, quick: SettingsT)
     return settings
 
 
-def run_benchmark(
-    describe: str,
-    repetitions: int,
-    build: Builder,
+def bench_main(
+    doc: str | None,
+    argv: list[str] | None,
+    full: SettingsT,
+    quick: SettingsT,
+    describe: Callable[[SettingsT], str],
+    build: Callable[[SettingsT, Setup], list[Workload]],
     report: Callable[[list[Workload]], str],
     *,
     ignore: Sequence[type[Warning]] = (),
-    after: Callable[[str, str], object] | None = None,
+) -> int:
+    'The main() of a script that only runs workloads: the settings the command line asks for, then measure.'
+    chosen = choose_settings(parse_args(doc, argv), full, quick)
+    return run_benchmark(
+        describe(chosen), chosen.repetitions, lambda setup: build(chosen, setup), report, ignore=ignore,
+    )
+
+
+def run_benchmark(
+    describe: str,
+    repetitions: int,
+    build: Callable[[Setup], list[Workload]],
+    report: Callable[[list[Workload]], str],
+    *,
+    ignore: Sequence[type[Warning]] = (),
+    after: Callable[[Setup], object] | None = None,
 ) -> int:
     """Set up a server and clients, measure, print the tables, clean up.
 
     Prints the environment, the server and ``describe``; builds the workloads
-    and runs them interleaved ``repetitions`` times; runs ``after(url,
-    prefix)`` (further measurements) if given; prints the time taken and
+    and runs them interleaved ``repetitions`` times; runs ``after(setup)``
+    (further measurements) if given; prints the time taken and
     ``report(workloads)``.  Warnings of the ``ignore`` categories are silenced
     meanwhile.  Every key under the run's prefix is deleted at the end.
     """
     with warnings.catch_warnings(), server_url() as (url, where):
         for category in ignore:
             warnings.simplefilter('ignore', category)
-        prefix = f'pottery-bench:{uuid.uuid4()}'
         loop = asyncio.new_event_loop()
-        aclient = redis.asyncio.Redis.from_url(url)
-        raw = redis.Redis.from_url(url)
+        setup = Setup(url, f'pottery-bench:{uuid.uuid4()}', loop, redis.asyncio.Redis.from_url(url),
+                      redis.Redis.from_url(url))
         try:
             print(environment())
-            print(f'server: {server_version(raw)} ({where})')
+            print(f'server: {server_version(setup.raw)} ({where})')
             print(describe)
-            workloads = build(url, prefix, loop, aclient)
+            workloads = build(setup)
             started = time.perf_counter()
             run_interleaved(workloads, repetitions)
             if after is not None:
-                after(url, prefix)
+                after(setup)
             print(f'measured in {time.perf_counter() - started:.0f} s\n')
             print(report(workloads))
         finally:
-            for key in raw.scan_iter(match=f'{prefix}:*'):
-                raw.unlink(key)
-            raw.close()
-            loop.run_until_complete(aclient.aclose())
+            for key in setup.raw.scan_iter(match=f'{setup.prefix}:*'):
+                setup.raw.unlink(key)
+            setup.raw.close()
+            loop.run_until_complete(setup.aclient.aclose())
             loop.close()
     sys.stdout.flush()
     return 0
@@ -361,8 +397,9 @@ class Target:
     goal: float
 
 
-def target_rows(targets: Sequence[Target], by_name: Mapping[str, Workload]) -> list[list[str]]:
+def target_rows(targets: Sequence[Target], workloads: Sequence[Workload]) -> list[list[str]]:
     'Rows of the targets table: measured ratio, its per-repetition quartiles, goal, result.'
+    by_name = {w.name: w for w in workloads}
     rows = []
     for target in targets:
         w = by_name[target.workload]
@@ -383,35 +420,42 @@ def target_rows(targets: Sequence[Target], by_name: Mapping[str, Workload]) -> l
     return rows
 
 
-def targets_table(targets: Sequence[Target], by_name: Mapping[str, Workload]) -> list[str]:
+def targets_table(targets: Sequence[Target], workloads: Sequence[Workload]) -> list[str]:
     'The targets section of a report (a blank line, a title, the table), as lines.'
     return [
         '',
         'Targets (ratio of medians; "per-rep IQR": quartiles of the ratio within each repetition):',
-        table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], target_rows(targets, by_name)),
+        table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], target_rows(targets, workloads)),
     ]
 
 
-def median_rows(
-    workloads: Sequence[Workload], labels: Mapping[str, str], columns: Sequence[str],
-) -> list[list[str]]:
-    """Rows of the main table: label, unit, each column's median time and spread
-    ('-' where the workload has no such case), then sync and async over Pottery."""
+def median_table(
+    workloads: Sequence[Workload],
+    labels: Mapping[str, str],
+    more: Mapping[str, str] | None = None,
+    more_rows: Sequence[Sequence[str]] = (),
+) -> list[str]:
+    """The main table and its note, as lines.
+
+    A row per workload: label, unit, the median time and spread of Pottery,
+    both APIs and each case in ``more`` (name: column header; '-' where the
+    workload has no such case), then sync and async over Pottery.
+    ``more_rows`` go below.
+    """
+    columns = {POTTERY: POTTERY, PA_SYNC: PA_SYNC, PA_ASYNC: PA_ASYNC, **(more or {})}
     rows = []
     for w in workloads:
+        cases = {case.name: case for case in w.cases}
         row = [labels[w.name], f'per {w.unit}']
         for name in columns:
-            try:
-                case = w.case(name)
-            except KeyError:
-                row.append('-')
-                continue
-            row.append(f'{format_time(case.median)} ±{case.spread * 50:.0f}%')
-        pottery_median = w.case(POTTERY).median
-        row.append(f'{w.case(PA_SYNC).median / pottery_median:.2f}x')
-        row.append(f'{w.case(PA_ASYNC).median / pottery_median:.2f}x')
+            case = cases.get(name)
+            row.append('-' if case is None else f'{format_time(case.median)} ±{case.spread * 50:.0f}%')
+        pottery_median = cases[POTTERY].median
+        for name in (PA_SYNC, PA_ASYNC):
+            row.append(f'{cases[name].median / pottery_median:.2f}x' if name in cases else '-')
         rows.append(row)
-    return rows
+    header = ['workload', 'unit', *columns.values(), 'sync/Pottery', 'async/Pottery']
+    return [table(header, [*rows, *more_rows]), MEDIAN_NOTE]
 
 
 MEDIAN_NOTE = ('(median time; ±: half the interquartile range over repetitions, relative to the median;'
@@ -432,6 +476,20 @@ def cpu_table(workloads: Sequence[Workload], labels: Mapping[str, str]) -> list[
         'Client CPU time per op/call (this process, user+system; the server excluded):',
         table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery'], rows),
     ]
+
+
+def standard_report(
+    workloads: Sequence[Workload],
+    labels: Mapping[str, str],
+    more: Mapping[str, str],
+    targets: Sequence[Target],
+) -> str:
+    'The main table (with the ``more`` columns, as in median_table), the client CPU table, the targets.'
+    return '\n'.join([
+        *median_table(workloads, labels, more),
+        *cpu_table(workloads, labels),
+        *targets_table(targets, workloads),
+    ])
 
 
 def format_time(seconds: float) -> str:

@@ -7,7 +7,6 @@ benchmarks/README.md for what is measured and how to read the ratios.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from dataclasses import dataclass
@@ -15,23 +14,19 @@ from typing import Any
 
 import pottery
 import pottery.exceptions
-import redis
-import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     RAW_ASYNC,
     RAW_SYNC,
+    Setup,
     Target,
     Workload,
     async_case,
-    choose_settings,
+    bench_main,
     format_time,
-    median_rows,
-    parse_args,
-    run_benchmark,
+    median_table,
     sync_case,
     table,
     targets_table,
@@ -70,21 +65,13 @@ TARGETS = (
 )
 
 
-def build_workloads(
-    settings: Settings,
-    url: str,
-    prefix: str,
-    loop: asyncio.AbstractEventLoop,
-    aclient: redis.asyncio.Redis,
-) -> list[Workload]:
+def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+    prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
     small_key, update_key, big_key, string_key = (
         f'{prefix}:small', f'{prefix}:update', f'{prefix}:big', f'{prefix}:string',
     )
-    # Each library gets its own sync client (same URL, default settings), as
-    # an application would create it.
-    pottery_client = redis.Redis.from_url(url)
-    pa_client = redis.Redis.from_url(url)
-    raw = redis.Redis.from_url(url)
+    # Each library gets its own sync client.
+    pottery_client, pa_client = setup.client(), setup.client()
 
     fields = [f'k{i}' for i in range(SMALL)]
     encoded = [json.dumps(f) for f in fields]
@@ -172,20 +159,11 @@ LABELS = {
 
 
 def report(workloads: list[Workload]) -> str:
-    by_name = {w.name: w for w in workloads}
-    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC]
-    rows = median_rows(workloads, LABELS, columns)
-    get = by_name['get']
-    rows.append([
-        'floor: GET (string key)', 'per op', '-', '-', '-', f'{format_time(get.case(RAW_GET).median)}', '-',
-        '-', '-',
-    ])
-    out = [table(
-        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} floor', f'{RAW_ASYNC} floor',
-         'sync/Pottery', 'async/Pottery'],
-        rows,
-    )]
-    out.append(MEDIAN_NOTE)
+    get = {w.name: w for w in workloads}['get'].case(RAW_GET).median
+    out = median_table(
+        workloads, LABELS, {RAW_SYNC: f'{RAW_SYNC} floor', RAW_ASYNC: f'{RAW_ASYNC} floor'},
+        [['floor: GET (string key)', 'per op', '-', '-', '-', format_time(get), '-', '-', '-']],
+    )
 
     rows = []
     for w in workloads:
@@ -235,22 +213,24 @@ def report(workloads: list[Workload]) -> str:
     out.append('wall-clock, but where the round trip is slow, wall-clock ratios dilute client overhead:')
     out.append(table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery', f'async/{RAW_ASYNC}'], rows))
 
-    out.extend(targets_table(TARGETS, by_name))
+    out.extend(targets_table(TARGETS, workloads))
     return '\n'.join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
-    return run_benchmark(
+def describe(settings: Settings) -> str:
+    return (
         f'{settings.repetitions} interleaved repetitions; per sample: '
         f'{settings.single} single-field ops, {settings.updates} update() calls, '
-        f'{settings.lists} list(d) calls',
-        settings.repetitions,
-        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
-        report,
-        # Both libraries warn on every iteration and multi-item write.
-        ignore=(pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning),
+        f'{settings.lists} list(d) calls'
     )
+
+
+# Both libraries warn on every iteration and multi-item write.
+IGNORE = (pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(__doc__, argv, FULL, QUICK, describe, build_workloads, report, ignore=IGNORE)
 
 
 if __name__ == '__main__':

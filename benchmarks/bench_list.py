@@ -7,7 +7,6 @@ benchmarks/README.md for how the timing is done and how to read the ratios.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,23 +14,19 @@ from typing import Any
 
 import pottery
 import pottery.exceptions
-import redis
-import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     RAW_ASYNC,
     RAW_SYNC,
+    Setup,
     Target,
     Workload,
     async_case,
-    choose_settings,
+    bench_main,
     format_time,
-    median_rows,
-    parse_args,
-    run_benchmark,
+    median_table,
     sync_case,
     table,
     targets_table,
@@ -71,21 +66,13 @@ LABELS = {
 }
 
 
-def build_workloads(
-    settings: Settings,
-    url: str,
-    prefix: str,
-    loop: asyncio.AbstractEventLoop,
-    aclient: redis.asyncio.Redis,
-) -> list[Workload]:
+def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+    prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
     append_key, deque_key, bounded_key, iterated_key = (
         f'{prefix}:append', f'{prefix}:deque', f'{prefix}:bounded', f'{prefix}:iterated',
     )
-    # Each library gets its own sync client (same URL, default settings), as
-    # an application would create it.
-    pottery_client = redis.Redis.from_url(url)
-    pa_client = redis.Redis.from_url(url)
-    raw = redis.Redis.from_url(url)
+    # Each library gets its own sync client.
+    pottery_client, pa_client = setup.client(), setup.client()
     raw.rpush(deque_key, *[str(i) for i in range(DEQUE)])
     raw.rpush(bounded_key, *[str(i) for i in range(MAXLEN)])
     raw.rpush(iterated_key, *[str(i) for i in range(ITERATED)])
@@ -169,15 +156,7 @@ def build_workloads(
 
 
 def report(workloads: list[Workload]) -> str:
-    by_name = {w.name: w for w in workloads}
-    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC]
-    rows = median_rows(workloads, LABELS, columns)
-    out = [table(
-        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} floor', f'{RAW_ASYNC} floor',
-         'sync/Pottery', 'async/Pottery'],
-        rows,
-    )]
-    out.append(MEDIAN_NOTE)
+    out = median_table(workloads, LABELS, {RAW_SYNC: f'{RAW_SYNC} floor', RAW_ASYNC: f'{RAW_ASYNC} floor'})
 
     rows = []
     for w in workloads:
@@ -194,22 +173,24 @@ def report(workloads: list[Workload]) -> str:
                ' unit (this process):')
     out.append(table(['workload', 'sync', 'async', f'{POTTERY} CPU', f'{PA_SYNC} CPU'], rows))
 
-    out.extend(targets_table(TARGETS, by_name))
+    out.extend(targets_table(TARGETS, workloads))
     return '\n'.join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
-    return run_benchmark(
+def describe(settings: Settings) -> str:
+    return (
         f'{settings.repetitions} interleaved repetitions; per sample: '
         f'{settings.single} single operations (or appendleft + popleft pairs), '
-        f'{settings.lists} list(l) calls',
-        settings.repetitions,
-        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
-        report,
-        # Both libraries warn on iteration.
-        ignore=(pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning),
+        f'{settings.lists} list(l) calls'
     )
+
+
+# Both libraries warn on iteration.
+IGNORE = (pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(__doc__, argv, FULL, QUICK, describe, build_workloads, report, ignore=IGNORE)
 
 
 if __name__ == '__main__':

@@ -16,14 +16,13 @@ import asyncio
 import sys
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     Masters,
+    Setup,
     Target,
     Workload,
     async_case,
@@ -31,7 +30,7 @@ from bench_common import (
     four_more_servers,
     master_urls,
     master_workloads,
-    median_rows,
+    median_table,
     parse_args,
     run_benchmark,
     sync_case,
@@ -92,17 +91,15 @@ def ids_workload(
 
 
 def report(workloads: list[Workload]) -> str:
-    by_name = {w.name: w for w in workloads}
     columns = [POTTERY, PA_SYNC, PA_ASYNC, POTTERY_ASYNC]
-    rows = median_rows(workloads, LABELS, columns)
-    out = [table(['workload', 'unit', *columns, 'sync/Pottery', 'async/Pottery'], rows), MEDIAN_NOTE]
+    out = median_table(workloads, LABELS, {POTTERY_ASYNC: POTTERY_ASYNC})
     rows = []
     for w in workloads:
         rows.append([LABELS[w.name], *(f'{1 / w.case(name).median:,.0f} IDs/s' for name in columns)])
     out.append('')
     out.append('Throughput (IDs per second, from the median time):')
     out.append(table(['workload', *columns], rows))
-    out.extend(targets_table(TARGETS, by_name))
+    out.extend(targets_table(TARGETS, workloads))
     return '\n'.join(out)
 
 
@@ -111,16 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     opened: list[Masters] = []
     with four_more_servers() as extra:
 
-        def build(url: str, prefix: str, loop: asyncio.AbstractEventLoop, _aclient: Any) -> list[Workload]:
+        def build(setup: Setup) -> list[Workload]:
             return master_workloads(
-                master_urls(url, extra), loop, opened,
-                lambda count, masters: ids_workload(settings, count, masters, prefix, loop),
+                master_urls(setup.url, extra), setup.loop, opened,
+                lambda count, masters: ids_workload(settings, count, masters, setup.prefix, setup.loop),
             )
 
-        def after(_url: str, prefix: str) -> None:
+        def after(setup: Setup) -> None:
             for masters in opened:
                 for client in masters.pottery:
-                    for key in client.scan_iter(match=f'{prefix}:*'):
+                    for key in client.scan_iter(match=f'{setup.prefix}:*'):
                         client.unlink(key)
                 masters.close()
 

@@ -24,7 +24,6 @@ PASS/MISS is informational; the script always exits 0.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import multiprocessing
@@ -40,12 +39,12 @@ from typing import Any, Protocol
 import redis
 import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     Case,
     Masters,
+    Setup,
     Target,
     Workload,
     async_batch_case,
@@ -54,7 +53,7 @@ from bench_common import (
     four_more_servers,
     master_urls,
     master_workloads,
-    median_rows,
+    median_table,
     parse_args,
     percentile,
     run_benchmark,
@@ -367,15 +366,13 @@ def measure_contended(
 
 def report(workloads: list[Workload], contended: dict[tuple[str, str, int], Handoffs],
            stale: dict[str, int]) -> str:
-    by_name = {w.name: w for w in workloads}
     columns = [POTTERY, PA_SYNC, PA_ASYNC, POTTERY_ASYNC]
-    rows = median_rows(workloads, LABELS, columns)
-    out = [table(['workload', 'unit', *columns, 'sync/Pottery', 'async/Pottery'], rows), MEDIAN_NOTE]
+    out = median_table(workloads, LABELS, {POTTERY_ASYNC: POTTERY_ASYNC})
     rows = [[LABELS[w.name], *(f'{1 / w.case(name).median:,.0f}/s' for name in columns)] for w in workloads]
     out.append('')
     out.append('Throughput (uncontended acquire+release cycles per second, from the median time):')
     out.append(table(['workload', *columns], rows))
-    out.extend(targets_table(TARGETS, by_name))
+    out.extend(targets_table(TARGETS, workloads))
     if stale:
         out.append('')
         out.append('Lock keys left on the masters after the uncontended runs (stale SETs that a release'
@@ -418,10 +415,7 @@ def report(workloads: list[Workload], contended: dict[tuple[str, str, int], Hand
 
 
 def main(argv: list[str] | None = None) -> int:
-    def configure(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument('--no-contended', action='store_true', help='skip the contended hand-off runs')
-
-    args = parse_args(__doc__, argv, configure)
+    args = parse_args(__doc__, argv, skip=('contended', 'the contended hand-off runs'))
     settings = choose_settings(args, FULL, QUICK)
     opened: list[Masters] = []
     contended: dict[tuple[str, str, int], Handoffs] = {}
@@ -429,20 +423,20 @@ def main(argv: list[str] | None = None) -> int:
     with four_more_servers() as extra:
         urls: list[str] = []
 
-        def build(url: str, prefix: str, loop: asyncio.AbstractEventLoop, _aclient: Any) -> list[Workload]:
-            urls.extend(master_urls(url, extra))
+        def build(setup: Setup) -> list[Workload]:
+            urls.extend(master_urls(setup.url, extra))
             return master_workloads(
-                urls, loop, opened,
-                lambda count, masters: lock_workload(settings, count, masters, prefix, loop),
+                urls, setup.loop, opened,
+                lambda count, masters: lock_workload(settings, count, masters, setup.prefix, setup.loop),
             )
 
-        def after(_url: str, prefix: str) -> None:
+        def after(setup: Setup) -> None:
             for masters in opened:
                 masters.close()
-            stale.update(stale_keys(urls, prefix))
+            stale.update(stale_keys(urls, setup.prefix))
             if not args.no_contended:
-                contended.update(measure_contended(settings, urls, prefix))
-            stale_keys(urls, prefix)
+                contended.update(measure_contended(settings, urls, setup.prefix))
+            stale_keys(urls, setup.prefix)
 
         return run_benchmark(
             f'{settings.repetitions} interleaved repetitions; {settings.cycles} uncontended cycles per'

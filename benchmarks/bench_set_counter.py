@@ -7,33 +7,25 @@ benchmarks/README.md for how the timing works and how to read the ratios.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from dataclasses import dataclass
 
 import pottery
 import pottery.exceptions
-import redis
-import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     RAW_SYNC,
     Case,
+    Setup,
     Target,
     Workload,
     async_case,
-    choose_settings,
-    cpu_table,
-    median_rows,
-    parse_args,
-    run_benchmark,
+    bench_main,
+    standard_report,
     sync_case,
-    table,
-    targets_table,
 )
 
 import pottery_async
@@ -70,18 +62,11 @@ TARGETS = (
 )
 
 
-def build_workloads(
-    settings: Settings,
-    url: str,
-    prefix: str,
-    loop: asyncio.AbstractEventLoop,
-    aclient: redis.asyncio.Redis,
-) -> list[Workload]:
+def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+    prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
     set_key, big_key, counter_key = f'{prefix}:set', f'{prefix}:big', f'{prefix}:counter'
-    # Each library gets its own sync client (same URL, default settings).
-    pottery_client = redis.Redis.from_url(url)
-    pa_client = redis.Redis.from_url(url)
-    raw = redis.Redis.from_url(url)
+    # Each library gets its own sync client.
+    pottery_client, pa_client = setup.client(), setup.client()
 
     elements = [f'element-{i}' for i in range(ELEMENTS)]
     encoded = [json.dumps(e) for e in elements]
@@ -164,36 +149,28 @@ LABELS = {
     'list': f'list(s), {BIG} elements',
 }
 
+# The floors' columns in the main table: case name, header.
+FLOORS = {RAW_SYNC: f'{RAW_SYNC} floor'}
+
 
 def report(workloads: list[Workload]) -> str:
-    by_name = {w.name: w for w in workloads}
-    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC]
-    rows = median_rows(workloads, LABELS, columns)
-    out = [table(
-        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} floor', 'sync/Pottery',
-         'async/Pottery'],
-        rows,
-    )]
-    out.append(MEDIAN_NOTE)
+    return standard_report(workloads, LABELS, FLOORS, TARGETS)
 
-    out.extend(cpu_table(workloads, LABELS))
 
-    out.extend(targets_table(TARGETS, by_name))
-    return '\n'.join(out)
+def describe(settings: Settings) -> str:
+    return (
+        f'{settings.repetitions} interleaved repetitions; per sample: '
+        f'{settings.single} single-element ops, {settings.many} contains_many() calls, '
+        f'{settings.updates} update() calls, {settings.lists} list(s) calls'
+    )
+
+
+# Both libraries warn on every iteration and contains_many().
+IGNORE = (pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning)
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
-    return run_benchmark(
-        f'{settings.repetitions} interleaved repetitions; per sample: '
-        f'{settings.single} single-element ops, {settings.many} contains_many() calls, '
-        f'{settings.updates} update() calls, {settings.lists} list(s) calls',
-        settings.repetitions,
-        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
-        report,
-        # Both libraries warn on every iteration and contains_many().
-        ignore=(pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning),
-    )
+    return bench_main(__doc__, argv, FULL, QUICK, describe, build_workloads, report, ignore=IGNORE)
 
 
 if __name__ == '__main__':
