@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pottery
-import pottery.exceptions
 from bench_common import (
     PA_ASYNC,
     PA_SYNC,
@@ -41,6 +40,13 @@ class Settings:
     repetitions: int
     single: int  # single-element operations per sample
     many: int  # contains_many(1000) / update(1000) calls per sample
+
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; filter for {NUM_ELEMENTS} elements at '
+            f'{FALSE_POSITIVES} false positives, half full; per sample: {self.single} single-element ops, '
+            f'{self.many} contains_many() / update() calls of {MANY} elements'
+        )
 
 
 FULL = Settings(repetitions=25, single=1000, many=10)
@@ -131,28 +137,14 @@ LABELS = {
     'update': f'bf.update({MANY} elements)',
 }
 
-# The floors' columns in the main table: case name, header.
-FLOORS = {RAW_SYNC: f'{RAW_SYNC} GETBITs', RAW_ASYNC: f'{RAW_ASYNC} BITFIELD'}
-
-
-def report(workloads: list[Workload]) -> str:
-    return standard_report(workloads, LABELS, FLOORS, TARGETS)
-
-
-def describe(settings: Settings) -> str:
-    return (
-        f'{settings.repetitions} interleaved repetitions; filter for {NUM_ELEMENTS} elements at '
-        f'{FALSE_POSITIVES} false positives, half full; per sample: {settings.single} single-element ops, '
-        f'{settings.many} contains_many() / update() calls of {MANY} elements'
-    )
-
-
-# Both libraries warn on update() of more than one element.
-IGNORE = (pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning)
+# The main table's columns of floors: case name, header.
+report = standard_report(
+    LABELS, {RAW_SYNC: f'{RAW_SYNC} GETBITs', RAW_ASYNC: f'{RAW_ASYNC} BITFIELD'}, TARGETS,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return bench_main(__doc__, argv, FULL, QUICK, describe, build_workloads, report, ignore=IGNORE)
+    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
 
 
 if __name__ == '__main__':

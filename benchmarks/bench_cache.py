@@ -41,7 +41,6 @@ with warnings.catch_warnings():
     # Pottery patches json.dumps and warns at import.
     warnings.simplefilter('ignore')
     import pottery
-    import pottery.exceptions
 
 HOT = 100  # distinct arguments the hit workload cycles through
 KEYS = 100  # dict_keys per CachedOrderedDict, half of them cached
@@ -52,6 +51,12 @@ class Settings:
     repetitions: int
     calls: int  # decorated calls (or d[k] = v) per sample
     loads: int  # CachedOrderedDict constructions per sample
+
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; per sample: '
+            f'{self.calls} decorated calls or d[k] = v, {self.loads} CachedOrderedDict loads'
+        )
 
 
 FULL = Settings(repetitions=25, calls=500, loads=20)
@@ -198,19 +203,8 @@ def report(workloads: list[Workload]) -> str:
     return '\n'.join(out)
 
 
-def describe(settings: Settings) -> str:
-    return (
-        f'{settings.repetitions} interleaved repetitions; per sample: '
-        f'{settings.calls} decorated calls or d[k] = v, {settings.loads} CachedOrderedDict loads'
-    )
-
-
-# Pottery's CachedOrderedDict warns on every load (its write-back of the hits).
-IGNORE = (pottery.exceptions.InefficientAccessWarning,)
-
-
 def main(argv: list[str] | None = None) -> int:
-    return bench_main(__doc__, argv, FULL, QUICK, describe, build_workloads, report, ignore=IGNORE)
+    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
 
 
 if __name__ == '__main__':

@@ -39,8 +39,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # the project root.  Server is for the scripts that pause servers.
 sys.path.insert(0, str(ROOT))
 
+import pottery_async  # noqa: E402
 from tests.servers import Server as Server  # noqa: E402
 from tests.servers import running, server_binary  # noqa: E402
+
+with warnings.catch_warnings():
+    # Pottery patches json.dumps and warns at import.
+    warnings.simplefilter('ignore')
+    import pottery.exceptions
 
 # A case runs its operation ``n`` times and returns the elapsed seconds,
 # measured around the operations only (no setup, no loop start-up).
@@ -159,12 +165,14 @@ def async_batch_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBat
 
 
 class _Settings(Protocol):
-    'A script\'s Settings: a dataclass with a ``repetitions`` field.'
+    'A script\'s Settings: a dataclass with a ``repetitions`` field, which describes itself for the report.'
 
     __dataclass_fields__: ClassVar[dict[str, Any]]
 
     @property
     def repetitions(self) -> int: ...
+
+    def describe(self) -> str: ...
 
 
 SettingsT = TypeVar('SettingsT', bound=_Settings)
@@ -215,49 +223,43 @@ def bench_main(
     argv: list[str] | None,
     full: SettingsT,
     quick: SettingsT,
-    describe: Callable[[SettingsT], str],
     build: Callable[[SettingsT, Setup], list[Workload]],
     report: Callable[[list[Workload]], str],
-    *,
-    ignore: Sequence[type[Warning]] = (),
 ) -> int:
     'The main() of a script that only runs workloads: the settings the command line asks for, then measure.'
     chosen = choose_settings(parse_args(doc, argv), full, quick)
-    return run_benchmark(
-        describe(chosen), chosen.repetitions, lambda setup: build(chosen, setup), report, ignore=ignore,
-    )
+    return run_benchmark(chosen, lambda setup: build(chosen, setup), report)
 
 
 def run_benchmark(
-    describe: str,
-    repetitions: int,
+    settings: _Settings,
     build: Callable[[Setup], list[Workload]],
     report: Callable[[list[Workload]], str],
-    *,
-    ignore: Sequence[type[Warning]] = (),
     after: Callable[[Setup], object] | None = None,
 ) -> int:
     """Set up a server and clients, measure, print the tables, clean up.
 
-    Prints the environment, the server and ``describe``; builds the workloads
-    and runs them interleaved ``repetitions`` times; runs ``after(setup)``
-    (further measurements) if given; prints the time taken and
-    ``report(workloads)``.  Warnings of the ``ignore`` categories are silenced
-    meanwhile.  Every key under the run's prefix is deleted at the end.
+    Prints the environment, the server and what the settings describe;
+    builds the workloads and runs them interleaved ``settings.repetitions``
+    times; runs ``after(setup)`` (further measurements) if given; prints the
+    time taken and ``report(workloads)``.  Every key under the run's prefix
+    is deleted at the end.
     """
     with warnings.catch_warnings(), server_url() as (url, where):
-        for category in ignore:
-            warnings.simplefilter('ignore', category)
+        # Both libraries warn on the slow paths (iteration, many-element
+        # writes) that some workloads time on purpose.
+        warnings.simplefilter('ignore', pottery.exceptions.InefficientAccessWarning)
+        warnings.simplefilter('ignore', pottery_async.InefficientAccessWarning)
         loop = asyncio.new_event_loop()
         setup = Setup(url, f'pottery-bench:{uuid.uuid4()}', loop, redis.asyncio.Redis.from_url(url),
                       redis.Redis.from_url(url))
         try:
             print(environment())
             print(f'server: {server_version(setup.raw)} ({where})')
-            print(describe)
+            print(settings.describe())
             workloads = build(setup)
             started = time.perf_counter()
-            run_interleaved(workloads, repetitions)
+            run_interleaved(workloads, settings.repetitions)
             if after is not None:
                 after(setup)
             print(f'measured in {time.perf_counter() - started:.0f} s\n')
@@ -364,8 +366,6 @@ def environment() -> str:
 
 def source_fingerprint() -> str:
     'A short hash of the pottery_async sources measured, to tell runs of different code apart.'
-    import pottery_async
-
     root = Path(pottery_async.__file__).parent
     digest = hashlib.sha1(usedforsecurity=False)
     for path in sorted(root.rglob('*.py')):
@@ -479,17 +479,18 @@ def cpu_table(workloads: Sequence[Workload], labels: Mapping[str, str]) -> list[
 
 
 def standard_report(
-    workloads: Sequence[Workload],
-    labels: Mapping[str, str],
-    more: Mapping[str, str],
-    targets: Sequence[Target],
-) -> str:
-    'The main table (with the ``more`` columns, as in median_table), the client CPU table, the targets.'
-    return '\n'.join([
-        *median_table(workloads, labels, more),
-        *cpu_table(workloads, labels),
-        *targets_table(targets, workloads),
-    ])
+    labels: Mapping[str, str], floors: Mapping[str, str], targets: Sequence[Target],
+) -> Callable[[list[Workload]], str]:
+    'A report: the main table (with the ``floors`` columns, see median_table), the CPU table, the targets.'
+
+    def report(workloads: list[Workload]) -> str:
+        return '\n'.join([
+            *median_table(workloads, labels, floors),
+            *cpu_table(workloads, labels),
+            *targets_table(targets, workloads),
+        ])
+
+    return report
 
 
 def format_time(seconds: float) -> str:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pottery
-import pottery.exceptions
 from bench_common import (
     PA_ASYNC,
     PA_SYNC,
@@ -48,6 +47,13 @@ class Settings:
     single: int  # single-field operations per sample
     updates: int  # update() calls per sample
     lists: int  # list(d) calls per sample
+
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; per sample: '
+            f'{self.single} single-field ops, {self.updates} update() calls, '
+            f'{self.lists} list(d) calls'
+        )
 
 
 FULL = Settings(repetitions=25, single=1000, updates=8, lists=2)
@@ -217,20 +223,8 @@ def report(workloads: list[Workload]) -> str:
     return '\n'.join(out)
 
 
-def describe(settings: Settings) -> str:
-    return (
-        f'{settings.repetitions} interleaved repetitions; per sample: '
-        f'{settings.single} single-field ops, {settings.updates} update() calls, '
-        f'{settings.lists} list(d) calls'
-    )
-
-
-# Both libraries warn on every iteration and multi-item write.
-IGNORE = (pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning)
-
-
 def main(argv: list[str] | None = None) -> int:
-    return bench_main(__doc__, argv, FULL, QUICK, describe, build_workloads, report, ignore=IGNORE)
+    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
 
 
 if __name__ == '__main__':

@@ -12,7 +12,6 @@ import sys
 from dataclasses import dataclass
 
 import pottery
-import pottery.exceptions
 from bench_common import (
     PA_ASYNC,
     PA_SYNC,
@@ -40,6 +39,13 @@ class Settings:
     repetitions: int
     single: int  # single-element operations per sample
     many: int  # contains_many() / update() calls per sample
+
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; a HyperLogLog of {ELEMENTS} elements (dense); '
+            f'per sample: {self.single} single-element ops or merges, '
+            f'{self.many} contains_many() / update() calls of {MANY} elements'
+        )
 
 
 FULL = Settings(repetitions=25, single=1000, many=20)
@@ -129,28 +135,14 @@ LABELS = {
     'merge': 'hll.update(other_hll)',
 }
 
-# The floors' columns in the main table: case name, header.
-FLOORS = {RAW_SYNC: f'{RAW_SYNC} floor', RAW_ASYNC: f'{RAW_ASYNC} floor'}
-
-
-def report(workloads: list[Workload]) -> str:
-    return standard_report(workloads, LABELS, FLOORS, TARGETS)
-
-
-def describe(settings: Settings) -> str:
-    return (
-        f'{settings.repetitions} interleaved repetitions; a HyperLogLog of {ELEMENTS} elements (dense); '
-        f'per sample: {settings.single} single-element ops or merges, '
-        f'{settings.many} contains_many() / update() calls of {MANY} elements'
-    )
-
-
-# Both libraries warn on update() and contains_many() of more than one element.
-IGNORE = (pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning)
+# The main table's columns of floors: case name, header.
+report = standard_report(
+    LABELS, {RAW_SYNC: f'{RAW_SYNC} floor', RAW_ASYNC: f'{RAW_ASYNC} floor'}, TARGETS,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return bench_main(__doc__, argv, FULL, QUICK, describe, build_workloads, report, ignore=IGNORE)
+    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
 
 
 if __name__ == '__main__':

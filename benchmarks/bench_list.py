@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pottery
-import pottery.exceptions
 from bench_common import (
     PA_ASYNC,
     PA_SYNC,
@@ -44,6 +43,13 @@ class Settings:
     repetitions: int
     single: int  # operations per sample
     lists: int  # list(l) calls per sample
+
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; per sample: '
+            f'{self.single} single operations (or appendleft + popleft pairs), '
+            f'{self.lists} list(l) calls'
+        )
 
 
 FULL = Settings(repetitions=25, single=1000, lists=2)
@@ -177,20 +183,8 @@ def report(workloads: list[Workload]) -> str:
     return '\n'.join(out)
 
 
-def describe(settings: Settings) -> str:
-    return (
-        f'{settings.repetitions} interleaved repetitions; per sample: '
-        f'{settings.single} single operations (or appendleft + popleft pairs), '
-        f'{settings.lists} list(l) calls'
-    )
-
-
-# Both libraries warn on iteration.
-IGNORE = (pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning)
-
-
 def main(argv: list[str] | None = None) -> int:
-    return bench_main(__doc__, argv, FULL, QUICK, describe, build_workloads, report, ignore=IGNORE)
+    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
 
 
 if __name__ == '__main__':

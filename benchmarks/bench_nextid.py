@@ -54,6 +54,9 @@ class Settings:
     repetitions: int
     ids: int  # IDs per sample
 
+    def describe(self) -> str:
+        return f'{self.repetitions} interleaved repetitions; {self.ids} IDs per sample'
+
 
 FULL = Settings(repetitions=15, ids=300)
 QUICK = Settings(repetitions=5, ids=100)
@@ -121,13 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                         client.unlink(key)
                 masters.close()
 
-        return run_benchmark(
-            f'{settings.repetitions} interleaved repetitions; {settings.ids} IDs per sample',
-            settings.repetitions,
-            build,
-            report,
-            after=after,
-        )
+        return run_benchmark(settings, build, report, after=after)
 
 
 if __name__ == '__main__':

@@ -66,6 +66,12 @@ class Settings:
     ops: int  # puts or gets per sample
     handoffs: int  # handoffs per consumer
 
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions of {self.ops} puts / gets per sample;'
+            f' {self.handoffs} handoffs per consumer'
+        )
+
 
 FULL = Settings(repetitions=25, ops=500, handoffs=300)
 QUICK = Settings(repetitions=5, ops=100, handoffs=40)
@@ -325,9 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             handoffs.update(measure_handoffs(settings, setup.url, setup.prefix))
 
     return run_benchmark(
-        f'{settings.repetitions} interleaved repetitions of {settings.ops} puts / gets per sample;'
-        f' {settings.handoffs} handoffs per consumer',
-        settings.repetitions,
+        settings,
         lambda setup: build_workloads(settings, setup),
         lambda workloads: report(workloads, handoffs),
         after=measure_more,

@@ -84,6 +84,13 @@ class Settings:
     handoffs: int  # hand-offs per chunk of a contended configuration
     chunks: int  # chunks per contended configuration
 
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; {self.cycles} uncontended cycles per'
+            f' sample; contended: {self.chunks} chunk(s) of {self.handoffs} hand-offs per'
+            ' configuration'
+        )
+
 
 FULL = Settings(repetitions=15, cycles=200, handoffs=100, chunks=2)
 QUICK = Settings(repetitions=5, cycles=50, handoffs=25, chunks=1)
@@ -439,13 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             stale_keys(urls, setup.prefix)
 
         return run_benchmark(
-            f'{settings.repetitions} interleaved repetitions; {settings.cycles} uncontended cycles per'
-            f' sample; contended: {settings.chunks} chunk(s) of {settings.handoffs} hand-offs per'
-            ' configuration',
-            settings.repetitions,
-            build,
-            lambda workloads: report(workloads, contended, stale),
-            after=after,
+            settings, build, lambda workloads: report(workloads, contended, stale), after=after,
         )
 
 

@@ -12,7 +12,6 @@ import sys
 from dataclasses import dataclass
 
 import pottery
-import pottery.exceptions
 from bench_common import (
     PA_ASYNC,
     PA_SYNC,
@@ -42,6 +41,13 @@ class Settings:
     many: int  # contains_many(1000 elements) calls per sample
     updates: int  # Counter.update(words) calls per sample
     lists: int  # list(s) calls per sample
+
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; per sample: '
+            f'{self.single} single-element ops, {self.many} contains_many() calls, '
+            f'{self.updates} update() calls, {self.lists} list(s) calls'
+        )
 
 
 FULL = Settings(repetitions=25, single=1000, many=20, updates=300, lists=2)
@@ -149,28 +155,14 @@ LABELS = {
     'list': f'list(s), {BIG} elements',
 }
 
-# The floors' columns in the main table: case name, header.
-FLOORS = {RAW_SYNC: f'{RAW_SYNC} floor'}
-
-
-def report(workloads: list[Workload]) -> str:
-    return standard_report(workloads, LABELS, FLOORS, TARGETS)
-
-
-def describe(settings: Settings) -> str:
-    return (
-        f'{settings.repetitions} interleaved repetitions; per sample: '
-        f'{settings.single} single-element ops, {settings.many} contains_many() calls, '
-        f'{settings.updates} update() calls, {settings.lists} list(s) calls'
-    )
-
-
-# Both libraries warn on every iteration and contains_many().
-IGNORE = (pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning)
+# The main table's columns of floors: case name, header.
+report = standard_report(
+    LABELS, {RAW_SYNC: f'{RAW_SYNC} floor'}, TARGETS,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return bench_main(__doc__, argv, FULL, QUICK, describe, build_workloads, report, ignore=IGNORE)
+    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
 
 
 if __name__ == '__main__':
