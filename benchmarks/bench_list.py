@@ -7,37 +7,28 @@ benchmarks/README.md for how the timing is done and how to read the ratios.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pottery
-import pottery.exceptions
-import redis
-import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     RAW_ASYNC,
     RAW_SYNC,
-    AsyncBatch,
-    Case,
+    Setup,
     Target,
     Workload,
     async_case,
-    choose_settings,
+    bench_main,
     format_time,
-    median_rows,
-    parse_args,
-    run_benchmark,
+    median_table,
+    sync_case,
     table,
     targets_table,
-    timed,
 )
 
 import pottery_async
@@ -52,6 +43,13 @@ class Settings:
     repetitions: int
     single: int  # operations per sample
     lists: int  # list(l) calls per sample
+
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; per sample: '
+            f'{self.single} single operations (or appendleft + popleft pairs), '
+            f'{self.lists} list(l) calls'
+        )
 
 
 FULL = Settings(repetitions=25, single=1000, lists=2)
@@ -74,35 +72,13 @@ LABELS = {
 }
 
 
-def sync_case(name: str, operation: Callable[[], object]) -> Case:
-    return Case(name, lambda n: timed(operation, n))
-
-
-def async_batch(operation: Callable[[], Awaitable[object]]) -> AsyncBatch:
-    async def batch(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            await operation()
-        return time.perf_counter() - start
-
-    return batch
-
-
-def build_workloads(
-    settings: Settings,
-    url: str,
-    prefix: str,
-    loop: asyncio.AbstractEventLoop,
-    aclient: redis.asyncio.Redis,
-) -> list[Workload]:
+def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+    prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
     append_key, deque_key, bounded_key, iterated_key = (
         f'{prefix}:append', f'{prefix}:deque', f'{prefix}:bounded', f'{prefix}:iterated',
     )
-    # Each library gets its own sync client (same URL, default settings), as
-    # an application would create it.
-    pottery_client = redis.Redis.from_url(url)
-    pa_client = redis.Redis.from_url(url)
-    raw = redis.Redis.from_url(url)
+    # Each library gets its own sync client.
+    pottery_client, pa_client = setup.client(), setup.client()
     raw.rpush(deque_key, *[str(i) for i in range(DEQUE)])
     raw.rpush(bounded_key, *[str(i) for i in range(MAXLEN)])
     raw.rpush(iterated_key, *[str(i) for i in range(ITERATED)])
@@ -126,47 +102,44 @@ def build_workloads(
     assert list(pi) == list(si) == loop.run_until_complete(ai.to_list()) == list(range(ITERATED))
     assert pb.maxlen == sb.maxlen == ab.maxlen == MAXLEN
 
-    def pair(d: Any) -> Callable[[], object]:
-        def operation() -> object:
+    def pair(d: Any) -> Callable[[int], object]:
+        def operation(_: int) -> object:
             d.appendleft(7)
             return d.popleft()
 
         return operation
 
-    def apair(d: pottery_async.RedisDeque) -> AsyncBatch:
-        async def operation() -> object:
+    def apair(d: pottery_async.RedisDeque) -> Callable[[int], Awaitable[object]]:
+        async def operation(_: int) -> object:
             await d.appendleft(7)
             return await d.popleft()
 
-        return async_batch(operation)
+        return operation
 
-    def raw_pair() -> object:
+    def raw_pair(_: int) -> object:
         raw.lpush(deque_key, '7')
         return raw.lpop(deque_key)
 
-    async def araw_pair() -> object:
+    async def araw_pair(_: int) -> object:
         await aclient.lpush(deque_key, '7')
         return await aclient.lpop(deque_key)
 
-    async def alist(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            _ = [v async for v in ai]
-        return time.perf_counter() - start
+    async def alist(_: int) -> object:
+        return [v async for v in ai]
 
     append = Workload('append', settings.single, 'op', [
-        sync_case(POTTERY, lambda: pl.append(1)),
-        sync_case(PA_SYNC, lambda: sl.append(1)),
-        async_case(PA_ASYNC, loop, async_batch(lambda: al.append(1))),
-        sync_case(RAW_SYNC, lambda: raw.rpush(append_key, '1')),
-        async_case(RAW_ASYNC, loop, async_batch(lambda: aclient.rpush(append_key, '1'))),
+        sync_case(POTTERY, lambda i: pl.append(1)),
+        sync_case(PA_SYNC, lambda i: sl.append(1)),
+        async_case(PA_ASYNC, loop, lambda i: al.append(1)),
+        sync_case(RAW_SYNC, lambda i: raw.rpush(append_key, '1')),
+        async_case(RAW_ASYNC, loop, lambda i: aclient.rpush(append_key, '1')),
     ])
     deque = Workload('deque', settings.single, 'pair', [
         sync_case(POTTERY, pair(pd)),
         sync_case(PA_SYNC, pair(sd)),
         async_case(PA_ASYNC, loop, apair(ad)),
         sync_case(RAW_SYNC, raw_pair),
-        async_case(RAW_ASYNC, loop, async_batch(araw_pair)),
+        async_case(RAW_ASYNC, loop, araw_pair),
     ])
     bounded = Workload('bounded', settings.single, 'pair', [
         sync_case(POTTERY, pair(pb)),
@@ -174,30 +147,22 @@ def build_workloads(
         async_case(PA_ASYNC, loop, apair(ab)),
     ])
     index = Workload('index', settings.single, 'op', [
-        sync_case(POTTERY, lambda: pi[0]),
-        sync_case(PA_SYNC, lambda: si[0]),
-        async_case(PA_ASYNC, loop, async_batch(lambda: ai.getitem(0))),
-        sync_case(RAW_SYNC, lambda: raw.lindex(iterated_key, 0)),
-        async_case(RAW_ASYNC, loop, async_batch(lambda: aclient.lindex(iterated_key, 0))),
+        sync_case(POTTERY, lambda i: pi[0]),
+        sync_case(PA_SYNC, lambda i: si[0]),
+        async_case(PA_ASYNC, loop, lambda i: ai.getitem(0)),
+        sync_case(RAW_SYNC, lambda i: raw.lindex(iterated_key, 0)),
+        async_case(RAW_ASYNC, loop, lambda i: aclient.lindex(iterated_key, 0)),
     ])
     listing = Workload('list', settings.lists, 'call', [
-        Case(POTTERY, lambda n: timed(lambda: list(pi), n)),
-        Case(PA_SYNC, lambda n: timed(lambda: list(si), n)),
+        sync_case(POTTERY, lambda i: list(pi)),
+        sync_case(PA_SYNC, lambda i: list(si)),
         async_case(PA_ASYNC, loop, alist),
     ])
     return [append, deque, bounded, index, listing]
 
 
 def report(workloads: list[Workload]) -> str:
-    by_name = {w.name: w for w in workloads}
-    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC]
-    rows = median_rows(workloads, LABELS, columns)
-    out = [table(
-        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} floor', f'{RAW_ASYNC} floor',
-         'sync/Pottery', 'async/Pottery'],
-        rows,
-    )]
-    out.append(MEDIAN_NOTE)
+    out = median_table(workloads, LABELS, {RAW_SYNC: f'{RAW_SYNC} floor', RAW_ASYNC: f'{RAW_ASYNC} floor'})
 
     rows = []
     for w in workloads:
@@ -214,22 +179,12 @@ def report(workloads: list[Workload]) -> str:
                ' unit (this process):')
     out.append(table(['workload', 'sync', 'async', f'{POTTERY} CPU', f'{PA_SYNC} CPU'], rows))
 
-    out.extend(targets_table(TARGETS, by_name))
+    out.extend(targets_table(TARGETS, workloads))
     return '\n'.join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
-    return run_benchmark(
-        f'{settings.repetitions} interleaved repetitions; per sample: '
-        f'{settings.single} single operations (or appendleft + popleft pairs), '
-        f'{settings.lists} list(l) calls',
-        settings.repetitions,
-        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
-        report,
-        # Both libraries warn on iteration.
-        ignore=(pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning),
-    )
+    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
 
 
 if __name__ == '__main__':

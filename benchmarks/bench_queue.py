@@ -18,11 +18,8 @@ Two kinds of measurement:
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -34,21 +31,24 @@ import pottery
 import redis
 import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     RAW_ASYNC,
     RAW_SYNC,
     Case,
+    Setup,
+    Target,
     Workload,
-    async_case,
+    async_batch_case,
     choose_settings,
     format_time,
-    median_rows,
+    median_table,
     parse_args,
+    percentile,
     run_benchmark,
     table,
+    targets_table,
 )
 
 import pottery_async
@@ -66,6 +66,12 @@ class Settings:
     ops: int  # puts or gets per sample
     handoffs: int  # handoffs per consumer
 
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions of {self.ops} puts / gets per sample;'
+            f' {self.handoffs} handoffs per consumer'
+        )
+
 
 FULL = Settings(repetitions=25, ops=500, handoffs=300)
 QUICK = Settings(repetitions=5, ops=100, handoffs=40)
@@ -73,17 +79,10 @@ QUICK = Settings(repetitions=5, ops=100, handoffs=40)
 GOAL = 1.3  # put and get: at most this multiple of Pottery's time
 
 
-def build_workloads(
-    settings: Settings,
-    url: str,
-    prefix: str,
-    loop: asyncio.AbstractEventLoop,
-    aclient: redis.asyncio.Redis,
-) -> list[Workload]:
-    # Each library gets its own sync client (same URL, default settings).
-    pottery_client = redis.Redis.from_url(url)
-    pa_client = redis.Redis.from_url(url)
-    raw = redis.Redis.from_url(url)
+def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+    prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
+    # Each library gets its own sync client.
+    pottery_client, pa_client = setup.client(), setup.client()
     keys = {name: f'{prefix}:{name}' for name in (POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC, BRIDGE)}
     pq = pottery.RedisSimpleQueue(redis=pottery_client, key=keys[POTTERY])
     sq = pottery_async.sync.RedisSimpleQueue(redis=pa_client, key=keys[PA_SYNC])
@@ -156,15 +155,15 @@ def build_workloads(
     put = Workload('put', settings.ops, 'op', [
         sync_puts(POTTERY, lambda: pq.put(item)),
         sync_puts(PA_SYNC, lambda: sq.put(item)),
-        async_case(PA_ASYNC, loop, aputs),
+        async_batch_case(PA_ASYNC, loop, aputs),
         sync_puts(RAW_SYNC, lambda: raw.xadd(keys[RAW_SYNC], {'item': json.dumps(item, sort_keys=True)})),
         sync_puts(BRIDGE, lambda: _bridge.run(bridge_xadd())),
-        async_case(RAW_ASYNC, loop, araw_puts),
+        async_batch_case(RAW_ASYNC, loop, araw_puts),
     ])
     get = Workload('get', settings.ops, 'op', [
         sync_gets(POTTERY, pq.get),
         sync_gets(PA_SYNC, sq.get),
-        async_case(PA_ASYNC, loop, agets),
+        async_batch_case(PA_ASYNC, loop, agets),
     ])
     return [put, get]
 
@@ -279,35 +278,21 @@ def measure_handoffs(settings: Settings, url: str, prefix: str) -> dict[str, lis
         raw.close()
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 # --- report ----------------------------------------------------------------
 
 
 LABELS = {'put': 'put(item)  (XADD)', 'get': 'get() when an item waits'}
+TARGETS = [
+    Target(f'{name} {label}: time vs Pottery', workload, name, POTTERY, 'time', GOAL)
+    for workload, label in LABELS.items()
+    for name in (PA_SYNC, PA_ASYNC)
+]
 
 
 def report(workloads: list[Workload], handoffs: dict[str, list[float]]) -> str:
-    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, BRIDGE, RAW_ASYNC]
-    rows = median_rows(workloads, LABELS, columns)
-    header = ['workload', 'unit', *columns[:3], f'{RAW_SYNC} floor', f'{BRIDGE} floor', f'{RAW_ASYNC} floor',
-              'sync/Pottery', 'async/Pottery']
-    out = [table(header, rows)]
-    out.append(MEDIAN_NOTE)
-
-    rows = []
-    for w in workloads:
-        for name in (PA_SYNC, PA_ASYNC):
-            ours, theirs = w.case(name), w.case(POTTERY)
-            value = ours.median / theirs.median
-            paired = [a / b for a, b in zip(ours.samples, theirs.samples, strict=True)]
-            q = statistics.quantiles(paired, n=4) if len(paired) >= 4 else [value, value, value]
-            rows.append([f'{name} {LABELS[w.name]}: time vs Pottery', f'{value:.2f}x',
-                         f'{q[0]:.2f}-{q[2]:.2f}x', f'<= {GOAL:.2f}x', 'PASS' if value <= GOAL else 'MISS'])
+    out = median_table(workloads, LABELS, {
+        RAW_SYNC: f'{RAW_SYNC} floor', BRIDGE: f'{BRIDGE} floor', RAW_ASYNC: f'{RAW_ASYNC} floor',
+    })
     put = workloads[0]
     out.append('')
     out.append('put over its floors (ratio of medians, time): the sync API over one bare XADD through'
@@ -319,9 +304,7 @@ def report(workloads: list[Workload], handoffs: dict[str, list[float]]) -> str:
         [f'{PA_ASYNC} / {RAW_ASYNC} floor', f'{put.case(PA_ASYNC).median / put.case(RAW_ASYNC).median:.2f}x'],
         [f'{POTTERY} / {RAW_SYNC}', f'{put.case(POTTERY).median / put.case(RAW_SYNC).median:.2f}x'],
     ]))
-    out.append('')
-    out.append('Targets (ratio of medians; "per-rep IQR": quartiles of the ratio within each repetition):')
-    out.append(table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], rows))
+    out.extend(targets_table(TARGETS, workloads))
 
     if not handoffs:
         return '\n'.join(out)
@@ -339,22 +322,17 @@ def report(workloads: list[Workload], handoffs: dict[str, list[float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    def configure(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument('--no-handoff', action='store_true', help='skip the handoff latency measurement')
-
-    args = parse_args(__doc__, argv, configure)
+    args = parse_args(__doc__, argv, skip=('handoff', 'the handoff latency measurement'))
     settings = choose_settings(args, FULL, QUICK)
     handoffs: dict[str, list[float]] = {}
 
-    def measure_more(url: str, prefix: str) -> None:
+    def measure_more(setup: Setup) -> None:
         if not args.no_handoff:
-            handoffs.update(measure_handoffs(settings, url, prefix))
+            handoffs.update(measure_handoffs(settings, setup.url, setup.prefix))
 
     return run_benchmark(
-        f'{settings.repetitions} interleaved repetitions of {settings.ops} puts / gets per sample;'
-        f' {settings.handoffs} handoffs per consumer',
-        settings.repetitions,
-        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
+        settings,
+        lambda setup: build_workloads(settings, setup),
         lambda workloads: report(workloads, handoffs),
         after=measure_more,
     )

@@ -24,9 +24,7 @@ PASS/MISS is informational; the script always exits 0.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import itertools
 import multiprocessing
 import multiprocessing.queues
@@ -41,20 +39,24 @@ from typing import Any, Protocol
 import redis
 import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     Case,
+    Masters,
+    Setup,
     Target,
     Workload,
-    async_case,
+    async_batch_case,
     choose_settings,
     format_time,
-    median_rows,
+    four_more_servers,
+    master_urls,
+    master_workloads,
+    median_table,
     parse_args,
+    percentile,
     run_benchmark,
-    server_url,
     table,
     targets_table,
 )
@@ -82,6 +84,13 @@ class Settings:
     handoffs: int  # hand-offs per chunk of a contended configuration
     chunks: int  # chunks per contended configuration
 
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; {self.cycles} uncontended cycles per'
+            f' sample; contended: {self.chunks} chunk(s) of {self.handoffs} hand-offs per'
+            ' configuration'
+        )
+
 
 FULL = Settings(repetitions=15, cycles=200, handoffs=100, chunks=2)
 QUICK = Settings(repetitions=5, cycles=50, handoffs=25, chunks=1)
@@ -98,15 +107,6 @@ TARGETS = (
 )
 
 LABELS = {'lock1': 'acquire+release, 1 master', 'lock5': 'acquire+release, 5 masters'}
-
-
-def master_urls(url: str, extra: list[str]) -> list[str]:
-    'Five distinct masters: the extra servers, or five databases of one server.'
-    urls = [url, *extra]
-    if len(set(urls)) == len(urls):
-        return urls
-    base = url.rsplit('/', 1)[0] if url.count('/') > 2 else url
-    return [f'{base}/{db}' for db in range(5)]
 
 
 # --- uncontended --------------------------------------------------------------
@@ -141,53 +141,30 @@ def async_cycles(lock: Any) -> Callable[[int], Any]:
     return run
 
 
-def build_workloads(
-    settings: Settings,
-    urls: list[str],
-    prefix: str,
-    loop: asyncio.AbstractEventLoop,
-    cleanup: list[Callable[[], object]],
-) -> list[Workload]:
-    workloads = []
-    for count in (1, 5):
-        # Each library gets its own clients (same URLs), as an application would.
-        pottery_masters = [redis.Redis.from_url(u) for u in urls[:count]]
-        pa_masters = [redis.Redis.from_url(u) for u in urls[:count]]
-        amasters = [redis.asyncio.Redis.from_url(u) for u in urls[:count]]
-        pottery_amasters = [redis.asyncio.Redis.from_url(u) for u in urls[:count]]
-        theirs = pottery.Redlock(key=f'{prefix}:p{count}', masters=set(pottery_masters))
-        ours = pottery_async.sync.Redlock(key=f'{prefix}:s{count}', masters=pa_masters)
-        aours = pottery_async.AIORedlock(key=f'{prefix}:a{count}', masters=amasters)
-        atheirs = pottery.AIORedlock(key=f'{prefix}:pa{count}', masters=set(pottery_amasters))
+def lock_workload(
+    settings: Settings, count: int, masters: Masters, prefix: str, loop: asyncio.AbstractEventLoop,
+) -> Workload:
+    theirs = pottery.Redlock(key=f'{prefix}:p{count}', masters=set(masters.pottery))
+    ours = pottery_async.sync.Redlock(key=f'{prefix}:s{count}', masters=masters.ours)
+    aours = pottery_async.AIORedlock(key=f'{prefix}:a{count}', masters=masters.aours)
+    atheirs = pottery.AIORedlock(key=f'{prefix}:pa{count}', masters=set(masters.apottery))
 
-        # The two libraries must exclude each other before their speed means anything.
-        shared_theirs = pottery.Redlock(key=f'{prefix}:x{count}', masters=set(pottery_masters))
-        shared_ours = pottery_async.sync.Redlock(key=f'{prefix}:x{count}', masters=pa_masters)
-        assert shared_ours.acquire(blocking=False)
-        assert not shared_theirs.acquire(blocking=False)
-        shared_ours.release()
-        assert shared_theirs.acquire(blocking=False)
-        assert not shared_ours.acquire(blocking=False)
-        shared_theirs.release()
+    # The two libraries must exclude each other before their speed means anything.
+    shared_theirs = pottery.Redlock(key=f'{prefix}:x{count}', masters=set(masters.pottery))
+    shared_ours = pottery_async.sync.Redlock(key=f'{prefix}:x{count}', masters=masters.ours)
+    assert shared_ours.acquire(blocking=False)
+    assert not shared_theirs.acquire(blocking=False)
+    shared_ours.release()
+    assert shared_theirs.acquire(blocking=False)
+    assert not shared_ours.acquire(blocking=False)
+    shared_theirs.release()
 
-        workloads.append(Workload(f'lock{count}', settings.cycles, 'cycle', [
-            Case(POTTERY, sync_cycles(theirs)),
-            Case(PA_SYNC, sync_cycles(ours)),
-            async_case(PA_ASYNC, loop, async_cycles(aours)),
-            async_case(POTTERY_ASYNC, loop, async_cycles(atheirs)),
-        ]))
-
-        def close(
-            sync_clients: list[redis.Redis] = pottery_masters + pa_masters,
-            async_clients: list[redis.asyncio.Redis] = amasters + pottery_amasters,
-        ) -> None:
-            for client in sync_clients:
-                client.close()
-            for aclient in async_clients:
-                loop.run_until_complete(aclient.aclose())
-
-        cleanup.append(close)
-    return workloads
+    return Workload(f'lock{count}', settings.cycles, 'cycle', [
+        Case(POTTERY, sync_cycles(theirs)),
+        Case(PA_SYNC, sync_cycles(ours)),
+        async_batch_case(PA_ASYNC, loop, async_cycles(aours)),
+        async_batch_case(POTTERY_ASYNC, loop, async_cycles(atheirs)),
+    ])
 
 
 def stale_keys(urls: list[str], prefix: str) -> dict[str, int]:
@@ -391,26 +368,18 @@ def measure_contended(
     return results
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 # --- report -----------------------------------------------------------------
 
 
 def report(workloads: list[Workload], contended: dict[tuple[str, str, int], Handoffs],
            stale: dict[str, int]) -> str:
-    by_name = {w.name: w for w in workloads}
     columns = [POTTERY, PA_SYNC, PA_ASYNC, POTTERY_ASYNC]
-    rows = median_rows(workloads, LABELS, columns)
-    out = [table(['workload', 'unit', *columns, 'sync/Pottery', 'async/Pottery'], rows), MEDIAN_NOTE]
+    out = median_table(workloads, LABELS, {POTTERY_ASYNC: POTTERY_ASYNC})
     rows = [[LABELS[w.name], *(f'{1 / w.case(name).median:,.0f}/s' for name in columns)] for w in workloads]
     out.append('')
     out.append('Throughput (uncontended acquire+release cycles per second, from the median time):')
     out.append(table(['workload', *columns], rows))
-    out.extend(targets_table(TARGETS, by_name))
+    out.extend(targets_table(TARGETS, workloads))
     if stale:
         out.append('')
         out.append('Lock keys left on the masters after the uncontended runs (stale SETs that a release'
@@ -453,38 +422,31 @@ def report(workloads: list[Workload], contended: dict[tuple[str, str, int], Hand
 
 
 def main(argv: list[str] | None = None) -> int:
-    def configure(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument('--no-contended', action='store_true', help='skip the contended hand-off runs')
-
-    args = parse_args(__doc__, argv, configure)
+    args = parse_args(__doc__, argv, skip=('contended', 'the contended hand-off runs'))
     settings = choose_settings(args, FULL, QUICK)
-    cleanup: list[Callable[[], object]] = []
+    opened: list[Masters] = []
     contended: dict[tuple[str, str, int], Handoffs] = {}
     stale: dict[str, int] = {}
-    with contextlib.ExitStack() as stack:
-        extra = [stack.enter_context(server_url())[0] for _ in range(4)]
+    with four_more_servers() as extra:
         urls: list[str] = []
 
-        def build(url: str, prefix: str, loop: asyncio.AbstractEventLoop, _aclient: Any) -> list[Workload]:
-            urls.extend(master_urls(url, extra))
-            return build_workloads(settings, urls, prefix, loop, cleanup)
+        def build(setup: Setup) -> list[Workload]:
+            urls.extend(master_urls(setup.url, extra))
+            return master_workloads(
+                urls, setup.loop, opened,
+                lambda count, masters: lock_workload(settings, count, masters, setup.prefix, setup.loop),
+            )
 
-        def after(_url: str, prefix: str) -> None:
-            for close in cleanup:
-                close()
-            stale.update(stale_keys(urls, prefix))
+        def after(setup: Setup) -> None:
+            for masters in opened:
+                masters.close()
+            stale.update(stale_keys(urls, setup.prefix))
             if not args.no_contended:
-                contended.update(measure_contended(settings, urls, prefix))
-            stale_keys(urls, prefix)
+                contended.update(measure_contended(settings, urls, setup.prefix))
+            stale_keys(urls, setup.prefix)
 
         return run_benchmark(
-            f'{settings.repetitions} interleaved repetitions; {settings.cycles} uncontended cycles per'
-            f' sample; contended: {settings.chunks} chunk(s) of {settings.handoffs} hand-offs per'
-            ' configuration',
-            settings.repetitions,
-            build,
-            lambda workloads: report(workloads, contended, stale),
-            after=after,
+            settings, build, lambda workloads: report(workloads, contended, stale), after=after,
         )
 
 

@@ -25,14 +25,9 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import redis  # noqa: E402
-
-from tests.servers import Server  # noqa: E402
+import redis
+from bench_common import ROOT, Server, percentile
 
 WORKER = '''
 import json, sys, time
@@ -62,13 +57,6 @@ while not counter.exists(key + ':stop'):
     events.append([start, took, 1])
 print(json.dumps(events), flush=True)
 '''
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float('nan')
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def phase_report(

@@ -7,36 +7,24 @@ benchmarks/README.md for how the timing works and how to read the ratios.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pottery
-import pottery.exceptions
-import redis
-import redis.asyncio
 from bench_common import (
-    MEDIAN_NOTE,
     PA_ASYNC,
     PA_SYNC,
     POTTERY,
     RAW_SYNC,
     Case,
+    Setup,
     Target,
     Workload,
-    choose_settings,
-    cpu_table,
-    median_rows,
-    parse_args,
-    run_benchmark,
+    async_case,
+    bench_main,
+    standard_report,
     sync_case,
-    table,
-    targets_table,
-    timed,
 )
 
 import pottery_async
@@ -53,6 +41,13 @@ class Settings:
     many: int  # contains_many(1000 elements) calls per sample
     updates: int  # Counter.update(words) calls per sample
     lists: int  # list(s) calls per sample
+
+    def describe(self) -> str:
+        return (
+            f'{self.repetitions} interleaved repetitions; per sample: '
+            f'{self.single} single-element ops, {self.many} contains_many() calls, '
+            f'{self.updates} update() calls, {self.lists} list(s) calls'
+        )
 
 
 FULL = Settings(repetitions=25, single=1000, many=20, updates=300, lists=2)
@@ -73,30 +68,11 @@ TARGETS = (
 )
 
 
-def async_case(name: str, loop: asyncio.AbstractEventLoop, operation: Callable[[int], Any]) -> Case:
-    'A case whose coroutine operation is awaited n times inside the running loop.'
-
-    async def batch(n: int) -> float:
-        start = time.perf_counter()
-        for i in range(n):
-            await operation(i)
-        return time.perf_counter() - start
-
-    return Case(name, lambda n: loop.run_until_complete(batch(n)))
-
-
-def build_workloads(
-    settings: Settings,
-    url: str,
-    prefix: str,
-    loop: asyncio.AbstractEventLoop,
-    aclient: redis.asyncio.Redis,
-) -> list[Workload]:
+def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+    prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
     set_key, big_key, counter_key = f'{prefix}:set', f'{prefix}:big', f'{prefix}:counter'
-    # Each library gets its own sync client (same URL, default settings).
-    pottery_client = redis.Redis.from_url(url)
-    pa_client = redis.Redis.from_url(url)
-    raw = redis.Redis.from_url(url)
+    # Each library gets its own sync client.
+    pottery_client, pa_client = setup.client(), setup.client()
 
     elements = [f'element-{i}' for i in range(ELEMENTS)]
     encoded = [json.dumps(e) for e in elements]
@@ -164,8 +140,8 @@ def build_workloads(
         fresh(async_case(PA_ASYNC, loop, lambda i: ac.update(WORDS)), ac.key),
     ])
     listing = Workload('list', settings.lists, 'call', [
-        Case(POTTERY, lambda n: timed(lambda: list(pb), n)),
-        Case(PA_SYNC, lambda n: timed(lambda: list(sb), n)),
+        sync_case(POTTERY, lambda i: list(pb)),
+        sync_case(PA_SYNC, lambda i: list(sb)),
         async_case(PA_ASYNC, loop, alist),
     ])
     return [add, contains, many, update, listing]
@@ -179,36 +155,14 @@ LABELS = {
     'list': f'list(s), {BIG} elements',
 }
 
-
-def report(workloads: list[Workload]) -> str:
-    by_name = {w.name: w for w in workloads}
-    columns = [POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC]
-    rows = median_rows(workloads, LABELS, columns)
-    out = [table(
-        ['workload', 'unit', POTTERY, PA_SYNC, PA_ASYNC, f'{RAW_SYNC} floor', 'sync/Pottery',
-         'async/Pottery'],
-        rows,
-    )]
-    out.append(MEDIAN_NOTE)
-
-    out.extend(cpu_table(workloads, LABELS))
-
-    out.extend(targets_table(TARGETS, by_name))
-    return '\n'.join(out)
+# The main table's columns of floors: case name, header.
+report = standard_report(
+    LABELS, {RAW_SYNC: f'{RAW_SYNC} floor'}, TARGETS,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
-    return run_benchmark(
-        f'{settings.repetitions} interleaved repetitions; per sample: '
-        f'{settings.single} single-element ops, {settings.many} contains_many() calls, '
-        f'{settings.updates} update() calls, {settings.lists} list(s) calls',
-        settings.repetitions,
-        lambda url, prefix, loop, aclient: build_workloads(settings, url, prefix, loop, aclient),
-        report,
-        # Both libraries warn on every iteration and contains_many().
-        ignore=(pottery.exceptions.InefficientAccessWarning, pottery_async.InefficientAccessWarning),
-    )
+    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
 
 
 if __name__ == '__main__':
