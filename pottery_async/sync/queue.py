@@ -83,7 +83,7 @@ import time
 from collections.abc import Iterator
 from redis.exceptions import RedisError, ResponseError, TimeoutError as RedisTimeoutError
 from typing import Any
-from .. import _bridge, _clients, _twin, queue as _core
+from .. import _bridge, _clients, _connection, _twin, queue as _core
 from .._base import Container, Script, SyncTwin, cancel_requests, companion, raise_if_cancelled, redis_type
 from .._codec import Codec, JSONTypes
 from .._primitive import is_permanent
