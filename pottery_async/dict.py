@@ -14,7 +14,7 @@ from typing import Any, TypeAlias, cast
 
 from . import _clients
 from ._base import Container, Paged, Script, paged, redis_type, same_server, unwrap, warn_inefficient
-from ._codec import Codec, JSONTypes
+from ._codec import Codec, JSONTypes, encode_or_none
 from .exceptions import KeyExistsError
 
 InitArg: TypeAlias = 'Mapping[Any, Any] | Iterable[tuple[Any, Any]] | RedisDict'
@@ -120,9 +120,8 @@ class RedisDict(Container):
     @redis_type('hash')
     async def contains(self, key: Any) -> bool:
         'key in d.  O(1)'
-        try:
-            encoded = self._codec.encode(key)
-        except TypeError:
+        encoded = encode_or_none(self._codec, key)
+        if encoded is None:
             return False
         return bool(await self._client.hexists(self._key, encoded))  # Redis 2.0+
 
@@ -196,9 +195,8 @@ class RedisDict(Container):
     @redis_type('hash')
     async def get(self, key: JSONTypes, default: JSONTypes = None) -> JSONTypes:
         'd.get(key, default): d[key] if key is in d, else default.  O(1)'
-        try:
-            encoded_key = self._codec.encode(key)
-        except TypeError:
+        encoded_key = encode_or_none(self._codec, key)
+        if encoded_key is None:
             return default
         encoded = await self._client.hget(self._key, encoded_key)
         if encoded is None:

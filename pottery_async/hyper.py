@@ -39,7 +39,7 @@ from ._base import (
     values_of,
     warn_inefficient,
 )
-from ._codec import Codec, JSONTypes
+from ._codec import Codec, JSONTypes, encode_or_none
 
 # What update() and union() take: iterables of elements, or HyperLogLogs
 # (of either API).
@@ -285,14 +285,8 @@ class HyperLogLog(Container):
 
     @redis_type('HyperLogLog')
     async def _contains(self, values: Iterable[Any]) -> Iterator[bool]:
-        encode = self._codec.encode
-        asked: list[str | bytes | None] = []
-        for value in values:
-            try:
-                asked.append(encode(value))
-            except TypeError:
-                # Cannot be stored, so was never added.
-                asked.append(None)
+        # None for what cannot be stored, so was never added.
+        asked = [encode_or_none(self._codec, value) for value in values]
         encoded = [e for e in asked if e is not None]
         if not encoded:
             return iter([False] * len(asked))

@@ -57,7 +57,7 @@ from ._base import (
     unwrap,
     warn_inefficient,
 )
-from ._codec import Codec, JSONCodec, JSONTypes
+from ._codec import Codec, JSONCodec, JSONTypes, encode_or_none
 from .exceptions import KeyExistsError
 
 _PAGE = 1000
@@ -1027,9 +1027,8 @@ class RedisList(Container):
     @redis_type('list')
     async def contains(self, value: Any) -> bool:
         'value in l.  O(n)'
-        try:
-            encoded: Any = self._codec.encode(value)
-        except TypeError:
+        encoded: Any = encode_or_none(self._codec, value)
+        if encoded is None:
             return False
         warn_inefficient()
         return await self._client.lpos(self._key, encoded) is not None  # Redis 6.0.6+
@@ -1283,12 +1282,9 @@ class RedisList(Container):
         'The first index of value in l[start:stop]; ValueError if it is not there.  O(n)'
         start = _clamp(operator.index(start))
         stop = None if stop is None else _clamp(operator.index(stop))
-        found: Any
-        try:
-            encoded: Any = self._codec.encode(value)
-        except TypeError:
-            found = None
-        else:
+        found: Any = None
+        encoded: Any = encode_or_none(self._codec, value)
+        if encoded is not None:
             warn_inefficient()
             if start == 0 and stop is None:
                 found = await self._client.lpos(self._key, encoded)  # Redis 6.0.6+
@@ -1314,9 +1310,8 @@ class RedisList(Container):
         A long list is counted in bounded calls: a change meanwhile may be
         seen part-way, as by iteration.
         """
-        try:
-            encoded = self._codec.encode(value)
-        except TypeError:
+        encoded = encode_or_none(self._codec, value)
+        if encoded is None:
             return 0
         warn_inefficient()
         total, start = 0, 0

@@ -23,7 +23,7 @@ from redis.exceptions import ResponseError
 
 from . import _clients
 from ._base import Container, Paged, Script, redis_type, same_server, unwrap, warn_inefficient
-from ._codec import Codec, JSONTypes
+from ._codec import Codec, JSONTypes, encode_or_none
 from .exceptions import KeyExistsError
 
 T = TypeVar('T')
@@ -169,16 +169,14 @@ class RedisSet(Container):
         The rest cannot be members of any RedisSet, but are still elements
         of the other set.
         """
-        encode = self._codec.encode
         encoded: dict[bytes, Any] = {}
         rest: list[Any] = []
         for value in values:
-            try:
-                data = encode(value)
-            except TypeError:
+            data = encode_or_none(self._codec, value)
+            if data is None:
                 rest.append(value)
-                continue
-            encoded.setdefault(_as_bytes(data), value)
+            else:
+                encoded.setdefault(_as_bytes(data), value)
         return encoded, rest
 
     # The set protocol, as coroutines.
@@ -186,9 +184,8 @@ class RedisSet(Container):
     @redis_type('set')
     async def contains(self, value: Any) -> bool:
         'value in s.  O(1)'
-        try:
-            encoded = self._codec.encode(value)
-        except TypeError:
+        encoded = encode_or_none(self._codec, value)
+        if encoded is None:
             return False
         return bool(await self._client.sismember(self._key, encoded))  # type: ignore[arg-type]  # Redis 1.0+
 
@@ -196,14 +193,8 @@ class RedisSet(Container):
     async def contains_many(self, *values: Any) -> Iterator[bool]:
         'Whether each value is in the set, in one command (SMISMEMBER, Redis 6.2+).  O(n)'
         warn_inefficient()
-        encode = self._codec.encode
-        encoded: list[Encoded | None] = []
-        for value in values:
-            try:
-                encoded.append(encode(value))
-            except TypeError:
-                # Cannot be stored, so cannot be a member.
-                encoded.append(None)
+        # None for what cannot be stored, so cannot be a member.
+        encoded = [encode_or_none(self._codec, value) for value in values]
         asked = [e for e in encoded if e is not None]
         replies = iter(await self._client.smismember(self._key, asked) if asked else ())
         return iter([e is not None and bool(next(replies)) for e in encoded])

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, MutableM
 from typing import Any, TypeAlias, cast
 from .. import _bridge, _clients, _twin, dict as _core
 from .._base import Container, Paged, Script, SyncTwin, paged, redis_type, same_server, unwrap, warn_inefficient
-from .._codec import Codec, JSONTypes
+from .._codec import Codec, JSONTypes, encode_or_none
 from ..exceptions import KeyExistsError
 from ..dict import InitArg, _MISSING
 

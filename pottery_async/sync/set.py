@@ -23,7 +23,7 @@ from redis.exceptions import ResponseError
 from typing import Any, TypeAlias, TypeVar, cast
 from .. import _bridge, _clients, _twin, set as _core
 from .._base import Container, Paged, Script, SyncTwin, redis_type, same_server, unwrap, warn_inefficient
-from .._codec import Codec, JSONTypes
+from .._codec import Codec, JSONTypes, encode_or_none
 from ..exceptions import KeyExistsError
 from ..set import InitArg, Operand
 
