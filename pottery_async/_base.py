@@ -198,6 +198,22 @@ class Script:
             return await client.eval(self.source, len(keys), *keys, *argv)
 
 
+def create_script(command: str) -> Script:
+    """A script that writes ARGV on KEYS[1] with ``command`` (HSET, SADD) only if the key is new.
+
+    One atomic step, which returns 1 if it wrote and 0 if the key existed.
+    ``command`` takes the values in slices: Lua's unpack() stops at about
+    8000 values.
+    """
+    return Script(f'''
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 1, #ARGV, 7000 do
+  redis.call('{command}', KEYS[1], unpack(ARGV, i, math.min(i + 6999, #ARGV)))
+end
+return 1
+''')
+
+
 class Container:
     'Base class of the Redis-backed containers.'
 

@@ -13,7 +13,17 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, TypeAlias, cast
 
 from . import _clients
-from ._base import Container, Paged, Script, paged, redis_type, same_server, unwrap, warn_inefficient
+from ._base import (
+    Container,
+    Paged,
+    Script,
+    create_script,
+    paged,
+    redis_type,
+    same_server,
+    unwrap,
+    warn_inefficient,
+)
 from ._codec import Codec, JSONTypes, encode_or_none
 from .exceptions import KeyExistsError
 
@@ -22,15 +32,8 @@ InitArg: TypeAlias = 'Mapping[Any, Any] | Iterable[tuple[Any, Any]] | RedisDict'
 _MISSING: Any = object()
 _PAGE = 1000
 
-# Write initial contents only if the key is new, in one atomic step.  HSET
-# takes the fields in slices: Lua's unpack() stops at about 8000 values.
-_CREATE = Script('''
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 1, #ARGV, 7000 do
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 6999, #ARGV)))
-end
-return 1
-''')
+# Write initial contents only if the key is new, in one atomic step.
+_CREATE = create_script('HSET')
 
 # Pop an arbitrary field and its value, atomically.  HRANDFIELD needs Redis 6.2.
 _POPITEM = Script('''

@@ -22,7 +22,7 @@ from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
 from . import _clients
-from ._base import Container, Paged, Script, redis_type, same_server, unwrap, warn_inefficient
+from ._base import Container, Paged, Script, create_script, redis_type, same_server, unwrap, warn_inefficient
 from ._codec import Codec, JSONTypes, encode_or_none
 from .exceptions import KeyExistsError
 
@@ -34,15 +34,8 @@ Encoded: TypeAlias = 'str | bytes'
 
 _PAGE = 1000
 
-# Write initial contents only if the key is new, in one atomic step.  SADD
-# takes the members in slices: Lua's unpack() stops at about 8000 values.
-_CREATE = Script('''
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 1, #ARGV, 7000 do
-  redis.call('SADD', KEYS[1], unpack(ARGV, i, math.min(i + 6999, #ARGV)))
-end
-return 1
-''')
+# Write initial contents only if the key is new, in one atomic step.
+_CREATE = create_script('SADD')
 
 # How this set relates to another: {|self|, |other|, |self & other|}, from
 # one consistent state.  The other is KEYS[2] (a set on the same server and
