@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import collections.abc
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import Any, Literal, TypeAlias, TypeVar, cast
 
 import redis.asyncio
 from redis.crc import key_slot
@@ -300,15 +300,25 @@ class RedisSet(Container):
         mine, theirs, common = (int(n) for n in reply)
         return mine, theirs + unencodable, common
 
-    async def _store_on_server(
-        self, store: Callable[[str, list[str]], Awaitable[Any]], others: tuple[Operand, ...],
-    ) -> bool:
-        """Replace this set by ``store(self, *others)`` (S*STORE) if the server can; whether it could."""
-        keys = self._server_keys(others)
+    async def _update_on_server(
+        self, store: Literal['sunionstore', 'sdiffstore', 'sinterstore'], others: tuple[Operand, ...],
+    ) -> tuple[Operand, ...] | None:
+        """The operands of an in-place update with ``others``; None if nothing is left to do.
+
+        Nothing is without others, nor once the server has replaced this set
+        by ``store(self, *others)`` (S*STORE), as it does when they are all
+        sets there.
+        """
+        if not others:
+            return None
+        warn_inefficient()
+        operands = tuple(_operand(o) for o in others)
+        command = getattr(self._client, store)
+        keys = self._server_keys(operands)
         if keys is None:
-            return False
-        await self._on_server(store(self._key, [self._key, *keys]), others)
-        return True
+            return operands
+        await self._on_server(command(self._key, [self._key, *keys]), operands)
+        return None
 
     async def _on_server(self, command: Awaitable[T], others: Iterable[Operand]) -> T:
         'Run a command that reads other sets too; a WRONGTYPE names the key at fault.'
@@ -524,13 +534,10 @@ class RedisSet(Container):
     @redis_type('set')
     async def update(self, *others: Operand) -> None:
         'Add the elements of all others.  O(n)'
-        if not others:
+        operands = await self._update_on_server('sunionstore', others)
+        if operands is None:
             return
-        warn_inefficient()
-        others = tuple(_operand(o) for o in others)
-        if await self._store_on_server(self._client.sunionstore, others):
-            return
-        encoded = await self._encoded_union(others)
+        encoded = await self._encoded_union(operands)
         if encoded:
             # One SADD: all of the elements or, if it never arrives whole, none.
             await self._client.sadd(self._key, *encoded)
@@ -538,27 +545,21 @@ class RedisSet(Container):
     @redis_type('set')
     async def difference_update(self, *others: Operand) -> None:
         'Remove the elements of all others.  O(n)'
-        if not others:
+        operands = await self._update_on_server('sdiffstore', others)
+        if operands is None:
             return
-        warn_inefficient()
-        others = tuple(_operand(o) for o in others)
-        if await self._store_on_server(self._client.sdiffstore, others):
-            return
-        encoded = await self._encoded_union(others)
+        encoded = await self._encoded_union(operands)
         if encoded:
             await self._client.srem(self._key, *encoded)
 
     @redis_type('set')
     async def intersection_update(self, *others: Operand) -> None:
         'Keep only the elements found in all others.  O(n)'
-        if not others:
-            return
-        warn_inefficient()
-        others = tuple(_operand(o) for o in others)
-        if await self._store_on_server(self._client.sinterstore, others):
+        operands = await self._update_on_server('sinterstore', others)
+        if operands is None:
             return
         common: set[bytes] | None = None
-        for other in others:
+        for other in operands:
             elements = set((await self._elements(other))[0])
             common = elements if common is None else common & elements
         await _KEEP(self._client, [self._key], list(common or ()))

@@ -20,7 +20,7 @@ import redis.asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableSet
 from redis.crc import key_slot
 from redis.exceptions import ResponseError
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import Any, Literal, TypeAlias, TypeVar, cast
 from .. import _bridge, _clients, _twin, set as _core
 from .._base import Container, Paged, Script, SyncTwin, create_script, redis_type, same_server, unwrap, warn_inefficient
 from .._codec import Codec, JSONTypes, encode_or_none
