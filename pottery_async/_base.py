@@ -318,19 +318,19 @@ class Container:
     def __eq__(self, other: object) -> bool:
         if not _compares_by_contents(other):
             return NotImplemented
-        name = type(self).__name__
-        raise TypeError(
-            f'== cannot ask Redis to compare an async {name}: '
-            f'use "await {self._VAR}.eq(other)" (or "is" for the same object)'
-        )
+        raise self._cannot_compare('==', '', '"is" for the same object')
 
     def __ne__(self, other: object) -> bool:
         if not _compares_by_contents(other):
             return NotImplemented
+        raise self._cannot_compare('!=', 'not ', '"is not" for another object')
+
+    def _cannot_compare(self, operator: str, negation: str, instead: str) -> TypeError:
+        'The error of ``x == y`` or ``x != y``, naming what to await instead.'
         name = type(self).__name__
-        raise TypeError(
-            f'!= cannot ask Redis to compare an async {name}: '
-            f'use "not await {self._VAR}.eq(other)" (or "is not" for another object)'
+        return TypeError(
+            f'{operator} cannot ask Redis to compare an async {name}: '
+            f'use "{negation}await {self._VAR}.eq(other)" (or {instead})'
         )
 
     # Hashable by identity, as before __eq__ was defined: applications key
