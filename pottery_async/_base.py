@@ -180,6 +180,31 @@ def redis_type(
     return decorate
 
 
+def initializer(
+    write: Callable[[C, Any], Coroutine[Any, Any, None]],
+) -> Callable[[C], Coroutine[Any, Any, None]]:
+    """Make ``write(self, contents)`` a container's ``_initialize`` (what awaiting it runs).
+
+    ``_initialize`` hands ``write`` the initial contents the constructor
+    kept, once, and does nothing when there are none.  If the write fails,
+    the container gives up its temporary key: it is not deleted when the
+    container is collected.
+    """
+
+    @functools.wraps(write)
+    async def initialize(self: C) -> None:
+        unwritten, self._unwritten = self._unwritten, None
+        if unwritten is None:
+            return
+        try:
+            await write(self, unwritten)
+        except BaseException:
+            self._temporary = False
+            raise
+
+    return initialize
+
+
 class Script:
     'A Lua script run by EVALSHA, loaded on first use on each server.'
 

@@ -29,7 +29,16 @@ import mmh3
 from redis.client import NEVER_DECODE
 
 from . import _clients
-from ._base import Container, Script, is_container, redis_type, unwrap, values_of, warn_inefficient
+from ._base import (
+    Container,
+    Script,
+    initializer,
+    is_container,
+    redis_type,
+    unwrap,
+    values_of,
+    warn_inefficient,
+)
 from ._codec import Codec, JSONTypes, encode_or_none
 
 # A Redis string holds at most 512 MB, so bit offsets stop at 2**32 - 1.
@@ -162,19 +171,13 @@ class BloomFilter(Container):
                 self._unwritten = encoded
 
     @redis_type('string')
-    async def _initialize(self) -> None:
-        unwritten, self._unwritten = self._unwritten, None
-        if unwritten is None:
-            return
+    @initializer
+    async def _initialize(self, unwritten: Any) -> None:
         if not isinstance(unwritten, list):
             unwritten = self._encode_all(await values_of(unwritten))
             if not unwritten:
                 return
-        try:
-            await self._add_encoded(unwritten)
-        except BaseException:
-            self._temporary = False
-            raise
+        await self._add_encoded(unwritten)
 
     @property
     def num_elements(self) -> int:

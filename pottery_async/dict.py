@@ -18,6 +18,7 @@ from ._base import (
     Paged,
     Script,
     create_script,
+    initializer,
     paged,
     redis_type,
     same_server,
@@ -72,22 +73,16 @@ class RedisDict(Container):
                 self._unwritten = self._encode_items(source, kwargs)
 
     @redis_type('hash')
-    async def _initialize(self) -> None:
-        unwritten, self._unwritten = self._unwritten, None
-        if unwritten is None:
-            return
-        try:
-            if isinstance(unwritten, tuple):
-                source, kwargs = unwritten
-                unwritten = self._encode_items(await source.to_dict(), kwargs)
-            if len(unwritten) > 1:
-                warn_inefficient()
-            args = [part for item in unwritten.items() for part in item]
-            if not await _CREATE(self._client, [self._key], args):
-                raise KeyExistsError(self.redis, self._key)
-        except BaseException:
-            self._temporary = False
-            raise
+    @initializer
+    async def _initialize(self, unwritten: Any) -> None:
+        if isinstance(unwritten, tuple):
+            source, kwargs = unwritten
+            unwritten = self._encode_items(await source.to_dict(), kwargs)
+        if len(unwritten) > 1:
+            warn_inefficient()
+        args = [part for item in unwritten.items() for part in item]
+        if not await _CREATE(self._client, [self._key], args):
+            raise KeyExistsError(self.redis, self._key)
 
     def _encode_items(self, arg: Any, kwargs: Mapping[str, Any]) -> dict[str | bytes, str | bytes]:
         encode = self._codec.encode

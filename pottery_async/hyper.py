@@ -32,6 +32,7 @@ from ._base import (
     Script,
     SyncTwin,
     companion,
+    initializer,
     is_container,
     redis_type,
     same_server,
@@ -154,17 +155,11 @@ class HyperLogLog(Container):
             if others or encoded:
                 self._unwritten = (others, encoded)
 
-    async def _initialize(self) -> None:
-        unwritten, self._unwritten = self._unwritten, None
-        if unwritten is None:
-            return
+    @initializer
+    async def _initialize(self, unwritten: Any) -> None:
         if not isinstance(unwritten, tuple):
             unwritten = self._split([await values_of(unwritten)])
-        try:
-            await self._update(*unwritten)
-        except BaseException:
-            self._temporary = False
-            raise
+        await self._update(*unwritten)
 
     def _split(self, operands: Iterable[Operand]) -> tuple[list[HyperLogLog], list[str | bytes]]:
         '(the HyperLogLogs, every other element encoded); TypeError if one cannot be encoded.'

@@ -51,6 +51,7 @@ from ._base import (
     Paged,
     Script,
     companion,
+    initializer,
     paged,
     redis_type,
     same_server,
@@ -670,24 +671,18 @@ class RedisList(Container):
             self._unwritten = [encode(value) for value in source]
 
     @redis_type('list')
-    async def _initialize(self) -> None:
-        unwritten, self._unwritten = self._unwritten, None
-        if unwritten is None:
-            return
-        try:
-            if isinstance(unwritten, tuple):
-                (source,) = unwritten
-                unwritten = await self._encode_all(source)
-                if isinstance(source, RedisList) and not unwritten:
-                    # An empty list given as contents is no contents (Pottery).
-                    return
-            if len(unwritten) > 1:
-                warn_inefficient()
-            if not await self._create(self._fit(unwritten)):
-                raise KeyExistsError(self.redis, self._key)
-        except BaseException:
-            self._temporary = False
-            raise
+    @initializer
+    async def _initialize(self, unwritten: Any) -> None:
+        if isinstance(unwritten, tuple):
+            (source,) = unwritten
+            unwritten = await self._encode_all(source)
+            if isinstance(source, RedisList) and not unwritten:
+                # An empty list given as contents is no contents (Pottery).
+                return
+        if len(unwritten) > 1:
+            warn_inefficient()
+        if not await self._create(self._fit(unwritten)):
+            raise KeyExistsError(self.redis, self._key)
 
     async def _create(self, encoded: list[Any]) -> bool:
         'Write the elements on the key if it is new, at once; whether it was.'

@@ -22,7 +22,17 @@ from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
 from . import _clients
-from ._base import Container, Paged, Script, create_script, redis_type, same_server, unwrap, warn_inefficient
+from ._base import (
+    Container,
+    Paged,
+    Script,
+    create_script,
+    initializer,
+    redis_type,
+    same_server,
+    unwrap,
+    warn_inefficient,
+)
 from ._codec import Codec, JSONTypes, encode_or_none
 from .exceptions import KeyExistsError
 
@@ -135,21 +145,15 @@ class RedisSet(Container):
             self._unwritten = self._encode_all(cast('Iterable[Any]', iterable))
 
     @redis_type('set')
-    async def _initialize(self) -> None:
-        unwritten, self._unwritten = self._unwritten, None
-        if unwritten is None:
-            return
-        try:
-            if isinstance(unwritten, RedisSet):
-                unwritten = list(await self._encoded_members(unwritten))
-                if not unwritten:
-                    # An empty set is no initial contents (as in Pottery).
-                    return
-            if not await _CREATE(self._client, [self._key], unwritten):
-                raise KeyExistsError(self.redis, self._key)
-        except BaseException:
-            self._temporary = False
-            raise
+    @initializer
+    async def _initialize(self, unwritten: Any) -> None:
+        if isinstance(unwritten, RedisSet):
+            unwritten = list(await self._encoded_members(unwritten))
+            if not unwritten:
+                # An empty set is no initial contents (as in Pottery).
+                return
+        if not await _CREATE(self._client, [self._key], unwritten):
+            raise KeyExistsError(self.redis, self._key)
 
     def _encode_all(self, values: Iterable[Any]) -> list[Encoded]:
         'Encode every value, distinct and in order; TypeError if one cannot be.'

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from redis.client import NEVER_DECODE
 from typing import Any
 from .. import _bridge, _clients, _twin, bloom as _core
-from .._base import Container, Script, SyncTwin, is_container, redis_type, unwrap, values_of, warn_inefficient
+from .._base import Container, Script, SyncTwin, initializer, is_container, redis_type, unwrap, values_of, warn_inefficient
 from .._codec import Codec, JSONTypes, encode_or_none
 
 

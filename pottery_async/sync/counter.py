@@ -23,7 +23,7 @@ from pottery_async.sync.dict import RedisDict
 from redis.exceptions import ResponseError, WatchError
 from typing import Any, TypeAlias, cast
 from .. import _bridge, _clients, _twin, counter as _core, dict as _dict
-from .._base import Container, Script, SyncTwin, paged, redis_type, same_server, unwrap, warn_inefficient
+from .._base import Container, Script, SyncTwin, initializer, paged, redis_type, same_server, unwrap, warn_inefficient
 from .._codec import Codec, JSONCodec, JSONTypes
 from ..exceptions import KeyExistsError
 from ..counter import CounterArg

@@ -14,7 +14,7 @@ import collections.abc
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, TypeAlias, cast
 from .. import _bridge, _clients, _twin, dict as _core
-from .._base import Container, Paged, Script, SyncTwin, create_script, paged, redis_type, same_server, unwrap, warn_inefficient
+from .._base import Container, Paged, Script, SyncTwin, create_script, initializer, paged, redis_type, same_server, unwrap, warn_inefficient
 from .._codec import Codec, JSONTypes, encode_or_none
 from ..exceptions import KeyExistsError
 from ..dict import InitArg, _MISSING

@@ -27,7 +27,7 @@ from redis.crc import key_slot
 from redis.exceptions import ResponseError
 from typing import Any, TypeAlias, cast
 from .. import _bridge, _clients, _twin, hyper as _core
-from .._base import Container, Script, SyncTwin, companion, is_container, redis_type, same_server, unwrap, values_of, warn_inefficient
+from .._base import Container, Script, SyncTwin, companion, initializer, is_container, redis_type, same_server, unwrap, values_of, warn_inefficient
 from .._codec import Codec, JSONTypes, encode_or_none
 from ..hyper import Operand
 

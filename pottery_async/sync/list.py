@@ -44,7 +44,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from redis.exceptions import ConnectionError as RedisConnectionError, RedisError, TimeoutError as RedisTimeoutError, WatchError
 from typing import Any, Self
 from .. import _bridge, _clients, _twin, list as _core
-from .._base import Container, Paged, Script, SyncTwin, companion, paged, redis_type, same_server, unwrap, warn_inefficient
+from .._base import Container, Paged, Script, SyncTwin, companion, initializer, paged, redis_type, same_server, unwrap, warn_inefficient
 from .._codec import Codec, JSONCodec, JSONTypes, encode_or_none
 from ..exceptions import KeyExistsError
 

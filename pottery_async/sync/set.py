@@ -22,7 +22,7 @@ from redis.crc import key_slot
 from redis.exceptions import ResponseError
 from typing import Any, Literal, TypeAlias, TypeVar, cast
 from .. import _bridge, _clients, _twin, set as _core
-from .._base import Container, Paged, Script, SyncTwin, create_script, redis_type, same_server, unwrap, warn_inefficient
+from .._base import Container, Paged, Script, SyncTwin, create_script, initializer, redis_type, same_server, unwrap, warn_inefficient
 from .._codec import Codec, JSONTypes, encode_or_none
 from ..exceptions import KeyExistsError
 from ..set import InitArg, Operand
