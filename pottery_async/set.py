@@ -535,26 +535,28 @@ class RedisSet(Container):
                 encoded.update(dict.fromkeys(_as_bytes(e) for e in self._encode_all(other)))
         return list(encoded)
 
-    @redis_type('set')
-    async def update(self, *others: Operand) -> None:
-        'Add the elements of all others.  O(n)'
-        operands = await self._update_on_server('sunionstore', others)
+    async def _add_or_remove(
+        self, others: tuple[Operand, ...], store: Literal['sunionstore', 'sdiffstore'],
+        change: Literal['sadd', 'srem'],
+    ) -> None:
+        'Add (SADD) or remove (SREM) the elements of all others (see _update_on_server).'
+        operands = await self._update_on_server(store, others)
         if operands is None:
             return
         encoded = await self._encoded_union(operands)
         if encoded:
-            # One SADD: all of the elements or, if it never arrives whole, none.
-            await self._client.sadd(self._key, *encoded)
+            # One command: all of the elements or, if it never arrives whole, none.
+            await getattr(self._client, change)(self._key, *encoded)
+
+    @redis_type('set')
+    async def update(self, *others: Operand) -> None:
+        'Add the elements of all others.  O(n)'
+        await self._add_or_remove(others, 'sunionstore', 'sadd')
 
     @redis_type('set')
     async def difference_update(self, *others: Operand) -> None:
         'Remove the elements of all others.  O(n)'
-        operands = await self._update_on_server('sdiffstore', others)
-        if operands is None:
-            return
-        encoded = await self._encoded_union(operands)
-        if encoded:
-            await self._client.srem(self._key, *encoded)
+        await self._add_or_remove(others, 'sdiffstore', 'srem')
 
     @redis_type('set')
     async def intersection_update(self, *others: Operand) -> None:
