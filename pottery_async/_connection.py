@@ -4,10 +4,14 @@ A sync caller's commands reach Redis through `BridgeRedis`, an async client
 that owns one connection per bridge loop and talks to it directly; its
 retries are recorded (`Tries`, `connect_failure`) so that a deadline can
 tell a server that refused the connection from one that hung.  Getting
-there means leaning on what redis-py does not document or promise, and
-all of it is here, so that this is the file to re-audit on each redis-py
-upgrade (the oldest supported release is pinned in
-``.ci/redis-oldest.txt``):
+there means leaning on what redis-py does not document or promise: names
+with a leading underscore, attributes set on its objects, behaviour that
+no API states.  All of it is here, so that this is the file to re-audit
+on each redis-py upgrade (the oldest supported release is pinned in
+``.ci/redis-oldest.txt``).  Elsewhere the package uses public names only,
+a few of them undocumented (a pool's ``connection_kwargs``, a cluster
+client's ``nodes_manager``, read by ``_clients`` and ``exceptions``).
+What this module relies on:
 
 - ``redis.asyncio.Redis._send_command_parse_response()``, ``parse_response()``
   and the untyped ``execute_command()``, called by `BridgeRedis` around its
