@@ -180,6 +180,31 @@ def redis_type(
     return decorate
 
 
+def initializer(
+    write: Callable[[C, Any], Coroutine[Any, Any, None]],
+) -> Callable[[C], Coroutine[Any, Any, None]]:
+    """Make ``write(self, contents)`` a container's ``_initialize`` (what awaiting it runs).
+
+    ``_initialize`` hands ``write`` the initial contents the constructor
+    kept, once, and does nothing when there are none.  If the write fails,
+    the container gives up its temporary key: it is not deleted when the
+    container is collected.
+    """
+
+    @functools.wraps(write)
+    async def initialize(self: C) -> None:
+        unwritten, self._unwritten = self._unwritten, None
+        if unwritten is None:
+            return
+        try:
+            await write(self, unwritten)
+        except BaseException:
+            self._temporary = False
+            raise
+
+    return initialize
+
+
 class Script:
     'A Lua script run by EVALSHA, loaded on first use on each server.'
 
@@ -196,6 +221,22 @@ class Script:
             return await client.evalsha(self.sha, len(keys), *keys, *argv)
         except NoScriptError:
             return await client.eval(self.source, len(keys), *keys, *argv)
+
+
+def create_script(command: str) -> Script:
+    """A script that writes ARGV on KEYS[1] with ``command`` (HSET, SADD) only if the key is new.
+
+    One atomic step, which returns 1 if it wrote and 0 if the key existed.
+    ``command`` takes the values in slices: Lua's unpack() stops at about
+    8000 values.
+    """
+    return Script(f'''
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 1, #ARGV, 7000 do
+  redis.call('{command}', KEYS[1], unpack(ARGV, i, math.min(i + 6999, #ARGV)))
+end
+return 1
+''')
 
 
 class Container:
@@ -302,19 +343,19 @@ class Container:
     def __eq__(self, other: object) -> bool:
         if not _compares_by_contents(other):
             return NotImplemented
-        name = type(self).__name__
-        raise TypeError(
-            f'== cannot ask Redis to compare an async {name}: '
-            f'use "await {self._VAR}.eq(other)" (or "is" for the same object)'
-        )
+        raise self._cannot_compare('==', '', '"is" for the same object')
 
     def __ne__(self, other: object) -> bool:
         if not _compares_by_contents(other):
             return NotImplemented
+        raise self._cannot_compare('!=', 'not ', '"is not" for another object')
+
+    def _cannot_compare(self, operator: str, negation: str, instead: str) -> TypeError:
+        'The error of ``x == y`` or ``x != y``, naming what to await instead.'
         name = type(self).__name__
-        raise TypeError(
-            f'!= cannot ask Redis to compare an async {name}: '
-            f'use "not await {self._VAR}.eq(other)" (or "is not" for another object)'
+        return TypeError(
+            f'{operator} cannot ask Redis to compare an async {name}: '
+            f'use "{negation}await {self._VAR}.eq(other)" (or {instead})'
         )
 
     # Hashable by identity, as before __eq__ was defined: applications key

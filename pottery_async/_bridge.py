@@ -53,6 +53,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
+from . import _connection
 from .exceptions import BlockingBridgeWarning
 
 T = TypeVar('T')
@@ -247,9 +248,7 @@ async def _disconnect_now(clients: list[Any], hubs: list[Any]) -> None:
     connections: list[Any] = [getattr(hub.pubsub, 'connection', None) for hub in hubs]
     for client in clients:
         connections.append(getattr(client, '_own', None))
-        pool = getattr(client, 'connection_pool', None)
-        connections += getattr(pool, '_available_connections', ())
-        connections += getattr(pool, '_in_use_connections', ())
+        connections += _connection.pool_connections(client)
     for connection in connections:
         if connection is not None:
             try:

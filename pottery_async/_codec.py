@@ -59,3 +59,11 @@ class JSONCodec:
 
 
 JSON = JSONCodec()
+
+
+def encode_or_none(codec: Codec, value: Any) -> str | bytes | None:
+    'What ``codec`` makes of ``value``; None if it cannot encode it, so that no container holds it.'
+    try:
+        return codec.encode(value)
+    except TypeError:
+        return None

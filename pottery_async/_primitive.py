@@ -38,7 +38,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import _bridge, _clients
+from . import _bridge, _clients, _connection
 from .exceptions import (
     CommandTimeoutError,
     QuorumIsImpossible,
@@ -322,8 +322,8 @@ class Primitive:
         health = _health_of(client)
         slots = _slots_of(client)
         start = loop.time()
-        tries = _clients.Tries()
-        noting = _clients.noting_tries(tries)
+        tries = _connection.Tries()
+        noting = _connection.noting_tries(tries)
         try:
             if slots is not None:
                 await _take_slot(slots, health, seconds, patient=patient)
@@ -350,7 +350,7 @@ class Primitive:
                 # (redis-py 6+ retries with back-off for seconds).  Either
                 # way, later steps must not wait for it again.  But a master
                 # that refused our credentials answered: that error is raised.
-                failure = _clients.connect_failure(error, tries)
+                failure = _connection.connect_failure(error, tries)
                 if proof and (failure is None or not is_permanent(failure)):
                     health.suspect = True
                 raise
@@ -364,7 +364,7 @@ class Primitive:
         except TimeoutError as error:
             if isinstance(error, RedisError):
                 raise
-            failure = _clients.connect_failure(error, tries)
+            failure = _connection.connect_failure(error, tries)
             if failure is not None:
                 # redis-py's retry policy was still trying to connect
                 # (refused, a wrong password...): that is the failure.
@@ -377,7 +377,7 @@ class Primitive:
                 'while the client kept retrying)'
             ) from None
         finally:
-            _clients.done_noting(noting, tries)
+            _connection.done_noting(noting, tries)
 
     def _log(self, error: RedisError) -> None:
         # A master down or slow is what a quorum is for: expected, and
@@ -531,10 +531,7 @@ async def _send_after(
 
 def _still_open(client: _clients.AsyncClient) -> bool:
     'Whether a (non-cluster) client\'s pool holds a connection that is open: not closed by its owner.'
-    pool = getattr(client, 'connection_pool', None)
-    connections = [
-        *getattr(pool, '_available_connections', ()), *getattr(pool, '_in_use_connections', ()),
-    ]
+    connections = _connection.pool_connections(client)
     return any(getattr(connection, 'is_connected', False) for connection in connections)
 
 

@@ -8,46 +8,37 @@ from __future__ import annotations
 
 import collections.abc
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from . import _bridge
 from ._base import Paged, SyncTwin
 
 K = TypeVar('K')
 V = TypeVar('V')
+T = TypeVar('T')
 
 
-class KeysView(collections.abc.KeysView[K]):
+class _PagedView(collections.abc.MappingView, Generic[T]):
+    'A view of a sync container whose iteration pulls the pages of a core ``@paged`` method.'
+
+    def __init__(self, mapping: Any, source: Callable[[], Paged[T]]) -> None:
+        super().__init__(mapping)
+        self._source = source
+
+    def __iter__(self) -> Iterator[T]:
+        return _bridge.iterate(self._source().pages)
+
+
+class KeysView(_PagedView[K], collections.abc.KeysView[K]):
     'keys() of a sync container: len and membership from the container, iteration by pages.'
 
-    def __init__(self, mapping: Any, source: Callable[[], Paged[K]]) -> None:
-        super().__init__(mapping)
-        self._source = source
 
-    def __iter__(self) -> Iterator[K]:
-        return _bridge.iterate(self._source().pages)
-
-
-class ValuesView(collections.abc.ValuesView[V]):
+class ValuesView(_PagedView[V], collections.abc.ValuesView[V]):
     'values() of a sync container, iterated by pages.'
 
-    def __init__(self, mapping: Any, source: Callable[[], Paged[V]]) -> None:
-        super().__init__(mapping)
-        self._source = source
 
-    def __iter__(self) -> Iterator[V]:
-        return _bridge.iterate(self._source().pages)
-
-
-class ItemsView(collections.abc.ItemsView[K, V]):
+class ItemsView(_PagedView[tuple[K, V]], collections.abc.ItemsView[K, V]):
     'items() of a sync container, iterated by pages of (key, value) pairs.'
-
-    def __init__(self, mapping: Any, source: Callable[[], Paged[tuple[K, V]]]) -> None:
-        super().__init__(mapping)
-        self._source = source
-
-    def __iter__(self) -> Iterator[tuple[K, V]]:
-        return _bridge.iterate(self._source().pages)
 
 
 S = TypeVar('S', bound=SyncTwin)

@@ -29,8 +29,17 @@ import mmh3
 from redis.client import NEVER_DECODE
 
 from . import _clients
-from ._base import Container, Script, is_container, redis_type, unwrap, values_of, warn_inefficient
-from ._codec import Codec, JSONTypes
+from ._base import (
+    Container,
+    Script,
+    initializer,
+    is_container,
+    redis_type,
+    unwrap,
+    values_of,
+    warn_inefficient,
+)
+from ._codec import Codec, JSONTypes, encode_or_none
 
 # A Redis string holds at most 512 MB, so bit offsets stop at 2**32 - 1.
 _MAX_BITS = 2**32
@@ -162,19 +171,13 @@ class BloomFilter(Container):
                 self._unwritten = encoded
 
     @redis_type('string')
-    async def _initialize(self) -> None:
-        unwritten, self._unwritten = self._unwritten, None
-        if unwritten is None:
-            return
+    @initializer
+    async def _initialize(self, unwritten: Any) -> None:
         if not isinstance(unwritten, list):
             unwritten = self._encode_all(await values_of(unwritten))
             if not unwritten:
                 return
-        try:
-            await self._add_encoded(unwritten)
-        except BaseException:
-            self._temporary = False
-            raise
+        await self._add_encoded(unwritten)
 
     @property
     def num_elements(self) -> int:
@@ -243,9 +246,8 @@ class BloomFilter(Container):
     @redis_type('string')
     async def contains(self, value: Any) -> bool:
         'value in bf: one BITFIELD_RO that reads its k bits; may be a false positive.  O(k)'
-        try:
-            encoded = self._codec.encode(value)
-        except TypeError:
+        encoded = encode_or_none(self._codec, value)
+        if encoded is None:
             # Cannot be stored, so was never added.
             return False
         args: list[Any] = []
@@ -257,16 +259,9 @@ class BloomFilter(Container):
     @redis_type('string')
     async def contains_many(self, *values: Any) -> Iterator[bool]:
         'Whether each value is in the filter, in one round trip; each may be a false positive.  O(n * k)'
-        encoded: list[str | bytes] = []
-        asked: list[bool] = []
-        encode = self._codec.encode
-        for value in values:
-            try:
-                encoded.append(encode(value))
-            except TypeError:
-                asked.append(False)
-                continue
-            asked.append(True)
+        # None for what cannot be stored, so was never added.
+        asked = [encode_or_none(self._codec, value) for value in values]
+        encoded = [e for e in asked if e is not None]
         if not encoded:
             return iter([False] * len(values))
         last_byte = (self._size - 1) // 8
@@ -277,11 +272,11 @@ class BloomFilter(Container):
                 'GETRANGE', self._key, 0, last_byte, **{NEVER_DECODE: True},
             )
             found = iter(self._found_in(bitmap, encoded))
-            return iter([was_asked and next(found) for was_asked in asked])
+            return iter([e is not None and next(found) for e in asked])
         reply = await _HAS(self._client, [self._key], [self._size, self._num_hashes, self._hashes(encoded)])
         answers = iter(reply.encode() if isinstance(reply, str) else reply)
         # b'1' is 49.
-        return iter([was_asked and next(answers) == 49 for was_asked in asked])
+        return iter([e is not None and next(answers) == 49 for e in asked])
 
     def _found_in(self, bitmap: bytes, encoded: list[str | bytes]) -> list[bool]:
         'Whether each encoded element has all of its bits set in the bitmap.'

@@ -23,7 +23,7 @@ from redis.exceptions import ResponseError, WatchError
 
 from . import _clients
 from . import dict as _dict
-from ._base import Container, Script, paged, redis_type, same_server, unwrap, warn_inefficient
+from ._base import Container, Script, initializer, paged, redis_type, same_server, unwrap, warn_inefficient
 from ._codec import Codec, JSONCodec, JSONTypes
 from .exceptions import KeyExistsError
 
@@ -100,24 +100,18 @@ class RedisCounter(_dict.RedisDict):
             self._unwritten = self._counts(arg, kwargs, 1)
 
     @redis_type('hash')
-    async def _initialize(self) -> None:
-        unwritten, self._unwritten = self._unwritten, None
-        if unwritten is None:
-            return
-        try:
-            if isinstance(unwritten, tuple):
-                source, kwargs = unwritten
-                unwritten = self._counts(await _contents(source), kwargs, 1)
-                if not unwritten:
-                    # An empty counter is no initial contents (as in Pottery).
-                    return
-            encode = self._codec.encode
-            args = [part for field, count in unwritten.items() for part in (field, encode(count))]
-            if not await _dict._CREATE(self._client, [self._key], args):
-                raise KeyExistsError(self.redis, self._key)
-        except BaseException:
-            self._temporary = False
-            raise
+    @initializer
+    async def _initialize(self, unwritten: Any) -> None:
+        if isinstance(unwritten, tuple):
+            source, kwargs = unwritten
+            unwritten = self._counts(await _contents(source), kwargs, 1)
+            if not unwritten:
+                # An empty counter is no initial contents (as in Pottery).
+                return
+        encode = self._codec.encode
+        args = [part for field, count in unwritten.items() for part in (field, encode(count))]
+        if not await _dict._CREATE(self._client, [self._key], args):
+            raise KeyExistsError(self.redis, self._key)
 
     def _counts(self, source: Any, kwargs: Mapping[str, Any], sign: int) -> dict[bytes, Any]:
         """{encoded key: change} for update (sign 1) or subtract (sign -1).

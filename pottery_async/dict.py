@@ -13,8 +13,19 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, TypeAlias, cast
 
 from . import _clients
-from ._base import Container, Paged, Script, paged, redis_type, same_server, unwrap, warn_inefficient
-from ._codec import Codec, JSONTypes
+from ._base import (
+    Container,
+    Paged,
+    Script,
+    create_script,
+    initializer,
+    paged,
+    redis_type,
+    same_server,
+    unwrap,
+    warn_inefficient,
+)
+from ._codec import Codec, JSONTypes, encode_or_none
 from .exceptions import KeyExistsError
 
 InitArg: TypeAlias = 'Mapping[Any, Any] | Iterable[tuple[Any, Any]] | RedisDict'
@@ -22,15 +33,8 @@ InitArg: TypeAlias = 'Mapping[Any, Any] | Iterable[tuple[Any, Any]] | RedisDict'
 _MISSING: Any = object()
 _PAGE = 1000
 
-# Write initial contents only if the key is new, in one atomic step.  HSET
-# takes the fields in slices: Lua's unpack() stops at about 8000 values.
-_CREATE = Script('''
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 1, #ARGV, 7000 do
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 6999, #ARGV)))
-end
-return 1
-''')
+# Write initial contents only if the key is new, in one atomic step.
+_CREATE = create_script('HSET')
 
 # Pop an arbitrary field and its value, atomically.  HRANDFIELD needs Redis 6.2.
 _POPITEM = Script('''
@@ -69,22 +73,16 @@ class RedisDict(Container):
                 self._unwritten = self._encode_items(source, kwargs)
 
     @redis_type('hash')
-    async def _initialize(self) -> None:
-        unwritten, self._unwritten = self._unwritten, None
-        if unwritten is None:
-            return
-        try:
-            if isinstance(unwritten, tuple):
-                source, kwargs = unwritten
-                unwritten = self._encode_items(await source.to_dict(), kwargs)
-            if len(unwritten) > 1:
-                warn_inefficient()
-            args = [part for item in unwritten.items() for part in item]
-            if not await _CREATE(self._client, [self._key], args):
-                raise KeyExistsError(self.redis, self._key)
-        except BaseException:
-            self._temporary = False
-            raise
+    @initializer
+    async def _initialize(self, unwritten: Any) -> None:
+        if isinstance(unwritten, tuple):
+            source, kwargs = unwritten
+            unwritten = self._encode_items(await source.to_dict(), kwargs)
+        if len(unwritten) > 1:
+            warn_inefficient()
+        args = [part for item in unwritten.items() for part in item]
+        if not await _CREATE(self._client, [self._key], args):
+            raise KeyExistsError(self.redis, self._key)
 
     def _encode_items(self, arg: Any, kwargs: Mapping[str, Any]) -> dict[str | bytes, str | bytes]:
         encode = self._codec.encode
@@ -120,9 +118,8 @@ class RedisDict(Container):
     @redis_type('hash')
     async def contains(self, key: Any) -> bool:
         'key in d.  O(1)'
-        try:
-            encoded = self._codec.encode(key)
-        except TypeError:
+        encoded = encode_or_none(self._codec, key)
+        if encoded is None:
             return False
         return bool(await self._client.hexists(self._key, encoded))  # Redis 2.0+
 
@@ -196,9 +193,8 @@ class RedisDict(Container):
     @redis_type('hash')
     async def get(self, key: JSONTypes, default: JSONTypes = None) -> JSONTypes:
         'd.get(key, default): d[key] if key is in d, else default.  O(1)'
-        try:
-            encoded_key = self._codec.encode(key)
-        except TypeError:
+        encoded_key = encode_or_none(self._codec, key)
+        if encoded_key is None:
             return default
         encoded = await self._client.hget(self._key, encoded_key)
         if encoded is None:

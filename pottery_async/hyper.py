@@ -32,6 +32,7 @@ from ._base import (
     Script,
     SyncTwin,
     companion,
+    initializer,
     is_container,
     redis_type,
     same_server,
@@ -39,7 +40,7 @@ from ._base import (
     values_of,
     warn_inefficient,
 )
-from ._codec import Codec, JSONTypes
+from ._codec import Codec, JSONTypes, encode_or_none
 
 # What update() and union() take: iterables of elements, or HyperLogLogs
 # (of either API).
@@ -154,17 +155,11 @@ class HyperLogLog(Container):
             if others or encoded:
                 self._unwritten = (others, encoded)
 
-    async def _initialize(self) -> None:
-        unwritten, self._unwritten = self._unwritten, None
-        if unwritten is None:
-            return
+    @initializer
+    async def _initialize(self, unwritten: Any) -> None:
         if not isinstance(unwritten, tuple):
             unwritten = self._split([await values_of(unwritten)])
-        try:
-            await self._update(*unwritten)
-        except BaseException:
-            self._temporary = False
-            raise
+        await self._update(*unwritten)
 
     def _split(self, operands: Iterable[Operand]) -> tuple[list[HyperLogLog], list[str | bytes]]:
         '(the HyperLogLogs, every other element encoded); TypeError if one cannot be encoded.'
@@ -285,14 +280,8 @@ class HyperLogLog(Container):
 
     @redis_type('HyperLogLog')
     async def _contains(self, values: Iterable[Any]) -> Iterator[bool]:
-        encode = self._codec.encode
-        asked: list[str | bytes | None] = []
-        for value in values:
-            try:
-                asked.append(encode(value))
-            except TypeError:
-                # Cannot be stored, so was never added.
-                asked.append(None)
+        # None for what cannot be stored, so was never added.
+        asked = [encode_or_none(self._codec, value) for value in values]
         encoded = [e for e in asked if e is not None]
         if not encoded:
             return iter([False] * len(asked))

@@ -51,13 +51,14 @@ from ._base import (
     Paged,
     Script,
     companion,
+    initializer,
     paged,
     redis_type,
     same_server,
     unwrap,
     warn_inefficient,
 )
-from ._codec import Codec, JSONCodec, JSONTypes
+from ._codec import Codec, JSONCodec, JSONTypes, encode_or_none
 from .exceptions import KeyExistsError
 
 _PAGE = 1000
@@ -670,24 +671,18 @@ class RedisList(Container):
             self._unwritten = [encode(value) for value in source]
 
     @redis_type('list')
-    async def _initialize(self) -> None:
-        unwritten, self._unwritten = self._unwritten, None
-        if unwritten is None:
-            return
-        try:
-            if isinstance(unwritten, tuple):
-                (source,) = unwritten
-                unwritten = await self._encode_all(source)
-                if isinstance(source, RedisList) and not unwritten:
-                    # An empty list given as contents is no contents (Pottery).
-                    return
-            if len(unwritten) > 1:
-                warn_inefficient()
-            if not await self._create(self._fit(unwritten)):
-                raise KeyExistsError(self.redis, self._key)
-        except BaseException:
-            self._temporary = False
-            raise
+    @initializer
+    async def _initialize(self, unwritten: Any) -> None:
+        if isinstance(unwritten, tuple):
+            (source,) = unwritten
+            unwritten = await self._encode_all(source)
+            if isinstance(source, RedisList) and not unwritten:
+                # An empty list given as contents is no contents (Pottery).
+                return
+        if len(unwritten) > 1:
+            warn_inefficient()
+        if not await self._create(self._fit(unwritten)):
+            raise KeyExistsError(self.redis, self._key)
 
     async def _create(self, encoded: list[Any]) -> bool:
         'Write the elements on the key if it is new, at once; whether it was.'
@@ -1027,9 +1022,8 @@ class RedisList(Container):
     @redis_type('list')
     async def contains(self, value: Any) -> bool:
         'value in l.  O(n)'
-        try:
-            encoded: Any = self._codec.encode(value)
-        except TypeError:
+        encoded: Any = encode_or_none(self._codec, value)
+        if encoded is None:
             return False
         warn_inefficient()
         return await self._client.lpos(self._key, encoded) is not None  # Redis 6.0.6+
@@ -1283,12 +1277,9 @@ class RedisList(Container):
         'The first index of value in l[start:stop]; ValueError if it is not there.  O(n)'
         start = _clamp(operator.index(start))
         stop = None if stop is None else _clamp(operator.index(stop))
-        found: Any
-        try:
-            encoded: Any = self._codec.encode(value)
-        except TypeError:
-            found = None
-        else:
+        found: Any = None
+        encoded: Any = encode_or_none(self._codec, value)
+        if encoded is not None:
             warn_inefficient()
             if start == 0 and stop is None:
                 found = await self._client.lpos(self._key, encoded)  # Redis 6.0.6+
@@ -1314,9 +1305,8 @@ class RedisList(Container):
         A long list is counted in bounded calls: a change meanwhile may be
         seen part-way, as by iteration.
         """
-        try:
-            encoded = self._codec.encode(value)
-        except TypeError:
+        encoded = encode_or_none(self._codec, value)
+        if encoded is None:
             return 0
         warn_inefficient()
         total, start = 0, 0

@@ -83,7 +83,7 @@ from typing import Any
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import _bridge, _clients
+from . import _bridge, _clients, _connection
 from ._base import Container, Script, cancel_requests, companion, raise_if_cancelled, redis_type
 from ._codec import Codec, JSONTypes
 from ._primitive import is_permanent
@@ -218,12 +218,7 @@ _MEMORY = 60_000
 
 def _wait_limit(client: _clients.AsyncClient) -> float | None:
     'The longest one blocking command may wait on the server; None if unbounded.'
-    if isinstance(client, _clients.BridgeRedis):
-        timeout = client._command_timeout
-    else:
-        timeout = client.get_connection_kwargs().get(
-            'socket_timeout', _clients._ASYNC_DEFAULT_SOCKET_TIMEOUT,
-        )
+    timeout = _connection.command_timeout(client)
     if timeout is None:
         return None
     return max(float(timeout) * _SLICE, 0.001)

@@ -15,15 +15,25 @@ from __future__ import annotations
 
 import collections.abc
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import Any, Literal, TypeAlias, TypeVar, cast
 
 import redis.asyncio
 from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
 from . import _clients
-from ._base import Container, Paged, Script, redis_type, same_server, unwrap, warn_inefficient
-from ._codec import Codec, JSONTypes
+from ._base import (
+    Container,
+    Paged,
+    Script,
+    create_script,
+    initializer,
+    redis_type,
+    same_server,
+    unwrap,
+    warn_inefficient,
+)
+from ._codec import Codec, JSONTypes, encode_or_none
 from .exceptions import KeyExistsError
 
 T = TypeVar('T')
@@ -34,15 +44,8 @@ Encoded: TypeAlias = 'str | bytes'
 
 _PAGE = 1000
 
-# Write initial contents only if the key is new, in one atomic step.  SADD
-# takes the members in slices: Lua's unpack() stops at about 8000 values.
-_CREATE = Script('''
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 1, #ARGV, 7000 do
-  redis.call('SADD', KEYS[1], unpack(ARGV, i, math.min(i + 6999, #ARGV)))
-end
-return 1
-''')
+# Write initial contents only if the key is new, in one atomic step.
+_CREATE = create_script('SADD')
 
 # How this set relates to another: {|self|, |other|, |self & other|}, from
 # one consistent state.  The other is KEYS[2] (a set on the same server and
@@ -142,21 +145,15 @@ class RedisSet(Container):
             self._unwritten = self._encode_all(cast('Iterable[Any]', iterable))
 
     @redis_type('set')
-    async def _initialize(self) -> None:
-        unwritten, self._unwritten = self._unwritten, None
-        if unwritten is None:
-            return
-        try:
-            if isinstance(unwritten, RedisSet):
-                unwritten = list(await self._encoded_members(unwritten))
-                if not unwritten:
-                    # An empty set is no initial contents (as in Pottery).
-                    return
-            if not await _CREATE(self._client, [self._key], unwritten):
-                raise KeyExistsError(self.redis, self._key)
-        except BaseException:
-            self._temporary = False
-            raise
+    @initializer
+    async def _initialize(self, unwritten: Any) -> None:
+        if isinstance(unwritten, RedisSet):
+            unwritten = list(await self._encoded_members(unwritten))
+            if not unwritten:
+                # An empty set is no initial contents (as in Pottery).
+                return
+        if not await _CREATE(self._client, [self._key], unwritten):
+            raise KeyExistsError(self.redis, self._key)
 
     def _encode_all(self, values: Iterable[Any]) -> list[Encoded]:
         'Encode every value, distinct and in order; TypeError if one cannot be.'
@@ -169,16 +166,14 @@ class RedisSet(Container):
         The rest cannot be members of any RedisSet, but are still elements
         of the other set.
         """
-        encode = self._codec.encode
         encoded: dict[bytes, Any] = {}
         rest: list[Any] = []
         for value in values:
-            try:
-                data = encode(value)
-            except TypeError:
+            data = encode_or_none(self._codec, value)
+            if data is None:
                 rest.append(value)
-                continue
-            encoded.setdefault(_as_bytes(data), value)
+            else:
+                encoded.setdefault(_as_bytes(data), value)
         return encoded, rest
 
     # The set protocol, as coroutines.
@@ -186,9 +181,8 @@ class RedisSet(Container):
     @redis_type('set')
     async def contains(self, value: Any) -> bool:
         'value in s.  O(1)'
-        try:
-            encoded = self._codec.encode(value)
-        except TypeError:
+        encoded = encode_or_none(self._codec, value)
+        if encoded is None:
             return False
         return bool(await self._client.sismember(self._key, encoded))  # type: ignore[arg-type]  # Redis 1.0+
 
@@ -196,14 +190,8 @@ class RedisSet(Container):
     async def contains_many(self, *values: Any) -> Iterator[bool]:
         'Whether each value is in the set, in one command (SMISMEMBER, Redis 6.2+).  O(n)'
         warn_inefficient()
-        encode = self._codec.encode
-        encoded: list[Encoded | None] = []
-        for value in values:
-            try:
-                encoded.append(encode(value))
-            except TypeError:
-                # Cannot be stored, so cannot be a member.
-                encoded.append(None)
+        # None for what cannot be stored, so cannot be a member.
+        encoded = [encode_or_none(self._codec, value) for value in values]
         asked = [e for e in encoded if e is not None]
         replies = iter(await self._client.smismember(self._key, asked) if asked else ())
         return iter([e is not None and bool(next(replies)) for e in encoded])
@@ -316,15 +304,25 @@ class RedisSet(Container):
         mine, theirs, common = (int(n) for n in reply)
         return mine, theirs + unencodable, common
 
-    async def _store_on_server(
-        self, store: Callable[[str, list[str]], Awaitable[Any]], others: tuple[Operand, ...],
-    ) -> bool:
-        """Replace this set by ``store(self, *others)`` (S*STORE) if the server can; whether it could."""
-        keys = self._server_keys(others)
+    async def _update_on_server(
+        self, store: Literal['sunionstore', 'sdiffstore', 'sinterstore'], others: tuple[Operand, ...],
+    ) -> tuple[Operand, ...] | None:
+        """The operands of an in-place update with ``others``; None if nothing is left to do.
+
+        Nothing is without others, nor once the server has replaced this set
+        by ``store(self, *others)`` (S*STORE), as it does when they are all
+        sets there.
+        """
+        if not others:
+            return None
+        warn_inefficient()
+        operands = tuple(_operand(o) for o in others)
+        command = getattr(self._client, store)
+        keys = self._server_keys(operands)
         if keys is None:
-            return False
-        await self._on_server(store(self._key, [self._key, *keys]), others)
-        return True
+            return operands
+        await self._on_server(command(self._key, [self._key, *keys]), operands)
+        return None
 
     async def _on_server(self, command: Awaitable[T], others: Iterable[Operand]) -> T:
         'Run a command that reads other sets too; a WRONGTYPE names the key at fault.'
@@ -537,44 +535,37 @@ class RedisSet(Container):
                 encoded.update(dict.fromkeys(_as_bytes(e) for e in self._encode_all(other)))
         return list(encoded)
 
+    async def _add_or_remove(
+        self, others: tuple[Operand, ...], store: Literal['sunionstore', 'sdiffstore'],
+        change: Literal['sadd', 'srem'],
+    ) -> None:
+        'Add (SADD) or remove (SREM) the elements of all others (see _update_on_server).'
+        operands = await self._update_on_server(store, others)
+        if operands is None:
+            return
+        encoded = await self._encoded_union(operands)
+        if encoded:
+            # One command: all of the elements or, if it never arrives whole, none.
+            await getattr(self._client, change)(self._key, *encoded)
+
     @redis_type('set')
     async def update(self, *others: Operand) -> None:
         'Add the elements of all others.  O(n)'
-        if not others:
-            return
-        warn_inefficient()
-        others = tuple(_operand(o) for o in others)
-        if await self._store_on_server(self._client.sunionstore, others):
-            return
-        encoded = await self._encoded_union(others)
-        if encoded:
-            # One SADD: all of the elements or, if it never arrives whole, none.
-            await self._client.sadd(self._key, *encoded)
+        await self._add_or_remove(others, 'sunionstore', 'sadd')
 
     @redis_type('set')
     async def difference_update(self, *others: Operand) -> None:
         'Remove the elements of all others.  O(n)'
-        if not others:
-            return
-        warn_inefficient()
-        others = tuple(_operand(o) for o in others)
-        if await self._store_on_server(self._client.sdiffstore, others):
-            return
-        encoded = await self._encoded_union(others)
-        if encoded:
-            await self._client.srem(self._key, *encoded)
+        await self._add_or_remove(others, 'sdiffstore', 'srem')
 
     @redis_type('set')
     async def intersection_update(self, *others: Operand) -> None:
         'Keep only the elements found in all others.  O(n)'
-        if not others:
-            return
-        warn_inefficient()
-        others = tuple(_operand(o) for o in others)
-        if await self._store_on_server(self._client.sinterstore, others):
+        operands = await self._update_on_server('sinterstore', others)
+        if operands is None:
             return
         common: set[bytes] | None = None
-        for other in others:
+        for other in operands:
             elements = set((await self._elements(other))[0])
             common = elements if common is None else common & elements
         await _KEEP(self._client, [self._key], list(common or ()))

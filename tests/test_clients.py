@@ -31,7 +31,8 @@ import redis.sentinel
 from redis.cache import CacheConfig
 
 from pottery_async import _bridge, _clients
-from pottery_async._clients import BridgeRedis, UnsupportedClientError
+from pottery_async._clients import UnsupportedClientError
+from pottery_async._connection import BridgeRedis
 from pottery_async.exceptions import CommandTimeoutError
 from pottery_async.sync import RedisDict
 from tests import servers
