@@ -358,7 +358,7 @@ class AIORedlock(Primitive):
             )
             if not in_order:
                 # A try in order may stop before it reaches a failing master.
-                self._last_errors = errors
+                self._last_errors = self._what_failed(errors, cut_short=limit is not None)
             # Masters that refused the request outright stored nothing (every
             # error came through _ask, which names its master).
             refusing = frozenset(master_of(error) for error in errors if is_permanent(error))
@@ -403,6 +403,22 @@ class AIORedlock(Primitive):
         if 0 < missing <= len(ttls) and ttls[missing - 1] >= 0:
             free_in = max(ttls[missing - 1], 0) / 1000
         return _Attempt(acquired=False, free_in=free_in, split=bool(refused) and not held)
+
+    def _what_failed(self, errors: list[RedisError], *, cut_short: bool) -> list[RedisError]:
+        """The errors of a try, for QuorumNotAchieved.
+
+        A try given less than the master timeout by the caller's deadline
+        (the last one often has 50 ms) may time out where an earlier try of
+        the same acquire learnt why that master fails (refused, say): the
+        earlier error says more, and is kept.
+        """
+        if not cut_short:
+            return errors
+        before = {master_of(error): error for error in self._last_errors}
+        return [
+            before.get(master_of(error), error) if isinstance(error, RedisTimeoutError) else error
+            for error in errors
+        ]
 
     async def _in_order(
         self, take: Callable[[_clients.AsyncClient], Awaitable[Any]], limit: float | None,
@@ -474,6 +490,7 @@ class AIORedlock(Primitive):
         deadline = math.inf if timeout == -1 else loop.time() + timeout
         # A cancellation that redis-py swallows is noticed by the wait loop.
         cancelling = cancel_requests()
+        self._last_errors = []
         attempt = await self._attempt(raise_on_redis_errors, deadline=deadline)
         if attempt.acquired or not blocking:
             return self._acquired(attempt.acquired)
