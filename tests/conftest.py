@@ -12,6 +12,7 @@ import redis
 import redis.asyncio
 
 from pottery_async import _wake
+from tests.helpers import drain_background
 from tests.servers import Cluster, Server, running, server_version, several
 
 
@@ -136,6 +137,10 @@ async def amasters(five_servers: list[Server]) -> AsyncIterator[list[redis.async
     'Async clients on the five masters, closed after the test.'
     clients = [redis.asyncio.Redis.from_url(s.url(1)) for s in five_servers]
     yield clients
+    # Take-backs still on their way to masters that were paused (sent once
+    # they answer) end first: closing the clients under them would leave
+    # their sockets to the closed loop.
+    await drain_background()
     for client in clients:
         await client.aclose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import select
@@ -20,6 +21,7 @@ import redis.backoff
 import redis.retry
 
 import pottery_async
+from pottery_async import _primitive
 from pottery_async._base import Script
 from pottery_async.exceptions import WrongTypeError
 from tests.servers import Server
@@ -275,3 +277,10 @@ def as_user_async(
 ) -> list[redis.asyncio.Redis]:
     'Async clients logged in as ``user`` on the servers.'
     return [redis.asyncio.Redis(host=s.host, port=s.port, username=user, password=password) for s in servers]
+
+
+async def drain_background() -> None:
+    'Wait (bounded) for the async API\'s background take-backs of this loop to end.'
+    spawned = [task for task in _primitive._spawned if task.get_loop() is asyncio.get_running_loop()]
+    if spawned:
+        await asyncio.wait(spawned, timeout=HANG_GUARD)

@@ -30,7 +30,17 @@ from pottery_async.exceptions import (
     ReleaseUnlockedLock,
 )
 from pottery_async.sync import NextID, Redlock, synchronize
-from tests.helpers import HANG_GUARD, eventually, in_threads, lock_keys, paused, run_script, unique, untyped
+from tests.helpers import (
+    HANG_GUARD,
+    drain_background,
+    eventually,
+    in_threads,
+    lock_keys,
+    paused,
+    run_script,
+    unique,
+    untyped,
+)
 from tests.servers import Server, several
 
 
@@ -453,6 +463,7 @@ def test_unreachable_master_with_a_retry_policy_costs_one_timeout(
                 steps.append(time.monotonic() - start)
             return steps
         finally:
+            await drain_background()
             for client in (*live, dead):
                 await client.aclose()
 
