@@ -255,6 +255,8 @@ class AIORedlock(Primitive):
         # The errors of the last try on every master: why a failed acquire
         # failed, if masters did (for QuorumNotAchieved).
         self._last_errors: list[RedisError] = []
+        # Masters that answered a try of the current acquire (see _what_failed).
+        self._answered: frozenset[Any] = frozenset()
 
     # Pottery's configuration attributes can be assigned; so can these.
 
@@ -408,17 +410,29 @@ class AIORedlock(Primitive):
         """The errors of a try, for QuorumNotAchieved.
 
         A try given less than the master timeout by the caller's deadline
-        (the last one often has 50 ms) may time out where an earlier try of
-        the same acquire learnt why that master fails (refused, say): the
-        earlier error says more, and is kept.
+        (the last one often has 50 ms) may time out on masters an earlier
+        try of the same acquire knows better: where that try learnt why a
+        master fails (refused, say), the earlier error says more and is
+        kept; where the master answered it, the timeout is the deadline's
+        doing (a pause of this process, a loaded machine), not the
+        master's, and is left out.
         """
+        failed = frozenset(master_of(error) for error in errors)
+        answered, self._answered = self._answered, self._answered | (self.masters - failed)
         if not cut_short:
             return errors
         before = {master_of(error): error for error in self._last_errors}
-        return [
-            before.get(master_of(error), error) if isinstance(error, RedisTimeoutError) else error
-            for error in errors
-        ]
+        kept = []
+        for error in errors:
+            master = master_of(error)
+            if isinstance(error, RedisTimeoutError):
+                if master in before:
+                    kept.append(before[master])
+                elif master not in answered:
+                    kept.append(error)
+            else:
+                kept.append(error)
+        return kept
 
     async def _in_order(
         self, take: Callable[[_clients.AsyncClient], Awaitable[Any]], limit: float | None,
@@ -491,6 +505,7 @@ class AIORedlock(Primitive):
         # A cancellation that redis-py swallows is noticed by the wait loop.
         cancelling = cancel_requests()
         self._last_errors = []
+        self._answered = frozenset()
         attempt = await self._attempt(raise_on_redis_errors, deadline=deadline)
         if attempt.acquired or not blocking:
             return self._acquired(attempt.acquired)
