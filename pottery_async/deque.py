@@ -108,11 +108,7 @@ class RedisDeque(_list.RedisList):
     @redis_type('list')
     async def appendleft(self, value: JSONTypes) -> None:
         'Add an element at the left end.  O(1)'
-        encoded = self._codec.encode(value)
-        if self._maxlen is None:
-            await self._client.lpush(self._key, encoded)  # Redis 1.0+
-        else:
-            await self._push([encoded], 'L')
+        await self._push([self._codec.encode(value)], 'L')
 
     @redis_type('list')
     async def extendleft(self, values: Iterable[JSONTypes]) -> None:

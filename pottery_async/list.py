@@ -1203,11 +1203,7 @@ class RedisList(Container):
     @redis_type('list')
     async def append(self, value: JSONTypes) -> None:
         'Add an element at the right end.  O(1)'
-        encoded = self._codec.encode(value)
-        if self._maxlen is None:
-            await self._client.rpush(self._key, encoded)  # Redis 1.0+
-        else:
-            await _PUSH_BOUNDED(self._client, [self._key], ['R', self._maxlen, encoded])
+        await self._push([self._codec.encode(value)], 'R')
 
     @redis_type('list')
     async def extend(self, values: Iterable[JSONTypes]) -> None:
