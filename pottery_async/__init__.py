@@ -5,6 +5,7 @@ and a drop-in replacement for ``pottery`` 3.x.
 """
 
 from ._base import PotteryEncoder
+from ._clients import multiplexing
 from ._codec import Codec, JSONCodec
 from .bloom import BloomFilter
 from .cache import CachedOrderedDict, CacheInfo, redis_cache
@@ -68,6 +69,7 @@ __all__ = (
     'ReleaseUnlockedLock',
     'TooManyExtensions',
     'WrongTypeError',
+    'multiplexing',
     'redis_cache',
     'synchronize',
 )

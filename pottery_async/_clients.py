@@ -1,6 +1,8 @@
 """What the user passed as ``redis=`` -> the ``redis.asyncio`` client the core uses.
 
-The async API takes ``redis.asyncio`` clients and uses them as they are.  The
+The async API takes ``redis.asyncio`` clients; the core sends a plain
+server's commands through a `_connection.MuxRedis` made for the client and
+the running loop (unless ``multiplexing(client, False)``).  The
 sync API takes what Pottery users pass today (a sync ``redis.Redis``, a sync
 ``RedisCluster``, a URL, or nothing) and gets, once per bridge loop and
 cached there, the matching async client: same server, database, credentials,
@@ -15,6 +17,7 @@ The client built for a plain server is a `_connection.BridgeRedis`.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import weakref
@@ -125,7 +128,7 @@ def resolve(redis_arg: RedisArg) -> AsyncClient:
             return cached  # type: ignore[no-any-return]
     if isinstance(redis_arg, (redis.asyncio.Redis, redis.asyncio.RedisCluster)):
         if state is None:
-            return redis_arg
+            return _multiplexed(redis_arg)
         # Its connections belong to the application's loop: used from a
         # bridge loop they break the application's own calls.
         raise TypeError(
@@ -154,6 +157,52 @@ def resolve(redis_arg: RedisArg) -> AsyncClient:
             state.watches[cache_key] = weakref.ref(redis_arg, _forgetter(state, cache_key))
         state.clients[cache_key] = client
     return client
+
+
+# Where an application's async client keeps the client the core uses for it.
+_MULTIPLEXED = '_pottery_async_multiplexed'
+
+
+def _multiplexed(client: AsyncClient) -> AsyncClient:
+    """What the core sends ``client``'s commands through on the running loop.
+
+    A `_connection.MuxRedis` made for ``client`` and this loop, unless
+    ``multiplexing(client, False)`` said otherwise; a cluster client, or one
+    with a single connection, as it is.
+    """
+    twin = client.__dict__.get(_MULTIPLEXED)
+    if twin is False or isinstance(client, redis.asyncio.RedisCluster) or client.connection is not None:
+        return client
+    loop = asyncio.get_running_loop()
+    if twin is not None:
+        if twin.loop is loop:
+            return twin  # type: ignore[no-any-return]
+        twin.abandon()
+    twin = _connection.MuxRedis(client, loop)
+    client.__dict__[_MULTIPLEXED] = twin
+    return twin
+
+
+def multiplexing(client: redis.asyncio.Redis, enabled: bool = True) -> None:
+    """Whether pottery_async multiplexes its commands to ``client`` (the default) or uses its pool.
+
+    Multiplexed, the commands that the tasks of one event loop send through
+    pottery_async share one connection taken from the client's pool: those
+    issued in the same turn of the loop leave in one write, and any number
+    of tasks cost one connection (blocking reads, transactions and pub/sub
+    still take their own).  With ``enabled=False``, each command takes a
+    connection from the pool as redis-py does: a reply late by a few
+    milliseconds never delays another task's, but hundreds of tasks need
+    hundreds of connections, and a full pool raises ``MaxConnectionsError``
+    (redis-py 8) or makes tasks wait (a ``BlockingConnectionPool``).
+    """
+    if not isinstance(client, redis.asyncio.Redis):
+        raise TypeError(f'multiplexing() takes a redis.asyncio.Redis, not {type(client).__name__}')
+    twin = client.__dict__.pop(_MULTIPLEXED, None)
+    if isinstance(twin, _connection.MuxRedis):
+        twin.abandon()
+    if not enabled:
+        client.__dict__[_MULTIPLEXED] = False
 
 
 def _forgetter(state: _bridge.LoopState, cache_key: object) -> Callable[[object], None]:

@@ -1,9 +1,12 @@
-"""The bridge's own connection: the one module that uses redis-py's private API.
+"""The library's own connections: the one module that uses redis-py's private API.
 
 A sync caller's commands reach Redis through `BridgeRedis`, an async client
 that owns one connection per bridge loop and talks to it directly; its
 retries are recorded (`Tries`, `connect_failure`) so that a deadline can
-tell a server that refused the connection from one that hung.  Getting
+tell a server that refused the connection from one that hung.  An async
+caller's go through `MuxRedis`, which multiplexes the commands of every
+task of a loop on one connection taken from the application's pool
+(`Multiplexer`).  Getting
 there means leaning on what redis-py does not document or promise: names
 with a leading underscore, attributes set on its objects, behaviour that
 no API states.  All of it is here, so that this is the file to re-audit
@@ -29,15 +32,24 @@ What this module relies on:
   and ``_retries`` (before 6.0, which lacks ``get_retries()``), to copy a
   retry policy (`retry_twin`);
 - ``Retry.call_with_retry()``'s way of waiting between tries inside the
-  ``except`` clause that caught the failure (`connect_failure`).
+  ``except`` clause that caught the failure (`connect_failure`);
+- a connection's ``_writer`` (a ``StreamWriter``), written to directly by
+  `Multiplexer`, and its ``_reader`` and ``_writer``, cleared by
+  `MuxRedis.abandon` for a connection whose loop is gone; a pool's
+  ``_in_use_connections`` and ``_available_connections``, between which
+  that connection moves back;
+- ``Redis.parse_response()`` reading from any object with a
+  ``read_response()`` coroutine (`_Exchange`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import copy
 import inspect
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
@@ -400,3 +412,312 @@ def pool_connections(client: Any) -> list[Any]:
     'The connections of ``client``\'s pool, idle or in use; none for a cluster client.'
     pool = getattr(client, 'connection_pool', None)
     return [*getattr(pool, '_available_connections', ()), *getattr(pool, '_in_use_connections', ())]
+
+
+class NotSent(redis.ConnectionError):
+    'The connection broke before a command was written: sending it again is safe.'
+
+
+class _Waiter:
+    'A command on its way: its reply goes to ``future``.'
+
+    __slots__ = ('future', 'raw', 'when')
+
+    def __init__(self, future: asyncio.Future[Any], raw: bool, when: float) -> None:
+        self.future = future
+        self.raw = raw  # read without decoding (NEVER_DECODE)
+        self.when = when  # the event loop's time by which the reply is due
+
+
+class Multiplexer:
+    """One connection that every task of one event loop shares.
+
+    The commands the loop's tasks issue in one turn leave in one write;
+    one reader task reads the replies in order and hands each to its
+    caller.  A caller that is cancelled gives up its reply, which is still
+    read (and dropped), so later replies keep matching their commands.
+    A broken connection fails every command on its way with
+    ``ConnectionError`` (`NotSent` for those not yet written) and the next
+    command connects again.  With ``timeout``, a reply later than that
+    resets the connection: the commands behind it fail with
+    ``CommandTimeoutError`` too, since their replies could only come after it.
+    """
+
+    def __init__(self, conn: AsyncConnection, loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
+        self.conn = conn
+        self.loop = loop
+        self.timeout = timeout
+        # Bounded here, as a whole: the socket itself waits as long as it takes.
+        conn.socket_timeout = None
+        _pack_fast(conn)
+        self._outbox: list[bytes] = []
+        self._queued: list[_Waiter] = []  # in the outbox
+        self._sent: collections.deque[_Waiter] = collections.deque()  # written, in order
+        self._flush: asyncio.Handle | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._reset_by: BaseException | None = None
+
+    async def request(self, args: tuple[Any, ...], raw: bool = False) -> Any:
+        'Send one command and return its reply (an error reply is raised).'
+        conn = self.conn
+        while not conn.is_connected or (self._reader is not None and self._reset_by is not None):
+            await self._connect()
+        packed = conn.pack_command(*args)
+        loop = self.loop
+        timeout = self.timeout
+        waiter = _Waiter(loop.create_future(), raw, math.inf if timeout is None else loop.time() + timeout)
+        self._outbox += packed
+        self._queued.append(waiter)
+        if self._flush is None:
+            self._flush = loop.call_soon(self._write)
+        return await waiter.future
+
+    async def _connect(self) -> None:
+        reader = self._reader
+        if reader is not None and self._reset_by is not None:
+            # A reset under way: its reader closes the socket on its way out.
+            await asyncio.wait({reader})
+            return
+        if self._connecting is None:
+            self._connecting = self.loop.create_task(self._open())
+            self._connecting.add_done_callback(self._connected)
+        # Shared by every caller: one caller's cancellation does not stop it.
+        await asyncio.shield(self._connecting)
+
+    async def _open(self) -> None:
+        conn: Any = self.conn
+        # The handshake's replies are bounded as redis-py bounds them.
+        conn.socket_timeout = self.timeout
+        try:
+            await conn.connect()
+        finally:
+            conn.socket_timeout = None
+
+    def _connected(self, task: asyncio.Task[None]) -> None:
+        self._connecting = None
+        if not task.cancelled():
+            task.exception()  # retrieved: the callers got it, if any were left
+
+    def _write(self) -> None:
+        self._flush = None
+        queued, self._queued = self._queued, []
+        data, self._outbox = self._outbox, []
+        writer = self.conn._writer
+        if writer is None or self._reset_by is not None:
+            for waiter in queued:
+                if not waiter.future.done():
+                    waiter.future.set_exception(NotSent('the connection closed before the command was sent'))
+            return
+        writer.writelines(data)
+        self._sent += queued
+        if self._reader is None:
+            self._reader = self.loop.create_task(self._read())
+        if self._watchdog is None and self.timeout is not None:
+            self._watchdog = self.loop.call_at(self._sent[0].when, self._expire)
+
+    async def _read(self) -> None:
+        sent = self._sent
+        conn = self.conn
+        try:
+            while sent:
+                head = sent[0]
+                try:
+                    reply: Any = await conn.read_response(disable_decoding=head.raw)
+                except redis.ResponseError as error:
+                    # An error reply, read in full: the connection is in step.
+                    reply = error
+                sent.popleft()
+                future = head.future
+                if not future.done():
+                    if isinstance(reply, redis.ResponseError):
+                        future.set_exception(reply)
+                    else:
+                        future.set_result(reply)
+        except BaseException as error:
+            # redis-py closed the socket (see read_response).
+            self._fail(self._reset_by or error)
+            if not isinstance(error, Exception):
+                raise
+        finally:
+            self._reader = None
+            self._reset_by = None
+
+    def _fail(self, error: BaseException) -> None:
+        failure: BaseException = error
+        if not isinstance(error, redis.RedisError):
+            failure = redis.ConnectionError(f'the connection closed while waiting for replies: {error!r}')
+        while self._sent:
+            future = self._sent.popleft().future
+            if not future.done():
+                future.set_exception(copy.copy(failure))
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+
+    def _expire(self) -> None:
+        self._watchdog = None
+        if not self._sent:
+            return
+        head = self._sent[0]
+        if head.when > self.loop.time():
+            self._watchdog = self.loop.call_at(head.when, self._expire)
+            return
+        # The server has not answered in time: reset the connection.
+        self._reset_by = CommandTimeoutError(f'Timeout: no reply within socket_timeout={self.timeout} s')
+        if self._reader is not None:
+            self._reader.cancel()
+
+    async def aclose(self) -> None:
+        'Fail what is on its way and close the connection.'
+        self._reset_by = redis.ConnectionError('the client was closed')
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.wait({self._reader})
+        await self.conn.disconnect()
+
+
+# Commands that hold their connection (blocking reads, transactions,
+# connection state) go through the pool: on the shared connection they would
+# stall, or change, every other caller's commands.
+_POOLED = frozenset({
+    'BLPOP', 'BRPOP', 'BRPOPLPUSH', 'BLMOVE', 'BLMPOP', 'BZPOPMIN', 'BZPOPMAX', 'BZMPOP',
+    'XREAD', 'XREADGROUP', 'WAIT', 'WAITAOF', 'WATCH', 'UNWATCH', 'MULTI', 'EXEC', 'DISCARD',
+    'SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'MONITOR', 'SELECT', 'AUTH', 'HELLO', 'RESET',
+    'QUIT', 'CLIENT', 'READONLY', 'READWRITE', 'ASKING',
+})
+
+# Commands that only read: one whose connection broke after it was written
+# is sent again (as the retry policy says); anything else raises.
+_READS = frozenset({
+    'GET', 'MGET', 'EXISTS', 'TYPE', 'PTTL', 'TTL', 'STRLEN', 'GETBIT', 'BITCOUNT', 'BITFIELD_RO',
+    'HGET', 'HMGET', 'HEXISTS', 'HLEN', 'HKEYS', 'HVALS', 'HGETALL', 'HSCAN', 'HSTRLEN',
+    'SISMEMBER', 'SMISMEMBER', 'SCARD', 'SMEMBERS', 'SSCAN', 'SRANDMEMBER',
+    'LLEN', 'LINDEX', 'LRANGE', 'LPOS', 'ZSCORE', 'ZCARD', 'ZRANGE', 'ZRANK', 'ZSCAN',
+    'PFCOUNT', 'XLEN', 'XRANGE', 'XREVRANGE', 'XPENDING', 'SCAN', 'PING', 'ECHO', 'TIME', 'INFO',
+    'DBSIZE', 'EVALSHA_RO', 'EVAL_RO',
+})
+
+
+class _Exchange:
+    """What ``parse_response()`` reads a reply from: the command's trip through a `Multiplexer`.
+
+    Lets redis-py turn the reply into its result (callbacks, options) as it
+    does for its own connections.
+    """
+
+    __slots__ = ('args', 'mux')
+
+    def __init__(self, mux: Multiplexer, args: tuple[Any, ...]) -> None:
+        self.mux = mux
+        self.args = args
+
+    async def read_response(self, disable_decoding: bool = False, **_options: Any) -> Any:
+        return await self.mux.request(self.args, disable_decoding)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.mux.conn, name)
+
+
+class MuxRedis(redis.asyncio.Redis):
+    """An application's ``redis.asyncio.Redis`` as the core uses it: its commands multiplexed.
+
+    Shares the application's pool, settings and response callbacks; takes
+    one connection from that pool for the `Multiplexer` of the loop it was
+    made for, and sends through the pool what the multiplexer must not
+    carry (see ``_POOLED``) or when the pool cannot spare that connection.
+    Closing the application's client (or its pool) closes that connection
+    too; the next command opens it again.
+    """
+
+    def __init__(self, client: redis.asyncio.Redis, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(connection_pool=client.connection_pool)
+        self.response_callbacks = client.response_callbacks
+        self.loop = loop
+        self._mux: Multiplexer | None = None
+        self._starting = asyncio.Lock()
+        self._pooled = False  # the pool could not spare a connection
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        name = args[0]
+        if isinstance(name, bytes):
+            name = name.decode()
+        mux = self._mux
+        if mux is None and not self._pooled:
+            mux = await self._start()
+        if mux is None or name.upper() in _POOLED:
+            return await _Untyped.execute_command(self, *args, **options)
+        retry = mux.conn.retry
+        failures = 0
+        while True:
+            try:
+                return await _Untyped.parse_response(self, _Exchange(mux, args), args[0], **options)
+            except redis.ConnectionError as error:
+                # A command never written is safe to send on the next
+                # connection; one written may have run, unless it only
+                # reads.  (A timeout is not retried: the server that did not
+                # answer in time would not now.)
+                failures += 1
+                if failures > _retries(retry) + 1 or not (
+                    isinstance(error, NotSent) or name.upper() in _READS
+                ):
+                    raise
+
+    async def _start(self) -> Multiplexer | None:
+        # Not a task shared by the callers: a cancelled caller's connection
+        # would open after its application closed the client.
+        async with self._starting:
+            if self._mux is None and not self._pooled:
+                pool: Any = self.connection_pool
+                # redis-py 8's pool raises when full: the next command asks again.
+                conn = await pool.get_connection(*_GET_CONNECTION_ARGS)
+                if not pool.can_get_connection():
+                    # The last connection the pool had: the application's
+                    # own commands, pipelines and blocking reads need it more.
+                    await pool.release(conn)
+                    self._pooled = True
+                else:
+                    self._mux = Multiplexer(conn, self.loop, conn.socket_timeout)
+        return self._mux
+
+    def abandon(self) -> None:
+        """Give the connection back to the pool: this client is not used any more.
+
+        On its own loop the connection is closed first.  From another loop
+        (the old one is gone) its socket cannot be closed any more: it is
+        dropped, and whoever takes the connection next connects anew.
+        """
+        mux, self._mux = self._mux, None
+        if mux is None:
+            return
+        conn: Any = mux.conn
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            task = running.create_task(self._close(mux))
+            _closing.add(task)
+            task.add_done_callback(_closing.discard)
+            return
+        conn._reader = conn._writer = None
+        _restore(conn, mux)
+        pool: Any = self.connection_pool
+        pool._in_use_connections.discard(conn)
+        pool._available_connections.append(conn)
+
+    async def _close(self, mux: Multiplexer) -> None:
+        await mux.aclose()
+        _restore(mux.conn, mux)
+        await self.connection_pool.release(mux.conn)
+
+
+# Connections being closed by MuxRedis.abandon(), kept until they are.
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _restore(conn: Any, mux: Multiplexer) -> None:
+    'Make ``conn`` a plain connection of its pool again.'
+    vars(conn).pop('pack_command', None)
+    conn.socket_timeout = mux.timeout

@@ -590,7 +590,10 @@ def _slots_of(client: _clients.AsyncClient) -> asyncio.Semaphore | None:
         pass
     pool = getattr(client, 'connection_pool', None)
     slots = None
-    if pool is not None and not isinstance(pool, BlockingConnectionPool):
+    # A multiplexed client sends every request on one connection.
+    if pool is not None and not isinstance(pool, BlockingConnectionPool) and not isinstance(
+        client, _connection.MuxRedis,
+    ):
         size = getattr(pool, 'max_connections', None)
         if isinstance(size, int) and size < 2 ** 16:
             slots = asyncio.Semaphore(max(size // 2, 1))

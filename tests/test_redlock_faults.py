@@ -22,7 +22,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from pottery_async import AIONextID, AIORedlock, _primitive
+from pottery_async import AIONextID, AIORedlock, _clients, _primitive
 from pottery_async import synchronize as async_synchronize
 from pottery_async.exceptions import (
     QuorumIsImpossible,
@@ -406,7 +406,7 @@ async def test_lock_steps_do_not_wait_for_a_probe_out(
     one per master timeout): 30 steps wait less than 30 x 50 ms would,
     although a probe is out during every one of them."""
     lock = AIORedlock(key='impatient', masters=amasters)
-    healths = [_primitive._health_of(client) for client in amasters[:2]]
+    healths = [_primitive._health_of(_clients.resolve(client)) for client in amasters[:2]]
     probes_seen = 0
     with paused(five_servers[:2]):
         assert await lock.acquire(blocking=False)  # finds out: the whole master timeout

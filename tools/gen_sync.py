@@ -48,6 +48,7 @@ import difflib
 import subprocess
 import sys
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -550,7 +551,7 @@ def emit_translate(rule: Translate, tree: ast.Module, module: list[Rule], run: R
     return [*ast.unparse(sync).splitlines(), '']
 
 
-def _require_used(where: str, what: str, unused: set[str]) -> None:
+def _require_used(where: str, what: str, unused: AbstractSet[str]) -> None:
     if unused:
         raise RuleError(f'{where}: {what} never used: {", ".join(sorted(unused))}')
 
@@ -700,6 +701,10 @@ def generate_module(name: str, run: Run) -> str:
     return '\n'.join(lines)
 
 
+# What the core exports for async clients alone: not in the sync API.
+ASYNC_ONLY = frozenset({'multiplexing'})
+
+
 def generate_init() -> str:
     source = (CORE / '__init__.py').read_text()
     lines = [HEADER.format(source='__init__.py').rstrip('\n')]
@@ -714,13 +719,18 @@ def generate_init() -> str:
             twinned = [renamed.get(a.name, a.name) for a in node.names if a.name in synced]
             # A renamed twin's async class, and what a twinned module exports
             # without a twin (CacheInfo), come from the core.
-            core = [a.name for a in node.names if a.name not in synced or a.name in renamed]
+            core = [
+                a.name for a in node.names
+                if (a.name not in synced or a.name in renamed) and a.name not in ASYNC_ONLY
+            ]
             if twinned:
                 lines.append(f'from .{node.module} import {", ".join(twinned)}')
             if core:
                 lines.append(f'from ..{node.module} import {", ".join(core)}')
         elif isinstance(node, ast.Assign):
-            exported = ast.literal_eval(node.value)
+            exported = set(ast.literal_eval(node.value))
+            _require_used('ASYNC_ONLY', 'names', ASYNC_ONLY - exported)
+            exported -= ASYNC_ONLY
             entries = ''.join(f'    {n!r},\n' for n in sorted({*exported, *renamed.values()}))
             lines += ['', f'__all__ = (\n{entries})']
     return '\n'.join(lines) + '\n'
