@@ -8,49 +8,23 @@ benchmarks/README.md for how the timing works and how to read the ratios.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import Any
 
-import pottery
-from bench_common import (
-    PA_ASYNC,
-    PA_SYNC,
-    POTTERY,
-    RAW_ASYNC,
-    RAW_SYNC,
-    Setup,
-    Target,
-    Workload,
-    async_case,
-    bench_main,
-    standard_report,
-    sync_case,
-)
+import bench_common as bc
+from bench_common import PA_ASYNC, PA_SYNC, POTTERY, RAW_ASYNC, RAW_SYNC, Target
 
 import pottery_async
-import pottery_async.sync
 
 NUM_ELEMENTS = 10_000  # what the filter is sized for
 FALSE_POSITIVES = 0.01
 MANY = 1000  # elements per contains_many() / update() call
 
-
-@dataclass(frozen=True)
-class Settings:
-    repetitions: int
-    single: int  # single-element operations per sample
-    many: int  # contains_many(1000) / update(1000) calls per sample
-
-    def describe(self) -> str:
-        return (
-            f'{self.repetitions} interleaved repetitions; filter for {NUM_ELEMENTS} elements at '
-            f'{FALSE_POSITIVES} false positives, half full; per sample: {self.single} single-element ops, '
-            f'{self.many} contains_many() / update() calls of {MANY} elements'
-        )
-
-
-FULL = Settings(repetitions=25, single=1000, many=10)
-QUICK = Settings(repetitions=5, single=200, many=3)
+ABOUT = (
+    f'{{repetitions}} interleaved repetitions; filter for {NUM_ELEMENTS} elements at {FALSE_POSITIVES} false'
+    f' positives, half full; per sample: {{single}} single-element ops, {{many}} contains_many() / update()'
+    f' calls of {MANY} elements'
+)
+FULL = bc.Settings(ABOUT, repetitions=25, single=1000, many=10)
+QUICK = bc.Settings(ABOUT, repetitions=5, single=200, many=3)
 
 
 TARGETS = (
@@ -68,17 +42,14 @@ TARGETS = (
 )
 
 
-def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+def build_workloads(settings: bc.Settings, setup: bc.Setup) -> list[bc.Workload]:
     prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
     key = f'{prefix}:bloom'
-    # Each library gets its own sync client.
-    pottery_client, pa_client = setup.client(), setup.client()
-    sizing: dict[str, Any] = {'num_elements': NUM_ELEMENTS, 'false_positives': FALSE_POSITIVES}
 
     # All read and write the same filter: the layout is shared.
-    pb = pottery.BloomFilter(redis=pottery_client, key=key, **sizing)
-    sb = pottery_async.sync.BloomFilter(redis=pa_client, key=key, **sizing)
-    ab = pottery_async.BloomFilter(redis=aclient, key=key, **sizing)
+    pb, sb, ab = filters = setup.each_library(
+        'BloomFilter', key=key, num_elements=NUM_ELEMENTS, false_positives=FALSE_POSITIVES,
+    )
     members = [f'member-{i}' for i in range(NUM_ELEMENTS // 2)]
     sb.update(members)
     asked = [f'member-{i}' for i in range(0, NUM_ELEMENTS, NUM_ELEMENTS // MANY)]  # half are members
@@ -100,33 +71,26 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
                 pipeline.getbit(key, offset)
             pipeline.execute()
 
-    async def amany(_: int) -> None:
-        tuple(await ab.contains_many(*asked))
+    async def amany(b: pottery_async.BloomFilter, _: int) -> None:
+        tuple(await b.contains_many(*asked))
 
-    add = Workload('add', settings.single, 'op', [
-        sync_case(POTTERY, lambda i: pb.add(members[i % MANY])),
-        sync_case(PA_SYNC, lambda i: sb.add(members[i % MANY])),
-        async_case(PA_ASYNC, loop, lambda i: ab.add(members[i % MANY])),
-        async_case(RAW_ASYNC, loop, lambda i: aclient.execute_command('BITFIELD', key, *set_args[i % MANY])),  # type: ignore[no-untyped-call]
-    ])
-    contains = Workload('contains', settings.single, 'op', [
-        sync_case(POTTERY, lambda i: asked[i % MANY] in pb),
-        sync_case(PA_SYNC, lambda i: asked[i % MANY] in sb),
-        async_case(PA_ASYNC, loop, lambda i: ab.contains(asked[i % MANY])),
-        sync_case(RAW_SYNC, raw_getbits),
-        async_case(RAW_ASYNC, loop,
-                   lambda i: aclient.execute_command('BITFIELD_RO', key, *get_args[i % MANY])),  # type: ignore[no-untyped-call]
-    ])
-    many = Workload('contains_many', settings.many, 'call', [
-        sync_case(POTTERY, lambda i: tuple(pb.contains_many(*asked))),
-        sync_case(PA_SYNC, lambda i: tuple(sb.contains_many(*asked))),
-        async_case(PA_ASYNC, loop, amany),
-    ])
-    update = Workload('update', settings.many, 'call', [
-        sync_case(POTTERY, lambda i: pb.update(members[:MANY])),
-        sync_case(PA_SYNC, lambda i: sb.update(members[:MANY])),
-        async_case(PA_ASYNC, loop, lambda i: ab.update(members[:MANY])),
-    ])
+    add = bc.workload(
+        'add', settings.single, 'op', setup, filters, lambda b, i: b.add(members[i % MANY]),
+        araw=lambda i: aclient.execute_command('BITFIELD', key, *set_args[i % MANY]),  # type: ignore[no-untyped-call]
+    )
+    contains = bc.workload(
+        'contains', settings.single, 'op', setup, filters, lambda b, i: asked[i % MANY] in b,
+        aio=lambda b, i: b.contains(asked[i % MANY]),
+        raw=raw_getbits,
+        araw=lambda i: aclient.execute_command('BITFIELD_RO', key, *get_args[i % MANY]),  # type: ignore[no-untyped-call]
+    )
+    many = bc.workload(
+        'contains_many', settings.many, 'call', setup, filters, lambda b, i: tuple(b.contains_many(*asked)),
+        aio=amany,
+    )
+    update = bc.workload(
+        'update', settings.many, 'call', setup, filters, lambda b, i: b.update(members[:MANY]),
+    )
     return [add, contains, many, update]
 
 
@@ -138,14 +102,10 @@ LABELS = {
 }
 
 # The main table's columns of floors: case name, header.
-report = standard_report(
+report = bc.standard_report(
     LABELS, {RAW_SYNC: f'{RAW_SYNC} GETBITs', RAW_ASYNC: f'{RAW_ASYNC} BITFIELD'}, TARGETS,
 )
 
 
-def main(argv: list[str] | None = None) -> int:
-    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(bc.bench_main(__doc__, FULL, QUICK, build_workloads, report))

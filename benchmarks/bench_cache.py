@@ -14,25 +14,10 @@ import itertools
 import json
 import sys
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
-from bench_common import (
-    PA_ASYNC,
-    PA_SYNC,
-    POTTERY,
-    RAW_SYNC,
-    Setup,
-    Target,
-    Workload,
-    async_case,
-    bench_main,
-    format_time,
-    median_table,
-    sync_case,
-    table,
-    targets_table,
-)
+import bench_common as bc
+from bench_common import PA_ASYNC, PA_SYNC, POTTERY, RAW_SYNC, Target
 
 import pottery_async
 import pottery_async.sync
@@ -45,22 +30,10 @@ with warnings.catch_warnings():
 HOT = 100  # distinct arguments the hit workload cycles through
 KEYS = 100  # dict_keys per CachedOrderedDict, half of them cached
 
-
-@dataclass(frozen=True)
-class Settings:
-    repetitions: int
-    calls: int  # decorated calls (or d[k] = v) per sample
-    loads: int  # CachedOrderedDict constructions per sample
-
-    def describe(self) -> str:
-        return (
-            f'{self.repetitions} interleaved repetitions; per sample: '
-            f'{self.calls} decorated calls or d[k] = v, {self.loads} CachedOrderedDict loads'
-        )
-
-
-FULL = Settings(repetitions=25, calls=500, loads=20)
-QUICK = Settings(repetitions=5, calls=100, loads=5)
+ABOUT = ('{repetitions} interleaved repetitions; per sample: {calls} decorated calls or d[k] = v, {loads}'
+         ' CachedOrderedDict loads')
+FULL = bc.Settings(ABOUT, repetitions=25, calls=500, loads=20)
+QUICK = bc.Settings(ABOUT, repetitions=5, calls=100, loads=5)
 
 TARGETS = (
     Target('sync cache hit: time vs Pottery', 'hit', PA_SYNC, POTTERY, 'time', 1.3),
@@ -86,10 +59,9 @@ LABELS = {
 }
 
 
-def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+def build_workloads(settings: bc.Settings, setup: bc.Setup) -> list[bc.Workload]:
     prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
-    # Each library gets its own sync client.
-    pottery_client, pa_client = setup.client(), setup.client()
+    pottery_client, pa_client = setup.pottery_client, setup.pa_client
 
     def value(n: int) -> dict[str, Any]:
         return {'n': n, 'name': f'item {n}'}
@@ -105,10 +77,10 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
         return theirs, ours, aours
 
     options = {'entry_ttl': 600, 'stampede_protection': True}
-    hit_p, hit_s, hit_a = caches('hit')
-    miss_p, miss_s, miss_a = caches('miss')
-    ohit_p, ohit_s, _ = caches('hit-opts', **options)
-    omiss_p, omiss_s, _ = caches('miss-opts', **options)
+    hit_p, hit_s, hit_a = hits = caches('hit')
+    misses = caches('miss')
+    ohit_p, ohit_s = ohits = caches('hit-opts', **options)[:2]  # timed on the sync API only
+    omisses = caches('miss-opts', **options)[:2]
     for n in range(HOT):
         for f in (hit_p, hit_s, ohit_p, ohit_s):
             f(n)
@@ -120,25 +92,13 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
     fresh = itertools.count(1_000_000)
     raw_key, raw_field = f'{prefix}:hit:sync', raw.hkeys(f'{prefix}:hit:sync')[0]
 
-    hit = Workload('hit', settings.calls, 'call', [
-        sync_case(POTTERY, lambda i: hit_p(i % HOT)),
-        sync_case(PA_SYNC, lambda i: hit_s(i % HOT)),
-        async_case(PA_ASYNC, loop, lambda i: hit_a(i % HOT)),
-        sync_case(RAW_SYNC, lambda i: json.loads(raw.hget(raw_key, raw_field))),  # type: ignore[arg-type]
-    ])
-    miss = Workload('miss', settings.calls, 'call', [
-        sync_case(POTTERY, lambda i: miss_p(next(fresh))),
-        sync_case(PA_SYNC, lambda i: miss_s(next(fresh))),
-        async_case(PA_ASYNC, loop, lambda i: miss_a(next(fresh))),
-    ])
-    hit_opts = Workload('hit_opts', settings.calls, 'call', [
-        sync_case(POTTERY, lambda i: ohit_p(i % HOT)),
-        sync_case(PA_SYNC, lambda i: ohit_s(i % HOT)),
-    ])
-    miss_opts = Workload('miss_opts', settings.calls, 'call', [
-        sync_case(POTTERY, lambda i: omiss_p(next(fresh))),
-        sync_case(PA_SYNC, lambda i: omiss_s(next(fresh))),
-    ])
+    hit = bc.workload(
+        'hit', settings.calls, 'call', setup, hits, lambda f, i: f(i % HOT),
+        raw=lambda i: json.loads(raw.hget(raw_key, raw_field)),  # type: ignore[arg-type]
+    )
+    miss = bc.workload('miss', settings.calls, 'call', setup, misses, lambda f, i: f(next(fresh)))
+    hit_opts = bc.workload('hit_opts', settings.calls, 'call', setup, ohits, lambda f, i: f(i % HOT))
+    miss_opts = bc.workload('miss_opts', settings.calls, 'call', setup, omisses, lambda f, i: f(next(fresh)))
 
     # CachedOrderedDict: half of the keys cached, on one hash per library
     # holding the same contents.
@@ -165,47 +125,37 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
     assert [(k, v) for k, v in theirs.items() if k not in theirs.misses()] == [
         (k, v) for k, v in ours.items() if k not in ours.misses()
     ]
-    set_p, set_s = pottery_load(), sync_load()
-    set_a = loop.run_until_complete(aload())
+    dicts = pottery_load(), sync_load(), loop.run_until_complete(aload())
 
-    def pset(i: int) -> None:
-        set_p[dict_keys[i % KEYS]] = f'document {i}'
+    def set_document(d: Any, i: int) -> None:
+        d[dict_keys[i % KEYS]] = f'document {i}'
 
-    def sset(i: int) -> None:
-        set_s[dict_keys[i % KEYS]] = f'document {i}'
-
-    load = Workload('load', settings.loads, 'dict', [
-        sync_case(POTTERY, pottery_load),
-        sync_case(PA_SYNC, sync_load),
-        async_case(PA_ASYNC, loop, aload),
+    load = bc.Workload('load', settings.loads, 'dict', [
+        bc.sync_case(POTTERY, pottery_load),
+        bc.sync_case(PA_SYNC, sync_load),
+        bc.async_case(PA_ASYNC, loop, aload),
     ])
-    set_ = Workload('set', settings.calls, 'op', [
-        sync_case(POTTERY, pset),
-        sync_case(PA_SYNC, sset),
-        async_case(PA_ASYNC, loop, lambda i: set_a.setitem(dict_keys[i % KEYS], f'document {i}')),
-    ])
+    set_ = bc.workload(
+        'set', settings.calls, 'op', setup, dicts, set_document,
+        aio=lambda d, i: d.setitem(dict_keys[i % KEYS], f'document {i}'),
+    )
     return [hit, miss, hit_opts, miss_opts, load, set_]
 
 
-def report(workloads: list[Workload]) -> str:
-    out = median_table(workloads, LABELS, {RAW_SYNC: f'{RAW_SYNC} HGET'})
+def report(workloads: list[bc.Workload]) -> str:
     rows = []
     for w in workloads:
         pottery_cpu = w.case(POTTERY).cpu_median
         rows.append([
-            LABELS[w.name], format_time(pottery_cpu), format_time(w.case(PA_SYNC).cpu_median),
+            LABELS[w.name], bc.format_time(pottery_cpu), bc.format_time(w.case(PA_SYNC).cpu_median),
             f'{w.case(PA_SYNC).cpu_median / pottery_cpu:.2f}x',
         ])
-    out.append('')
-    out.append('Client CPU time per call (this process, user+system; the server excluded), informative:')
-    out.append(table(['workload', POTTERY, PA_SYNC, 'sync/Pottery'], rows))
-    out.extend(targets_table(TARGETS, workloads))
-    return '\n'.join(out)
-
-
-def main(argv: list[str] | None = None) -> int:
-    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
+    return bc.report_text(
+        workloads, LABELS, {RAW_SYNC: f'{RAW_SYNC} HGET'}, TARGETS,
+        bc.section('Client CPU time per call (this process, user+system; the server excluded), informative:',
+                   ['workload', POTTERY, PA_SYNC, 'sync/Pottery'], rows),
+    )
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(bc.bench_main(__doc__, FULL, QUICK, build_workloads, report))

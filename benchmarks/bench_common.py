@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import hashlib
 import os
@@ -28,8 +27,9 @@ import uuid
 import warnings
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any
 
 import redis
 import redis.asyncio
@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import pottery_async  # noqa: E402
+import pottery_async.sync  # noqa: E402
 from tests.servers import Server as Server  # noqa: E402
 from tests.servers import running, server_binary  # noqa: E402
 
@@ -161,21 +162,76 @@ def async_batch_case(name: str, loop: asyncio.AbstractEventLoop, batch: AsyncBat
     return Case(name, lambda n: loop.run_until_complete(batch(n)))
 
 
+def workload(
+    name: str,
+    batch: int,
+    unit: str,
+    setup: Setup,
+    objects: Sequence[Any],
+    op: Callable[[Any, int], object],
+    *,
+    aio: Callable[[Any, int], Any] | None = None,
+    floors: Callable[[Any, int], Any] | None = None,
+    raw: Callable[[int], object] | None = None,
+    araw: Callable[[int], Any] | None = None,
+    more: Sequence[Case] = (),
+) -> Workload:
+    """A workload that times one operation, written once, on Pottery's object and on pottery_async.sync's.
+
+    ``objects``: Pottery's, pottery_async.sync's and, if there is one,
+    pottery_async's (``Setup.each_library()``).  The cases, in the tables'
+    order:
+
+    - ``op(obj, i)`` on the first two (``i``: the iteration index);
+    - ``aio(obj, i)``, awaited, on the third, or ``op`` where the async API
+      spells the call the same;
+    - the floors, where given: ``floors(client, i)`` on the redis-py client
+      and, awaited, on the redis.asyncio one, where both send the same
+      command; else ``raw(i)`` and ``araw(i)`` (awaited), each if given;
+    - ``more``.
+    """
+    loop = setup.loop
+    cases = [sync_case(POTTERY, partial(op, objects[0])), sync_case(PA_SYNC, partial(op, objects[1]))]
+    if len(objects) == 3:
+        cases.append(async_case(PA_ASYNC, loop, partial(aio or op, objects[2])))
+    if floors is not None:
+        raw, araw = partial(floors, setup.raw), partial(floors, setup.aclient)
+    if raw is not None:
+        cases.append(sync_case(RAW_SYNC, raw))
+    if araw is not None:
+        cases.append(async_case(RAW_ASYNC, loop, araw))
+    return Workload(name, batch, unit, [*cases, *more])
+
+
 # Running a benchmark script.
 
 
-class _Settings(Protocol):
-    'A script\'s Settings: a dataclass with a ``repetitions`` field, which describes itself for the report.'
+class Settings:
+    """How much a script measures, at full size or with --quick.
 
-    __dataclass_fields__: ClassVar[dict[str, Any]]
+    The repetitions, and named counts of what one sample holds (the
+    workloads' batches: ``settings.single`` is the count ``single``).
+    ``about`` describes a run for the report: a ``str.format`` template over
+    ``repetitions`` and the counts' names.
+    """
 
-    @property
-    def repetitions(self) -> int: ...
+    def __init__(self, about: str, repetitions: int, **counts: int) -> None:
+        self.about = about
+        self.repetitions = repetitions
+        self.counts = counts
 
-    def describe(self) -> str: ...
+    def __getattr__(self, name: str) -> int:
+        # Reached only for names that are not attributes: the counts.
+        counts: dict[str, int] = self.__dict__.get('counts', {})
+        if name in counts:
+            return counts[name]
+        raise AttributeError(name)
 
+    def describe(self) -> str:
+        return self.about.format(repetitions=self.repetitions, **self.counts)
 
-SettingsT = TypeVar('SettingsT', bound=_Settings)
+    def with_repetitions(self, repetitions: int) -> Settings:
+        return Settings(self.about, repetitions, **self.counts)
 
 
 @dataclass(frozen=True)
@@ -187,10 +243,21 @@ class Setup:
     loop: asyncio.AbstractEventLoop  # where the async cases run
     aclient: redis.asyncio.Redis  # pottery_async's, and the redis.asyncio floor's
     raw: redis.Redis  # the redis-py floor's, and for setting up data
+    # Each library's own sync client (same URL, default settings), as an
+    # application would make it.
+    pottery_client: redis.Redis
+    pa_client: redis.Redis  # pottery_async.sync's
 
-    def client(self) -> redis.Redis:
-        'A sync client of its own (same URL, default settings), as an application would make it.'
-        return redis.Redis.from_url(self.url)
+    def each_library(self, name: str, **kwargs: Any) -> tuple[Any, Any, Any]:
+        """Pottery's, pottery_async.sync's and pottery_async's class ``name``.
+
+        Each made with ``kwargs`` and, as ``redis``, its library's client.
+        """
+        return (
+            getattr(pottery, name)(redis=self.pottery_client, **kwargs),
+            getattr(pottery_async.sync, name)(redis=self.pa_client, **kwargs),
+            getattr(pottery_async, name)(redis=self.aclient, **kwargs),
+        )
 
 
 def parse_args(
@@ -210,21 +277,21 @@ def parse_args(
     return parser.parse_args(argv)
 
 
-def choose_settings(args: argparse.Namespace, full: SettingsT, quick: SettingsT) -> SettingsT:
+def choose_settings(args: argparse.Namespace, full: Settings, quick: Settings) -> Settings:
     'The settings --quick and --repetitions ask for.'
     settings = quick if args.quick else full
     if args.repetitions:
-        settings = dataclasses.replace(settings, repetitions=args.repetitions)
+        settings = settings.with_repetitions(args.repetitions)
     return settings
 
 
 def bench_main(
     doc: str | None,
-    argv: list[str] | None,
-    full: SettingsT,
-    quick: SettingsT,
-    build: Callable[[SettingsT, Setup], list[Workload]],
+    full: Settings,
+    quick: Settings,
+    build: Callable[[Settings, Setup], list[Workload]],
     report: Callable[[list[Workload]], str],
+    argv: list[str] | None = None,
 ) -> int:
     'The main() of a script that only runs workloads: the settings the command line asks for, then measure.'
     chosen = choose_settings(parse_args(doc, argv), full, quick)
@@ -232,7 +299,7 @@ def bench_main(
 
 
 def run_benchmark(
-    settings: _Settings,
+    settings: Settings,
     build: Callable[[Setup], list[Workload]],
     report: Callable[[list[Workload]], str],
     after: Callable[[Setup], object] | None = None,
@@ -251,8 +318,11 @@ def run_benchmark(
         warnings.simplefilter('ignore', pottery.exceptions.InefficientAccessWarning)
         warnings.simplefilter('ignore', pottery_async.InefficientAccessWarning)
         loop = asyncio.new_event_loop()
-        setup = Setup(url, f'pottery-bench:{uuid.uuid4()}', loop, redis.asyncio.Redis.from_url(url),
-                      redis.Redis.from_url(url))
+        setup = Setup(
+            url=url, prefix=f'pottery-bench:{uuid.uuid4()}', loop=loop,
+            aclient=redis.asyncio.Redis.from_url(url), raw=redis.Redis.from_url(url),
+            pottery_client=redis.Redis.from_url(url), pa_client=redis.Redis.from_url(url),
+        )
         try:
             print(environment())
             print(f'server: {server_version(setup.raw)} ({where})')
@@ -420,13 +490,17 @@ def target_rows(targets: Sequence[Target], workloads: Sequence[Workload]) -> lis
     return rows
 
 
+def section(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    'A table of a report after the main one, as lines: a blank line, its title, the table.'
+    return ['', title, table(header, rows)]
+
+
 def targets_table(targets: Sequence[Target], workloads: Sequence[Workload]) -> list[str]:
-    'The targets section of a report (a blank line, a title, the table), as lines.'
-    return [
-        '',
+    'The targets section of a report, as lines.'
+    return section(
         'Targets (ratio of medians; "per-rep IQR": quartiles of the ratio within each repetition):',
-        table(['target', 'measured', 'per-rep IQR', 'goal', 'result'], target_rows(targets, workloads)),
-    ]
+        ['target', 'measured', 'per-rep IQR', 'goal', 'result'], target_rows(targets, workloads),
+    )
 
 
 def median_table(
@@ -471,26 +545,33 @@ def cpu_table(workloads: Sequence[Workload], labels: Mapping[str, str]) -> list[
             row.append(format_time(w.case(name).cpu_median))
         row.append(f'{w.case(PA_SYNC).cpu_median / w.case(POTTERY).cpu_median:.2f}x')
         rows.append(row)
-    return [
-        '',
+    return section(
         'Client CPU time per op/call (this process, user+system; the server excluded):',
-        table(['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery'], rows),
-    ]
+        ['workload', POTTERY, PA_SYNC, PA_ASYNC, 'sync/Pottery'], rows,
+    )
+
+
+def report_text(
+    workloads: Sequence[Workload],
+    labels: Mapping[str, str],
+    floors: Mapping[str, str],
+    targets: Sequence[Target],
+    *sections: list[str],
+    more_rows: Sequence[Sequence[str]] = (),
+) -> str:
+    'A report: the main table (``floors``, ``more_rows``: see median_table), the ``sections``, the targets.'
+    return '\n'.join([
+        *median_table(workloads, labels, floors, more_rows),
+        *(line for lines in sections for line in lines),
+        *targets_table(targets, workloads),
+    ])
 
 
 def standard_report(
     labels: Mapping[str, str], floors: Mapping[str, str], targets: Sequence[Target],
 ) -> Callable[[list[Workload]], str]:
-    'A report: the main table (with the ``floors`` columns, see median_table), the CPU table, the targets.'
-
-    def report(workloads: list[Workload]) -> str:
-        return '\n'.join([
-            *median_table(workloads, labels, floors),
-            *cpu_table(workloads, labels),
-            *targets_table(targets, workloads),
-        ])
-
-    return report
+    'A report with the CPU table as its one section (see report_text).'
+    return lambda workloads: report_text(workloads, labels, floors, targets, cpu_table(workloads, labels))
 
 
 def format_time(seconds: float) -> str:

@@ -8,52 +8,21 @@ benchmarks/README.md for how the timing is done and how to read the ratios.
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-import pottery
-from bench_common import (
-    PA_ASYNC,
-    PA_SYNC,
-    POTTERY,
-    RAW_ASYNC,
-    RAW_SYNC,
-    Setup,
-    Target,
-    Workload,
-    async_case,
-    bench_main,
-    format_time,
-    median_table,
-    sync_case,
-    table,
-    targets_table,
-)
+import bench_common as bc
+from bench_common import PA_ASYNC, PA_SYNC, POTTERY, RAW_ASYNC, RAW_SYNC, Target
 
 import pottery_async
-import pottery_async.sync
 
 DEQUE = 100  # elements in the deques that appendleft + popleft work on
 MAXLEN = 100  # the bounded deque's maxlen (it is kept full)
 ITERATED = 1000  # elements in the list that list(l) reads
 
-@dataclass(frozen=True)
-class Settings:
-    repetitions: int
-    single: int  # operations per sample
-    lists: int  # list(l) calls per sample
-
-    def describe(self) -> str:
-        return (
-            f'{self.repetitions} interleaved repetitions; per sample: '
-            f'{self.single} single operations (or appendleft + popleft pairs), '
-            f'{self.lists} list(l) calls'
-        )
-
-
-FULL = Settings(repetitions=25, single=1000, lists=2)
-QUICK = Settings(repetitions=5, single=200, lists=1)
+ABOUT = ('{repetitions} interleaved repetitions; per sample: {single} single operations (or appendleft +'
+         ' popleft pairs), {lists} list(l) calls')
+FULL = bc.Settings(ABOUT, repetitions=25, single=1000, lists=2)
+QUICK = bc.Settings(ABOUT, repetitions=5, single=200, lists=1)
 
 
 TARGETS = (
@@ -72,49 +41,33 @@ LABELS = {
 }
 
 
-def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+def build_workloads(settings: bc.Settings, setup: bc.Setup) -> list[bc.Workload]:
     prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
     append_key, deque_key, bounded_key, iterated_key = (
         f'{prefix}:append', f'{prefix}:deque', f'{prefix}:bounded', f'{prefix}:iterated',
     )
-    # Each library gets its own sync client.
-    pottery_client, pa_client = setup.client(), setup.client()
     raw.rpush(deque_key, *[str(i) for i in range(DEQUE)])
     raw.rpush(bounded_key, *[str(i) for i in range(MAXLEN)])
     raw.rpush(iterated_key, *[str(i) for i in range(ITERATED)])
 
     # All implementations work on the same Redis lists: the server does the
     # same work for each.
-    pl = pottery.RedisList(redis=pottery_client, key=append_key)
-    sl = pottery_async.sync.RedisList(redis=pa_client, key=append_key)
-    al = pottery_async.RedisList(redis=aclient, key=append_key)
-    pd = pottery.RedisDeque(redis=pottery_client, key=deque_key)
-    sd = pottery_async.sync.RedisDeque(redis=pa_client, key=deque_key)
-    ad = pottery_async.RedisDeque(redis=aclient, key=deque_key)
-    pb = pottery.RedisDeque(maxlen=MAXLEN, redis=pottery_client, key=bounded_key)
-    sb = pottery_async.sync.RedisDeque(maxlen=MAXLEN, redis=pa_client, key=bounded_key)
-    ab = pottery_async.RedisDeque(maxlen=MAXLEN, redis=aclient, key=bounded_key)
-    pi = pottery.RedisList(redis=pottery_client, key=iterated_key)
-    si = pottery_async.sync.RedisList(redis=pa_client, key=iterated_key)
-    ai = pottery_async.RedisList(redis=aclient, key=iterated_key)
+    appended = setup.each_library('RedisList', key=append_key)
+    deques = setup.each_library('RedisDeque', key=deque_key)
+    pb, sb, ab = bounded_deques = setup.each_library('RedisDeque', maxlen=MAXLEN, key=bounded_key)
+    pi, si, ai = iterated = setup.each_library('RedisList', key=iterated_key)
 
     # The implementations must agree before their speed means anything.
     assert list(pi) == list(si) == loop.run_until_complete(ai.to_list()) == list(range(ITERATED))
     assert pb.maxlen == sb.maxlen == ab.maxlen == MAXLEN
 
-    def pair(d: Any) -> Callable[[int], object]:
-        def operation(_: int) -> object:
-            d.appendleft(7)
-            return d.popleft()
+    def pair(d: Any, _: int) -> object:
+        d.appendleft(7)
+        return d.popleft()
 
-        return operation
-
-    def apair(d: pottery_async.RedisDeque) -> Callable[[int], Awaitable[object]]:
-        async def operation(_: int) -> object:
-            await d.appendleft(7)
-            return await d.popleft()
-
-        return operation
+    async def apair(d: pottery_async.RedisDeque, _: int) -> object:
+        await d.appendleft(7)
+        return await d.popleft()
 
     def raw_pair(_: int) -> object:
         raw.lpush(deque_key, '7')
@@ -124,46 +77,33 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
         await aclient.lpush(deque_key, '7')
         return await aclient.lpop(deque_key)
 
-    async def alist(_: int) -> object:
-        return [v async for v in ai]
+    async def alist(lst: pottery_async.RedisList, _: int) -> object:
+        return [v async for v in lst]
 
-    append = Workload('append', settings.single, 'op', [
-        sync_case(POTTERY, lambda i: pl.append(1)),
-        sync_case(PA_SYNC, lambda i: sl.append(1)),
-        async_case(PA_ASYNC, loop, lambda i: al.append(1)),
-        sync_case(RAW_SYNC, lambda i: raw.rpush(append_key, '1')),
-        async_case(RAW_ASYNC, loop, lambda i: aclient.rpush(append_key, '1')),
-    ])
-    deque = Workload('deque', settings.single, 'pair', [
-        sync_case(POTTERY, pair(pd)),
-        sync_case(PA_SYNC, pair(sd)),
-        async_case(PA_ASYNC, loop, apair(ad)),
-        sync_case(RAW_SYNC, raw_pair),
-        async_case(RAW_ASYNC, loop, araw_pair),
-    ])
-    bounded = Workload('bounded', settings.single, 'pair', [
-        sync_case(POTTERY, pair(pb)),
-        sync_case(PA_SYNC, pair(sb)),
-        async_case(PA_ASYNC, loop, apair(ab)),
-    ])
-    index = Workload('index', settings.single, 'op', [
-        sync_case(POTTERY, lambda i: pi[0]),
-        sync_case(PA_SYNC, lambda i: si[0]),
-        async_case(PA_ASYNC, loop, lambda i: ai.getitem(0)),
-        sync_case(RAW_SYNC, lambda i: raw.lindex(iterated_key, 0)),
-        async_case(RAW_ASYNC, loop, lambda i: aclient.lindex(iterated_key, 0)),
-    ])
-    listing = Workload('list', settings.lists, 'call', [
-        sync_case(POTTERY, lambda i: list(pi)),
-        sync_case(PA_SYNC, lambda i: list(si)),
-        async_case(PA_ASYNC, loop, alist),
-    ])
+    append = bc.workload(
+        'append', settings.single, 'op', setup, appended, lambda lst, i: lst.append(1),
+        floors=lambda r, i: r.rpush(append_key, '1'),
+    )
+    deque = bc.workload(
+        'deque', settings.single, 'pair', setup, deques, pair,
+        aio=apair,
+        raw=raw_pair,
+        araw=araw_pair,
+    )
+    bounded = bc.workload('bounded', settings.single, 'pair', setup, bounded_deques, pair, aio=apair)
+    index = bc.workload(
+        'index', settings.single, 'op', setup, iterated, lambda lst, i: lst[0],
+        aio=lambda lst, i: lst.getitem(0),
+        floors=lambda r, i: r.lindex(iterated_key, 0),
+    )
+    listing = bc.workload(
+        'list', settings.lists, 'call', setup, iterated, lambda lst, i: list(lst),
+        aio=alist,
+    )
     return [append, deque, bounded, index, listing]
 
 
-def report(workloads: list[Workload]) -> str:
-    out = median_table(workloads, LABELS, {RAW_SYNC: f'{RAW_SYNC} floor', RAW_ASYNC: f'{RAW_ASYNC} floor'})
-
+def report(workloads: list[bc.Workload]) -> str:
     rows = []
     for w in workloads:
         pottery_median = w.case(POTTERY).median
@@ -171,21 +111,16 @@ def report(workloads: list[Workload]) -> str:
             LABELS[w.name],
             f'{pottery_median / w.case(PA_SYNC).median:.2f}x',
             f'{pottery_median / w.case(PA_ASYNC).median:.2f}x',
-            format_time(w.case(POTTERY).cpu_median),
-            format_time(w.case(PA_SYNC).cpu_median),
+            bc.format_time(w.case(POTTERY).cpu_median),
+            bc.format_time(w.case(PA_SYNC).cpu_median),
         ])
-    out.append('')
-    out.append('Throughput relative to Pottery (Pottery time / ours, higher is faster), and client CPU per'
-               ' unit (this process):')
-    out.append(table(['workload', 'sync', 'async', f'{POTTERY} CPU', f'{PA_SYNC} CPU'], rows))
-
-    out.extend(targets_table(TARGETS, workloads))
-    return '\n'.join(out)
-
-
-def main(argv: list[str] | None = None) -> int:
-    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
+    return bc.report_text(
+        workloads, LABELS, {RAW_SYNC: f'{RAW_SYNC} floor', RAW_ASYNC: f'{RAW_ASYNC} floor'}, TARGETS,
+        bc.section('Throughput relative to Pottery (Pottery time / ours, higher is faster), and client CPU'
+                   ' per unit (this process):',
+                   ['workload', 'sync', 'async', f'{POTTERY} CPU', f'{PA_SYNC} CPU'], rows),
+    )
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(bc.bench_main(__doc__, FULL, QUICK, build_workloads, report))

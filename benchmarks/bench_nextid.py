@@ -12,31 +12,11 @@ read the ratios.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import warnings
-from dataclasses import dataclass
 
-from bench_common import (
-    PA_ASYNC,
-    PA_SYNC,
-    POTTERY,
-    Masters,
-    Setup,
-    Target,
-    Workload,
-    async_case,
-    choose_settings,
-    four_more_servers,
-    master_urls,
-    master_workloads,
-    median_table,
-    parse_args,
-    run_benchmark,
-    sync_case,
-    table,
-    targets_table,
-)
+import bench_common as bc
+from bench_common import PA_ASYNC, PA_SYNC, POTTERY, Target
 
 import pottery_async
 import pottery_async.sync
@@ -48,18 +28,9 @@ with warnings.catch_warnings():
 
 POTTERY_ASYNC = 'Pottery AIONextID'
 
-
-@dataclass(frozen=True)
-class Settings:
-    repetitions: int
-    ids: int  # IDs per sample
-
-    def describe(self) -> str:
-        return f'{self.repetitions} interleaved repetitions; {self.ids} IDs per sample'
-
-
-FULL = Settings(repetitions=15, ids=300)
-QUICK = Settings(repetitions=5, ids=100)
+ABOUT = '{repetitions} interleaved repetitions; {ids} IDs per sample'
+FULL = bc.Settings(ABOUT, repetitions=15, ids=300)
+QUICK = bc.Settings(ABOUT, repetitions=5, ids=100)
 
 TARGETS = (
     Target('sync next(ids), 1 master: IDs/s vs Pottery', 'ids1', PA_SYNC, POTTERY, 'throughput', 3.0),
@@ -73,9 +44,8 @@ TARGETS = (
 LABELS = {'ids1': 'next ID, 1 master', 'ids5': 'next ID, 5 masters'}
 
 
-def ids_workload(
-    settings: Settings, count: int, masters: Masters, prefix: str, loop: asyncio.AbstractEventLoop,
-) -> Workload:
+def ids_workload(settings: bc.Settings, count: int, masters: bc.Masters, setup: bc.Setup) -> bc.Workload:
+    prefix, loop = setup.prefix, setup.loop
     pids = pottery.NextID(key=f'{prefix}:p{count}', masters=masters.pottery)
     sids = pottery_async.sync.NextID(key=f'{prefix}:s{count}', masters=masters.ours)
     aids = pottery_async.AIONextID(key=f'{prefix}:a{count}', masters=masters.aours)
@@ -85,46 +55,42 @@ def ids_workload(
     assert next(pids) == next(sids) == 1
     assert loop.run_until_complete(anext(aids)) == loop.run_until_complete(paids.__anext__()) == 1
 
-    return Workload(f'ids{count}', settings.ids, 'ID', [
-        sync_case(POTTERY, lambda i: next(pids)),
-        sync_case(PA_SYNC, lambda i: next(sids)),
-        async_case(PA_ASYNC, loop, lambda i: anext(aids)),
-        async_case(POTTERY_ASYNC, loop, lambda i: paids.__anext__()),
-    ])
+    return bc.workload(
+        f'ids{count}', settings.ids, 'ID', setup, (pids, sids, aids), lambda ids, i: next(ids),
+        aio=lambda ids, i: anext(ids),
+        more=[bc.async_case(POTTERY_ASYNC, loop, lambda i: paids.__anext__())],
+    )
 
 
-def report(workloads: list[Workload]) -> str:
+def report(workloads: list[bc.Workload]) -> str:
     columns = [POTTERY, PA_SYNC, PA_ASYNC, POTTERY_ASYNC]
-    out = median_table(workloads, LABELS, {POTTERY_ASYNC: POTTERY_ASYNC})
-    rows = []
-    for w in workloads:
-        rows.append([LABELS[w.name], *(f'{1 / w.case(name).median:,.0f} IDs/s' for name in columns)])
-    out.append('')
-    out.append('Throughput (IDs per second, from the median time):')
-    out.append(table(['workload', *columns], rows))
-    out.extend(targets_table(TARGETS, workloads))
-    return '\n'.join(out)
+    rows = [[LABELS[w.name], *(f'{1 / w.case(name).median:,.0f} IDs/s' for name in columns)]
+            for w in workloads]
+    return bc.report_text(
+        workloads, LABELS, {POTTERY_ASYNC: POTTERY_ASYNC}, TARGETS,
+        bc.section('Throughput (IDs per second, from the median time):', ['workload', *columns], rows),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = choose_settings(parse_args(__doc__, argv), FULL, QUICK)
-    opened: list[Masters] = []
-    with four_more_servers() as extra:
+    settings = bc.choose_settings(bc.parse_args(__doc__, argv), FULL, QUICK)
+    opened: list[bc.Masters] = []
+    with bc.four_more_servers() as extra:
 
-        def build(setup: Setup) -> list[Workload]:
-            return master_workloads(
-                master_urls(setup.url, extra), setup.loop, opened,
-                lambda count, masters: ids_workload(settings, count, masters, setup.prefix, setup.loop),
+        def build(setup: bc.Setup) -> list[bc.Workload]:
+            return bc.master_workloads(
+                bc.master_urls(setup.url, extra), setup.loop, opened,
+                lambda count, masters: ids_workload(settings, count, masters, setup),
             )
 
-        def after(setup: Setup) -> None:
+        def after(setup: bc.Setup) -> None:
             for masters in opened:
                 for client in masters.pottery:
                     for key in client.scan_iter(match=f'{setup.prefix}:*'):
                         client.unlink(key)
                 masters.close()
 
-        return run_benchmark(settings, build, report, after=after)
+        return bc.run_benchmark(settings, build, report, after=after)
 
 
 if __name__ == '__main__':

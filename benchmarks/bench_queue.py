@@ -24,32 +24,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+import bench_common as bc
 import pottery
 import redis
 import redis.asyncio
-from bench_common import (
-    PA_ASYNC,
-    PA_SYNC,
-    POTTERY,
-    RAW_ASYNC,
-    RAW_SYNC,
-    Case,
-    Setup,
-    Target,
-    Workload,
-    async_batch_case,
-    choose_settings,
-    format_time,
-    median_table,
-    parse_args,
-    percentile,
-    run_benchmark,
-    table,
-    targets_table,
-)
+from bench_common import PA_ASYNC, PA_SYNC, POTTERY, RAW_ASYNC, RAW_SYNC, Target
 
 import pottery_async
 import pottery_async.sync
@@ -59,30 +40,17 @@ from pottery_async import _bridge, _clients
 # floor of any one-command operation of pottery_async.sync.
 BRIDGE = 'bridge'
 
-
-@dataclass(frozen=True)
-class Settings:
-    repetitions: int
-    ops: int  # puts or gets per sample
-    handoffs: int  # handoffs per consumer
-
-    def describe(self) -> str:
-        return (
-            f'{self.repetitions} interleaved repetitions of {self.ops} puts / gets per sample;'
-            f' {self.handoffs} handoffs per consumer'
-        )
-
-
-FULL = Settings(repetitions=25, ops=500, handoffs=300)
-QUICK = Settings(repetitions=5, ops=100, handoffs=40)
+ABOUT = ('{repetitions} interleaved repetitions of {ops} puts / gets per sample; {handoffs} handoffs per'
+         ' consumer')
+FULL = bc.Settings(ABOUT, repetitions=25, ops=500, handoffs=300)
+QUICK = bc.Settings(ABOUT, repetitions=5, ops=100, handoffs=40)
 
 GOAL = 1.3  # put and get: at most this multiple of Pottery's time
 
 
-def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+def build_workloads(settings: bc.Settings, setup: bc.Setup) -> list[bc.Workload]:
     prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
-    # Each library gets its own sync client.
-    pottery_client, pa_client = setup.client(), setup.client()
+    pottery_client, pa_client = setup.pottery_client, setup.pa_client
     keys = {name: f'{prefix}:{name}' for name in (POTTERY, PA_SYNC, PA_ASYNC, RAW_SYNC, RAW_ASYNC, BRIDGE)}
     pq = pottery.RedisSimpleQueue(redis=pottery_client, key=keys[POTTERY])
     sq = pottery_async.sync.RedisSimpleQueue(redis=pa_client, key=keys[PA_SYNC])
@@ -103,7 +71,7 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
                 pipe.xadd(key, {'item': encoded})
             pipe.execute()
 
-    def sync_puts(name: str, put: Callable[[], object]) -> Case:
+    def sync_puts(name: str, put: Callable[[], object]) -> bc.Case:
         def run(n: int) -> float:
             raw.unlink(keys[name])
             start = time.perf_counter()
@@ -111,9 +79,9 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
                 put()
             return time.perf_counter() - start
 
-        return Case(name, run)
+        return bc.Case(name, run)
 
-    def sync_gets(name: str, get: Callable[[], object]) -> Case:
+    def sync_gets(name: str, get: Callable[[], object]) -> bc.Case:
         def run(n: int) -> float:
             fill(keys[name], n)
             start = time.perf_counter()
@@ -123,7 +91,7 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
             assert raw.xlen(keys[name]) == 0
             return elapsed
 
-        return Case(name, run)
+        return bc.Case(name, run)
 
     async def aputs(n: int) -> float:
         await aclient.unlink(keys[PA_ASYNC])
@@ -152,18 +120,18 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
         assert raw.xlen(keys[PA_ASYNC]) == 0
         return elapsed
 
-    put = Workload('put', settings.ops, 'op', [
+    put = bc.Workload('put', settings.ops, 'op', [
         sync_puts(POTTERY, lambda: pq.put(item)),
         sync_puts(PA_SYNC, lambda: sq.put(item)),
-        async_batch_case(PA_ASYNC, loop, aputs),
+        bc.async_batch_case(PA_ASYNC, loop, aputs),
         sync_puts(RAW_SYNC, lambda: raw.xadd(keys[RAW_SYNC], {'item': json.dumps(item, sort_keys=True)})),
         sync_puts(BRIDGE, lambda: _bridge.run(bridge_xadd())),
-        async_batch_case(RAW_ASYNC, loop, araw_puts),
+        bc.async_batch_case(RAW_ASYNC, loop, araw_puts),
     ])
-    get = Workload('get', settings.ops, 'op', [
+    get = bc.Workload('get', settings.ops, 'op', [
         sync_gets(POTTERY, pq.get),
         sync_gets(PA_SYNC, sq.get),
-        async_batch_case(PA_ASYNC, loop, agets),
+        bc.async_batch_case(PA_ASYNC, loop, agets),
     ])
     return [put, get]
 
@@ -237,7 +205,7 @@ HANDOFF_KINDS = {
 }
 
 
-def measure_handoffs(settings: Settings, url: str, prefix: str) -> dict[str, list[float]]:
+def measure_handoffs(settings: bc.Settings, url: str, prefix: str) -> dict[str, list[float]]:
     raw = redis.Redis.from_url(url)
     keys = {name: f'{prefix}:handoff:{i}' for i, name in enumerate(HANDOFF_KINDS)}
     consumers = {
@@ -289,48 +257,52 @@ TARGETS = [
 ]
 
 
-def report(workloads: list[Workload], handoffs: dict[str, list[float]]) -> str:
-    out = median_table(workloads, LABELS, {
-        RAW_SYNC: f'{RAW_SYNC} floor', BRIDGE: f'{BRIDGE} floor', RAW_ASYNC: f'{RAW_ASYNC} floor',
-    })
+def report(workloads: list[bc.Workload], handoffs: dict[str, list[float]]) -> str:
     put = workloads[0]
-    out.append('')
-    out.append('put over its floors (ratio of medians, time): the sync API over one bare XADD through'
-               ' the bridge,')
-    out.append('the async API over one XADD on the same redis.asyncio client, Pottery over redis-py:')
-    out.append(table(['', 'ratio'], [
-        [f'{PA_SYNC} / {BRIDGE} floor', f'{put.case(PA_SYNC).median / put.case(BRIDGE).median:.2f}x'],
-        [f'{BRIDGE} floor / {RAW_SYNC}', f'{put.case(BRIDGE).median / put.case(RAW_SYNC).median:.2f}x'],
-        [f'{PA_ASYNC} / {RAW_ASYNC} floor', f'{put.case(PA_ASYNC).median / put.case(RAW_ASYNC).median:.2f}x'],
-        [f'{POTTERY} / {RAW_SYNC}', f'{put.case(POTTERY).median / put.case(RAW_SYNC).median:.2f}x'],
-    ]))
-    out.extend(targets_table(TARGETS, workloads))
 
-    if not handoffs:
-        return '\n'.join(out)
-    rows = []
-    for name, latencies in handoffs.items():
-        rows.append([
-            name, str(len(latencies)), format_time(percentile(latencies, 50)),
-            format_time(percentile(latencies, 99)), format_time(max(latencies)),
-        ])
-    out.append('')
-    out.append('Handoff: a consumer process already waits in get(); time from the put (XADD) to that get()'
-               ' returning:')
-    out.append(table(['consumer', 'items', 'p50', 'p99', 'max'], rows))
+    def ratio(ours: str, floor: str) -> str:
+        return f'{put.case(ours).median / put.case(floor).median:.2f}x'
+
+    out = [bc.report_text(
+        workloads, LABELS,
+        {RAW_SYNC: f'{RAW_SYNC} floor', BRIDGE: f'{BRIDGE} floor', RAW_ASYNC: f'{RAW_ASYNC} floor'},
+        TARGETS,
+        bc.section(
+            'put over its floors (ratio of medians, time): the sync API over one bare XADD through the'
+            ' bridge,\nthe async API over one XADD on the same redis.asyncio client, Pottery over redis-py:',
+            ['', 'ratio'],
+            [
+                [f'{PA_SYNC} / {BRIDGE} floor', ratio(PA_SYNC, BRIDGE)],
+                [f'{BRIDGE} floor / {RAW_SYNC}', ratio(BRIDGE, RAW_SYNC)],
+                [f'{PA_ASYNC} / {RAW_ASYNC} floor', ratio(PA_ASYNC, RAW_ASYNC)],
+                [f'{POTTERY} / {RAW_SYNC}', ratio(POTTERY, RAW_SYNC)],
+            ],
+        ),
+    )]
+    if handoffs:
+        rows = []
+        for name, latencies in handoffs.items():
+            rows.append([
+                name, str(len(latencies)), bc.format_time(bc.percentile(latencies, 50)),
+                bc.format_time(bc.percentile(latencies, 99)), bc.format_time(max(latencies)),
+            ])
+        out.extend(bc.section(
+            'Handoff: a consumer process already waits in get(); time from the put (XADD) to that get()'
+            ' returning:', ['consumer', 'items', 'p50', 'p99', 'max'], rows,
+        ))
     return '\n'.join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(__doc__, argv, skip=('handoff', 'the handoff latency measurement'))
-    settings = choose_settings(args, FULL, QUICK)
+    args = bc.parse_args(__doc__, argv, skip=('handoff', 'the handoff latency measurement'))
+    settings = bc.choose_settings(args, FULL, QUICK)
     handoffs: dict[str, list[float]] = {}
 
-    def measure_more(setup: Setup) -> None:
+    def measure_more(setup: bc.Setup) -> None:
         if not args.no_handoff:
             handoffs.update(measure_handoffs(settings, setup.url, setup.prefix))
 
-    return run_benchmark(
+    return bc.run_benchmark(
         settings,
         lambda setup: build_workloads(settings, setup),
         lambda workloads: report(workloads, handoffs),

@@ -36,30 +36,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import bench_common as bc
 import redis
 import redis.asyncio
-from bench_common import (
-    PA_ASYNC,
-    PA_SYNC,
-    POTTERY,
-    Case,
-    Masters,
-    Setup,
-    Target,
-    Workload,
-    async_batch_case,
-    choose_settings,
-    format_time,
-    four_more_servers,
-    master_urls,
-    master_workloads,
-    median_table,
-    parse_args,
-    percentile,
-    run_benchmark,
-    table,
-    targets_table,
-)
+from bench_common import PA_ASYNC, PA_SYNC, POTTERY, Target
 
 import pottery_async
 import pottery_async.sync
@@ -77,23 +57,10 @@ PATIENCE = 60.0
 HANDOFF_GOAL = 0.1  # our p99 hand-off at most this fraction of Pottery's
 
 
-@dataclass(frozen=True)
-class Settings:
-    repetitions: int
-    cycles: int  # uncontended acquire + release cycles per sample
-    handoffs: int  # hand-offs per chunk of a contended configuration
-    chunks: int  # chunks per contended configuration
-
-    def describe(self) -> str:
-        return (
-            f'{self.repetitions} interleaved repetitions; {self.cycles} uncontended cycles per'
-            f' sample; contended: {self.chunks} chunk(s) of {self.handoffs} hand-offs per'
-            ' configuration'
-        )
-
-
-FULL = Settings(repetitions=15, cycles=200, handoffs=100, chunks=2)
-QUICK = Settings(repetitions=5, cycles=50, handoffs=25, chunks=1)
+ABOUT = ('{repetitions} interleaved repetitions; {cycles} uncontended cycles per sample; contended: {chunks}'
+         ' chunk(s) of {handoffs} hand-offs per configuration')
+FULL = bc.Settings(ABOUT, repetitions=15, cycles=200, handoffs=100, chunks=2)
+QUICK = bc.Settings(ABOUT, repetitions=5, cycles=50, handoffs=25, chunks=1)
 
 TARGETS = (
     Target('sync acquire+release, 1 master: cycles/s vs Pottery', 'lock1', PA_SYNC, POTTERY,
@@ -142,8 +109,8 @@ def async_cycles(lock: Any) -> Callable[[int], Any]:
 
 
 def lock_workload(
-    settings: Settings, count: int, masters: Masters, prefix: str, loop: asyncio.AbstractEventLoop,
-) -> Workload:
+    settings: bc.Settings, count: int, masters: bc.Masters, prefix: str, loop: asyncio.AbstractEventLoop,
+) -> bc.Workload:
     theirs = pottery.Redlock(key=f'{prefix}:p{count}', masters=set(masters.pottery))
     ours = pottery_async.sync.Redlock(key=f'{prefix}:s{count}', masters=masters.ours)
     aours = pottery_async.AIORedlock(key=f'{prefix}:a{count}', masters=masters.aours)
@@ -159,11 +126,11 @@ def lock_workload(
     assert not shared_ours.acquire(blocking=False)
     shared_theirs.release()
 
-    return Workload(f'lock{count}', settings.cycles, 'cycle', [
-        Case(POTTERY, sync_cycles(theirs)),
-        Case(PA_SYNC, sync_cycles(ours)),
-        async_batch_case(PA_ASYNC, loop, async_cycles(aours)),
-        async_batch_case(POTTERY_ASYNC, loop, async_cycles(atheirs)),
+    return bc.Workload(f'lock{count}', settings.cycles, 'cycle', [
+        bc.Case(POTTERY, sync_cycles(theirs)),
+        bc.Case(PA_SYNC, sync_cycles(ours)),
+        bc.async_batch_case(PA_ASYNC, loop, async_cycles(aours)),
+        bc.async_batch_case(POTTERY_ASYNC, loop, async_cycles(atheirs)),
     ])
 
 
@@ -354,7 +321,7 @@ LIBRARIES = (POTTERY, PA_SYNC)
 
 
 def measure_contended(
-    settings: Settings, urls: list[str], prefix: str,
+    settings: bc.Settings, urls: list[str], prefix: str,
 ) -> dict[tuple[str, str, int], Handoffs]:
     results = {(library, mode, count): Handoffs() for mode, count in CONFIGS for library in LIBRARIES}
     order = list(results)
@@ -371,15 +338,15 @@ def measure_contended(
 # --- report -----------------------------------------------------------------
 
 
-def report(workloads: list[Workload], contended: dict[tuple[str, str, int], Handoffs],
+def report(workloads: list[bc.Workload], contended: dict[tuple[str, str, int], Handoffs],
            stale: dict[str, int]) -> str:
     columns = [POTTERY, PA_SYNC, PA_ASYNC, POTTERY_ASYNC]
-    out = median_table(workloads, LABELS, {POTTERY_ASYNC: POTTERY_ASYNC})
     rows = [[LABELS[w.name], *(f'{1 / w.case(name).median:,.0f}/s' for name in columns)] for w in workloads]
-    out.append('')
-    out.append('Throughput (uncontended acquire+release cycles per second, from the median time):')
-    out.append(table(['workload', *columns], rows))
-    out.extend(targets_table(TARGETS, workloads))
+    out = [bc.report_text(
+        workloads, LABELS, {POTTERY_ASYNC: POTTERY_ASYNC}, TARGETS,
+        bc.section('Throughput (uncontended acquire+release cycles per second, from the median time):',
+                   ['workload', *columns], rows),
+    )]
     if stale:
         out.append('')
         out.append('Lock keys left on the masters after the uncontended runs (stale SETs that a release'
@@ -394,27 +361,28 @@ def report(workloads: list[Workload], contended: dict[tuple[str, str, int], Hand
             h = contended[library, mode, count]
             rows.append([
                 f'{WORKERS} {mode}, {count} master{"s" if count > 1 else ""}', library, str(len(h.gaps)),
-                *((format_time(percentile(h.gaps, p)) for p in (50, 99)) if h.gaps else ('-', '-')),
-                format_time(max(h.gaps)) if h.gaps else '-',
+                *((bc.format_time(bc.percentile(h.gaps, p)) for p in (50, 99)) if h.gaps else ('-', '-')),
+                bc.format_time(max(h.gaps)) if h.gaps else '-',
                 str(h.double_grants), str(len(h.failures)),
             ])
         ours, theirs = contended[PA_SYNC, mode, count], contended[POTTERY, mode, count]
         if ours.gaps and theirs.gaps:
-            p99 = percentile(ours.gaps, 99) / percentile(theirs.gaps, 99)
-            p50 = percentile(ours.gaps, 50) / percentile(theirs.gaps, 50)
+            p99 = bc.percentile(ours.gaps, 99) / bc.percentile(theirs.gaps, 99)
+            p50 = bc.percentile(ours.gaps, 50) / bc.percentile(theirs.gaps, 50)
             ok = p99 <= HANDOFF_GOAL and not ours.double_grants and not ours.failures
             target_rows.append([
                 f'hand-off p99, {WORKERS} {mode}, {count} master{"s" if count > 1 else ""}: vs Pottery',
                 f'{p99:.3f}x', f'{p50:.3f}x', f'<= {HANDOFF_GOAL:.2f}x', 'PASS' if ok else 'MISS',
             ])
-    out.append('')
-    out.append(f'Contended hand-off: {WORKERS} workers on one key, each hand-off to a worker already waiting;'
-               ' time from release() called to the next acquire() returning:')
-    out.append(table(['workers, masters', 'library', 'hand-offs', 'p50', 'p99', 'max', 'double grants',
-                      'failures'], rows))
-    out.append('')
-    out.append('Hand-off targets (ratio of our percentile to Pottery\'s, time: lower is better):')
-    out.append(table(['target', 'p99 ratio', 'p50 ratio', 'goal', 'result'], target_rows))
+    out.extend(bc.section(
+        f'Contended hand-off: {WORKERS} workers on one key, each hand-off to a worker already waiting;'
+        ' time from release() called to the next acquire() returning:',
+        ['workers, masters', 'library', 'hand-offs', 'p50', 'p99', 'max', 'double grants', 'failures'], rows,
+    ))
+    out.extend(bc.section(
+        'Hand-off targets (ratio of our percentile to Pottery\'s, time: lower is better):',
+        ['target', 'p99 ratio', 'p50 ratio', 'goal', 'result'], target_rows,
+    ))
     for (library, mode, count), h in contended.items():
         for failure in sorted(set(h.failures)):
             out.append(f'failure: {library}, {mode}, {count} masters: {failure}')
@@ -422,22 +390,22 @@ def report(workloads: list[Workload], contended: dict[tuple[str, str, int], Hand
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(__doc__, argv, skip=('contended', 'the contended hand-off runs'))
-    settings = choose_settings(args, FULL, QUICK)
-    opened: list[Masters] = []
+    args = bc.parse_args(__doc__, argv, skip=('contended', 'the contended hand-off runs'))
+    settings = bc.choose_settings(args, FULL, QUICK)
+    opened: list[bc.Masters] = []
     contended: dict[tuple[str, str, int], Handoffs] = {}
     stale: dict[str, int] = {}
-    with four_more_servers() as extra:
+    with bc.four_more_servers() as extra:
         urls: list[str] = []
 
-        def build(setup: Setup) -> list[Workload]:
-            urls.extend(master_urls(setup.url, extra))
-            return master_workloads(
+        def build(setup: bc.Setup) -> list[bc.Workload]:
+            urls.extend(bc.master_urls(setup.url, extra))
+            return bc.master_workloads(
                 urls, setup.loop, opened,
                 lambda count, masters: lock_workload(settings, count, masters, setup.prefix, setup.loop),
             )
 
-        def after(setup: Setup) -> None:
+        def after(setup: bc.Setup) -> None:
             for masters in opened:
                 masters.close()
             stale.update(stale_keys(urls, setup.prefix))
@@ -445,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                 contended.update(measure_contended(settings, urls, setup.prefix))
             stale_keys(urls, setup.prefix)
 
-        return run_benchmark(
+        return bc.run_benchmark(
             settings, build, lambda workloads: report(workloads, contended, stale), after=after,
         )
 

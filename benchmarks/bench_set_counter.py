@@ -9,23 +9,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 
+import bench_common as bc
 import pottery
-from bench_common import (
-    PA_ASYNC,
-    PA_SYNC,
-    POTTERY,
-    RAW_SYNC,
-    Case,
-    Setup,
-    Target,
-    Workload,
-    async_case,
-    bench_main,
-    standard_report,
-    sync_case,
-)
+from bench_common import PA_ASYNC, PA_SYNC, POTTERY, RAW_SYNC, Target
 
 import pottery_async
 import pottery_async.sync
@@ -34,24 +21,10 @@ ELEMENTS = 1000  # distinct elements that add / contains cycle through; contains
 BIG = 10_000  # elements in the set that list(s) reads
 WORDS = 'to be or not to be'.split()  # what Counter.update() counts
 
-@dataclass(frozen=True)
-class Settings:
-    repetitions: int
-    single: int  # single-element operations per sample
-    many: int  # contains_many(1000 elements) calls per sample
-    updates: int  # Counter.update(words) calls per sample
-    lists: int  # list(s) calls per sample
-
-    def describe(self) -> str:
-        return (
-            f'{self.repetitions} interleaved repetitions; per sample: '
-            f'{self.single} single-element ops, {self.many} contains_many() calls, '
-            f'{self.updates} update() calls, {self.lists} list(s) calls'
-        )
-
-
-FULL = Settings(repetitions=25, single=1000, many=20, updates=300, lists=2)
-QUICK = Settings(repetitions=5, single=200, many=5, updates=100, lists=1)
+ABOUT = ('{repetitions} interleaved repetitions; per sample: {single} single-element ops, {many}'
+         ' contains_many() calls, {updates} update() calls, {lists} list(s) calls')
+FULL = bc.Settings(ABOUT, repetitions=25, single=1000, many=20, updates=300, lists=2)
+QUICK = bc.Settings(ABOUT, repetitions=5, single=200, many=5, updates=100, lists=1)
 
 
 TARGETS = (
@@ -68,11 +41,9 @@ TARGETS = (
 )
 
 
-def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
+def build_workloads(settings: bc.Settings, setup: bc.Setup) -> list[bc.Workload]:
     prefix, loop, aclient, raw = setup.prefix, setup.loop, setup.aclient, setup.raw
     set_key, big_key, counter_key = f'{prefix}:set', f'{prefix}:big', f'{prefix}:counter'
-    # Each library gets its own sync client.
-    pottery_client, pa_client = setup.client(), setup.client()
 
     elements = [f'element-{i}' for i in range(ELEMENTS)]
     encoded = [json.dumps(e) for e in elements]
@@ -81,14 +52,10 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
         raw.sadd(big_key, *(json.dumps(f'big-{i}') for i in range(start, start + 1000)))
 
     # All read and write the same keys: the server-side work is the same.
-    ps = pottery.RedisSet(redis=pottery_client, key=set_key)
-    ss = pottery_async.sync.RedisSet(redis=pa_client, key=set_key)
-    aset = pottery_async.RedisSet(redis=aclient, key=set_key)
-    pb = pottery.RedisSet(redis=pottery_client, key=big_key)
-    sb = pottery_async.sync.RedisSet(redis=pa_client, key=big_key)
-    ab = pottery_async.RedisSet(redis=aclient, key=big_key)
-    pc = pottery.RedisCounter(redis=pottery_client, key=f'{counter_key}:pottery')
-    sc = pottery_async.sync.RedisCounter(redis=pa_client, key=f'{counter_key}:sync')
+    ps, ss, aset = sets = setup.each_library('RedisSet', key=set_key)
+    pb, sb, ab = big_sets = setup.each_library('RedisSet', key=big_key)
+    pc = pottery.RedisCounter(redis=setup.pottery_client, key=f'{counter_key}:pottery')
+    sc = pottery_async.sync.RedisCounter(redis=setup.pa_client, key=f'{counter_key}:sync')
     ac = pottery_async.RedisCounter(redis=aclient, key=f'{counter_key}:async')
 
     # The implementations must agree before their speed means anything.
@@ -97,32 +64,29 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
     assert tuple(loop.run_until_complete(aset.contains_many(*elements))) == expected
     assert len(pb) == len(sb) == loop.run_until_complete(ab.len()) == BIG
 
-    async def alist(_: int) -> None:
-        async for _element in ab:
+    async def alist(s: pottery_async.RedisSet, _: int) -> None:
+        async for _element in s:
             pass
 
-    async def amany(_: int) -> None:
-        tuple(await aset.contains_many(*elements))
+    async def amany(s: pottery_async.RedisSet, _: int) -> None:
+        tuple(await s.contains_many(*elements))
 
-    add = Workload('add', settings.single, 'op', [
-        sync_case(POTTERY, lambda i: ps.add(elements[i % ELEMENTS])),
-        sync_case(PA_SYNC, lambda i: ss.add(elements[i % ELEMENTS])),
-        async_case(PA_ASYNC, loop, lambda i: aset.add(elements[i % ELEMENTS])),
-        sync_case(RAW_SYNC, lambda i: raw.sadd(set_key, encoded[i % ELEMENTS])),
-    ])
-    contains = Workload('contains', settings.single, 'op', [
-        sync_case(POTTERY, lambda i: elements[i % ELEMENTS] in ps),
-        sync_case(PA_SYNC, lambda i: elements[i % ELEMENTS] in ss),
-        async_case(PA_ASYNC, loop, lambda i: aset.contains(elements[i % ELEMENTS])),
-        sync_case(RAW_SYNC, lambda i: raw.sismember(set_key, encoded[i % ELEMENTS])),
-    ])
-    many = Workload('contains_many', settings.many, 'call', [
-        sync_case(POTTERY, lambda i: tuple(ps.contains_many(*elements))),
-        sync_case(PA_SYNC, lambda i: tuple(ss.contains_many(*elements))),
-        async_case(PA_ASYNC, loop, amany),
-        sync_case(RAW_SYNC, lambda i: raw.smismember(set_key, encoded)),
-    ])
-    def fresh(case: Case, key: str) -> Case:
+    add = bc.workload(
+        'add', settings.single, 'op', setup, sets, lambda s, i: s.add(elements[i % ELEMENTS]),
+        raw=lambda i: raw.sadd(set_key, encoded[i % ELEMENTS]),
+    )
+    contains = bc.workload(
+        'contains', settings.single, 'op', setup, sets, lambda s, i: elements[i % ELEMENTS] in s,
+        aio=lambda s, i: s.contains(elements[i % ELEMENTS]),
+        raw=lambda i: raw.sismember(set_key, encoded[i % ELEMENTS]),
+    )
+    many = bc.workload(
+        'contains_many', settings.many, 'call', setup, sets, lambda s, i: tuple(s.contains_many(*elements)),
+        aio=amany,
+        raw=lambda i: raw.smismember(set_key, encoded),
+    )
+
+    def fresh(case: bc.Case, key: str) -> bc.Case:
         # Each implementation counts into its own key, emptied before each
         # sample: Pottery 3.0.1's update() of an iterable doubles the counts
         # of keys that exist, which would otherwise grow without bound.
@@ -132,18 +96,14 @@ def build_workloads(settings: Settings, setup: Setup) -> list[Workload]:
             raw.unlink(key)
             return run(n)
 
-        return Case(case.name, run_fresh)
+        return bc.Case(case.name, run_fresh)
 
-    update = Workload('update', settings.updates, 'call', [
-        fresh(sync_case(POTTERY, lambda i: pc.update(WORDS)), pc.key),
-        fresh(sync_case(PA_SYNC, lambda i: sc.update(WORDS)), sc.key),
-        fresh(async_case(PA_ASYNC, loop, lambda i: ac.update(WORDS)), ac.key),
+    update = bc.Workload('update', settings.updates, 'call', [
+        fresh(bc.sync_case(POTTERY, lambda i: pc.update(WORDS)), pc.key),
+        fresh(bc.sync_case(PA_SYNC, lambda i: sc.update(WORDS)), sc.key),
+        fresh(bc.async_case(PA_ASYNC, loop, lambda i: ac.update(WORDS)), ac.key),
     ])
-    listing = Workload('list', settings.lists, 'call', [
-        sync_case(POTTERY, lambda i: list(pb)),
-        sync_case(PA_SYNC, lambda i: list(sb)),
-        async_case(PA_ASYNC, loop, alist),
-    ])
+    listing = bc.workload('list', settings.lists, 'call', setup, big_sets, lambda s, i: list(s), aio=alist)
     return [add, contains, many, update, listing]
 
 
@@ -156,14 +116,8 @@ LABELS = {
 }
 
 # The main table's columns of floors: case name, header.
-report = standard_report(
-    LABELS, {RAW_SYNC: f'{RAW_SYNC} floor'}, TARGETS,
-)
-
-
-def main(argv: list[str] | None = None) -> int:
-    return bench_main(__doc__, argv, FULL, QUICK, build_workloads, report)
+report = bc.standard_report(LABELS, {RAW_SYNC: f'{RAW_SYNC} floor'}, TARGETS)
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(bc.bench_main(__doc__, FULL, QUICK, build_workloads, report))
