@@ -224,29 +224,26 @@ def _is_setter(node: Function) -> bool:
     return any(isinstance(d, ast.Attribute) and d.attr == 'setter' for d in node.decorator_list)
 
 
-def _members(cls: ast.ClassDef, bases: dict[str, ast.ClassDef]) -> dict[str, Function]:
-    'The methods of a class and of its core bases, its own definitions winning.'
-    members: dict[str, Function] = {}
+def _functions(cls: ast.ClassDef, bases: dict[str, ast.ClassDef]) -> list[Function]:
+    'The functions defined in a class and its core bases, the bases\' first (later ones win).'
+    found: list[Function] = []
     for base in cls.bases:
         if isinstance(base, ast.Name) and base.id in bases:
-            members.update(_members(bases[base.id], bases))
-    for node in cls.body:
-        if isinstance(node, Function) and not _is_setter(node):
-            members[node.name] = node
-    return members
+            found += _functions(bases[base.id], bases)
+    return found + [node for node in cls.body if isinstance(node, Function)]
+
+
+def _members(cls: ast.ClassDef, bases: dict[str, ast.ClassDef]) -> dict[str, Function]:
+    'The methods of a class and of its core bases, its own definitions winning.'
+    return {node.name: node for node in _functions(cls, bases) if not _is_setter(node)}
 
 
 def _setters(cls: ast.ClassDef, bases: dict[str, ast.ClassDef]) -> dict[str, str]:
     'The assignable properties of a class (and its core bases), with the type they take.'
-    setters: dict[str, str] = {}
-    for base in cls.bases:
-        if isinstance(base, ast.Name) and base.id in bases:
-            setters.update(_setters(bases[base.id], bases))
-    for node in cls.body:
-        if isinstance(node, ast.FunctionDef) and _is_setter(node):
-            annotation = node.args.args[1].annotation
-            setters[node.name] = ast.unparse(annotation) if annotation else 'Any'
-    return setters
+    return {
+        node.name: ast.unparse(node.args.args[1].annotation) if node.args.args[1].annotation else 'Any'
+        for node in _functions(cls, bases) if _is_setter(node)
+    }
 
 
 def _call_args(args: ast.arguments) -> str:
