@@ -42,9 +42,11 @@ and writes the stream as before; it does not see items in flight.
 
 ``get()`` never polls.  It takes with the script, and when nothing is there
 it waits in ``XREAD BLOCK``, which the server answers the moment an entry is
-added; then it takes again (another consumer may have been faster; every
-waiting consumer wakes, one wins).  ``XREAD`` only looks: a wait that is
-abandoned removes nothing.
+added; then it takes again (a consumer elsewhere may have been faster).
+The ``get()`` calls of one event loop waiting on one queue share one
+``XREAD``, so that hundreds of waiting tasks cost one connection; they are
+woken in the order they came, one for each entry found.  ``XREAD`` only
+looks: a wait that is abandoned removes nothing.
 
 A wait never outlasts the client's timeout: redis.asyncio applies
 ``socket_timeout`` to each read, and the sync API's clients apply it to each
@@ -78,10 +80,10 @@ import logging
 import math
 import os
 import time
+import weakref
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import _bridge, _clients, _connection
 from ._base import Container, Script, cancel_requests, companion, raise_if_cancelled, redis_type
@@ -242,6 +244,138 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
+class _Consumer:
+    """A get() of this loop waiting on a stream, in the line of every get() waiting on it (`_Watch`).
+
+    ``wait()`` returns when an entry may be there for this consumer to take,
+    or after the seconds given; in between, the consumer is busy (taking)
+    until it waits again or leaves the line at the end of its get().
+    """
+
+    __slots__ = ('until', 'watch', 'woken')
+
+    def __init__(self, client: _clients.AsyncClient, key: str, slice_: float) -> None:
+        watches = _watches.setdefault(client, {})
+        watch = watches.get(key)
+        if watch is None:
+            watch = watches[key] = _Watch(client, key, slice_)
+        self.watch = watch
+        self.woken: asyncio.Future[None] | None = None
+        self.until = 0.0  # the loop's time when the current wait ends
+
+    async def __aenter__(self) -> _Consumer:
+        self.watch.join(self)
+        return self
+
+    async def __aexit__(self, error_type: type[BaseException] | None, *_exc: object) -> None:
+        # A get() that has its item returns it: nothing may interrupt it
+        # on its way out (its item would be lost).
+        await self.watch.leave(self, wait=error_type is not None)
+
+    async def wait(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        woken = self.woken = loop.create_future()
+        self.until = loop.time() + seconds
+        self.watch.waiting()
+        try:
+            async with asyncio.timeout(seconds):
+                await woken
+        except TimeoutError:
+            pass
+        finally:
+            if woken.cancelled():
+                # Not woken by the watch (which counts those it wakes).
+                self.watch.taking()
+
+
+class _Watch:
+    """Every get() of one loop waiting on one stream, and the one XREAD BLOCK they share.
+
+    The consumers are woken in the order they came, one for each entry the
+    XREAD found, and the next XREAD is sent once those have tried to take:
+    one entry wakes one consumer.  Whatever the number of consumers, their
+    wait costs one connection per loop and stream.  XREAD only looks: a
+    wait that is abandoned removes nothing.
+    """
+
+    def __init__(self, client: _clients.AsyncClient, key: str, slice_: float) -> None:
+        self.client = client
+        self.key = key
+        self.slice = slice_
+        self.consumers: dict[_Consumer, None] = {}  # in the order they came
+        self.busy = 0  # consumers taking, not waiting
+        self.settled = asyncio.Event()  # no consumer is busy
+        self.reading: asyncio.Task[None] | None = None
+
+    def join(self, consumer: _Consumer) -> None:
+        self.consumers[consumer] = None
+        self.taking()
+
+    async def leave(self, consumer: _Consumer, *, wait: bool) -> None:
+        del self.consumers[consumer]
+        self.waiting()
+        if self.consumers:
+            return
+        if _watches.get(self.client, {}).get(self.key) is self:
+            del _watches[self.client][self.key]
+        reading = self.reading
+        if reading is not None and not reading.done():
+            # Nobody waits any more: the XREAD is abandoned, and redis-py
+            # closes its connection.  Unless ``wait`` is false, given a
+            # moment to, since the sync API's loop stops when the call
+            # returns (else it closes during the loop's next call).
+            # Briefly: redis-py may swallow the cancellation and read on.
+            reading.cancel()
+            if wait:
+                await asyncio.wait({reading}, timeout=_ABANDON_WAIT)
+
+    def taking(self) -> None:
+        self.busy += 1
+        self.settled.clear()
+
+    def waiting(self) -> None:
+        self.busy -= 1
+        if self.busy == 0:
+            self.settled.set()
+        if self.reading is None and self.consumers:
+            self.reading = asyncio.get_running_loop().create_task(self._read())
+            self.reading.add_done_callback(_retrieve)
+
+    async def _read(self) -> None:
+        try:
+            while self.consumers:
+                await self.settled.wait()
+                line = [c for c in self.consumers if c.woken is not None and not c.woken.done()]
+                if not line:
+                    return
+                # As long as the longest wait in line needs, a slice at most.
+                longest = max(c.until for c in line) - asyncio.get_running_loop().time()
+                milliseconds = max(math.ceil(min(longest, self.slice) * 1000), 1)
+                try:
+                    # XREAD from ID 0 answers as soon as the stream has any entry.
+                    reply = await self.client.execute_command(  # Redis 5.0+
+                        'XREAD', 'COUNT', len(line), 'BLOCK', milliseconds, 'STREAMS', self.key, '0',
+                    )
+                except RedisError:
+                    # A timeout (a slice whose reply came too late) or a
+                    # failure: taking tells whether the server is alive.
+                    found = len(line)
+                else:
+                    found = len(reply[0][1]) if reply else 0
+                for consumer in line[:found]:
+                    woken = consumer.woken
+                    if woken is not None and not woken.done():
+                        woken.set_result(None)
+                        self.taking()
+        finally:
+            if self.reading is asyncio.current_task():
+                self.reading = None
+
+
+# The waits of every stream, by the client they use (one per loop).
+_watches: weakref.WeakKeyDictionary[Any, dict[str, _Watch]] = weakref.WeakKeyDictionary()
+
+
 class RedisSimpleQueue(Container):
     'A Redis stream that behaves like queue.SimpleQueue: multi-producer, multi-consumer, FIFO.'
 
@@ -343,61 +477,44 @@ class RedisSimpleQueue(Container):
         cancelling = cancel_requests()
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None or math.isinf(timeout) else loop.time() + timeout
-        limit = _wait_limit(client)
-        while True:
-            found, taken = await self._take(client, cancelling)
-            if found:
-                item: JSONTypes = taken
-                return item
-            if not block:
+        found, taken = await self._take(client, cancelling)
+        if found or not block:
+            if not found:
                 raise QueueEmptyError(self.redis, self._key)
-            # Nothing there (yet): wait for an entry, or for an unconfirmed
-            # take to come back.
-            waits = [self._visibility]
-            if limit is not None:
-                waits.append(limit)
-            if taken > 0:
-                waits.append(taken / 1000)
-            if deadline is not None:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise QueueEmptyError(self.redis, self._key)
-                waits.append(remaining)
-            await self._wait_for_entry(client, min(waits), deadline)
-            raise_if_cancelled(cancelling)
+            item: JSONTypes = taken
+            return item
+        async with _Consumer(client, self._key, self._wait_slice(client)) as consumer:
+            while True:
+                # Nothing there (yet): wait for an entry, or for an
+                # unconfirmed take to come back.
+                waits = [self._visibility]
+                if taken > 0:
+                    waits.append(taken / 1000)
+                if deadline is not None:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        raise QueueEmptyError(self.redis, self._key)
+                    waits.append(remaining)
+                await consumer.wait(min(waits))
+                raise_if_cancelled(cancelling)
+                found, taken = await self._take(client, cancelling)
+                if found:
+                    item = taken
+                    return item
 
     async def get_nowait(self) -> JSONTypes:
         'Remove and return the front item if there is one, else raise QueueEmptyError.  O(log n)'
         return await self.get(block=False)
 
-    async def _wait_for_entry(
-        self, client: _clients.AsyncClient, wait: float, deadline: float | None,
-    ) -> None:
-        'Wait until the stream may have an entry, for at most ``wait`` seconds.  Removes nothing.'
-        milliseconds = max(math.ceil(wait * 1000), 1)
-        # XREAD from ID 0 answers as soon as the stream has any entry.
-        reading = asyncio.ensure_future(client.execute_command(  # Redis 5.0+
-            'XREAD', 'COUNT', 1, 'BLOCK', milliseconds, 'STREAMS', self._key, '0',
-        ))
-        reading.add_done_callback(_retrieve)
-        # The server expires a block only at its next tick (every 100 ms at
-        # the default hz of 10): the caller's deadline is kept here instead,
-        # by abandoning the XREAD (and so its connection).
-        try:
-            async with asyncio.timeout_at(deadline):
-                await asyncio.shield(reading)
-        except (TimeoutError, RedisTimeoutError):
-            # The deadline, or the client's own timeout (the reply to a
-            # slice came too late): taking next tells whether the server is
-            # alive.
-            pass
-        finally:
-            if not reading.done():
-                reading.cancel()
-                # Let redis-py close the abandoned read's connection now:
-                # the sync API's loop stops when the call returns.  Briefly:
-                # redis-py may swallow the cancellation and read on.
-                await asyncio.wait({reading}, timeout=_ABANDON_WAIT)
+    def _wait_slice(self, client: _clients.AsyncClient) -> float:
+        """How long one XREAD BLOCK of the shared wait may block.
+
+        No longer than the visibility timeout (a take left unconfirmed comes
+        back without a new entry to wake anyone) nor than the client's
+        timeout allows.
+        """
+        limit = _wait_limit(client)
+        return self._visibility if limit is None else min(limit, self._visibility)
 
     async def _take(self, client: _clients.AsyncClient, cancelling: int) -> tuple[bool, Any]:
         """Take and confirm the oldest item: (True, the item), or (False, _TAKE's wait hint).

@@ -44,9 +44,11 @@ and writes the stream as before; it does not see items in flight.
 
 ``get()`` never polls.  It takes with the script, and when nothing is there
 it waits in ``XREAD BLOCK``, which the server answers the moment an entry is
-added; then it takes again (another consumer may have been faster; every
-waiting consumer wakes, one wins).  ``XREAD`` only looks: a wait that is
-abandoned removes nothing.
+added; then it takes again (a consumer elsewhere may have been faster).
+The ``get()`` calls of one event loop waiting on one queue share one
+``XREAD``, so that hundreds of waiting tasks cost one connection; they are
+woken in the order they came, one for each entry found.  ``XREAD`` only
+looks: a wait that is abandoned removes nothing.
 
 A wait never outlasts the client's timeout: redis.asyncio applies
 ``socket_timeout`` to each read, and the sync API's clients apply it to each
