@@ -247,7 +247,6 @@ async def _disconnect_now(clients: list[Any], hubs: list[Any]) -> None:
     'Close the sockets of these clients and hubs at once, without waiting for anything.'
     connections: list[Any] = [getattr(hub.pubsub, 'connection', None) for hub in hubs]
     for client in clients:
-        connections.append(getattr(client, '_own', None))
         connections += _connection.pool_connections(client)
     for connection in connections:
         if connection is not None:

@@ -178,7 +178,7 @@ def _multiplexed(client: AsyncClient) -> AsyncClient:
         if twin.loop is loop:
             return twin  # type: ignore[no-any-return]
         twin.abandon()
-    twin = _connection.MuxRedis(client, loop)
+    twin = _connection.MuxRedis(client.connection_pool, loop, client.response_callbacks)
     client.__dict__[_MULTIPLEXED] = twin
     return twin
 

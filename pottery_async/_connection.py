@@ -39,7 +39,9 @@ What this module relies on:
   ``_in_use_connections`` and ``_available_connections``, between which
   that connection moves back;
 - ``Redis.parse_response()`` reading from any object with a
-  ``read_response()`` coroutine (`_Exchange`).
+  ``read_response()`` coroutine (`_Exchange`);
+- asyncio's ``TransportSocket._sock``, the socket an idle connection peeks
+  at to learn whether the server closed it (`_closed_by_server`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ import contextvars
 import copy
 import inspect
 import math
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
@@ -225,161 +228,6 @@ class _Deadline(Tries):
         self.expired = False
 
 
-class BridgeRedis(redis.asyncio.Redis):
-    """An async client for one bridge loop, tuned for one caller at a time.
-
-    A bridge loop serves one thread, so commands usually arrive one by one.
-    This client keeps one connection for itself and talks to it directly
-    (send, then parse), skipping the pool, lock and bookkeeping around each
-    command; the socket timeout is applied once per command instead of once
-    per socket read and write, and its expiry raises a ``CommandTimeoutError``
-    (both redis-py's ``TimeoutError``, as from a sync client, and the
-    built-in one).  When that
-    connection is busy (a core operation running commands concurrently) the
-    command goes through the pool as usual.  Pipelines, transactions and
-    pub/sub always use the pool, whose connections keep their own socket
-    timeouts; when the pool has no room left, the client hands its own
-    connection back after each command, so that a small ``max_connections``
-    cannot starve them.
-
-    The client owns its pool: ``aclose()`` closes every connection.
-    """
-
-    def __init__(self, *, connection_pool: aconn.ConnectionPool) -> None:
-        super().__init__(connection_pool=connection_pool)
-        self._command_timeout: float | None = connection_pool.connection_kwargs.get(
-            'socket_timeout', _ASYNC_DEFAULT_SOCKET_TIMEOUT,
-        )
-        self._own: AsyncConnection | None = None
-        self._own_socket_timeout: float | None = None
-        self._own_busy = False
-        # Commands in flight with their deadlines, and the one timer that
-        # enforces them (see execute_command).
-        self._deadlines: set[_Deadline] = set()
-        self._watchdog: asyncio.TimerHandle | None = None
-
-    async def execute_command(self, *args: Any, **options: Any) -> Any:
-        timeout = self._command_timeout
-        if timeout is None:
-            return await self._execute(args, options)
-        # One timer per client instead of one per command: asyncio.timeout()
-        # schedules and cancels a timer for every command, a measurable part
-        # of a single HGET's cost.  Each command records its deadline; the
-        # watchdog cancels the tasks whose deadline has passed.
-        task = asyncio.current_task()
-        assert task is not None
-        loop = task.get_loop()
-        deadline = _Deadline(task, loop.time() + timeout)
-        self._deadlines.add(deadline)
-        if self._watchdog is None:
-            self._watchdog = loop.call_at(deadline.when, self._expire, loop)
-        cancelling = task.cancelling()
-        noting = noting_tries(deadline)
-        try:
-            result = await self._execute(args, options)
-        except asyncio.CancelledError as cancelled:
-            if deadline.expired and task.uncancel() <= cancelling:
-                failure = connect_failure(cancelled, deadline)
-                if failure is not None:
-                    # No reply was possible: the failure to connect
-                    # (refused, authentication...) is the truth, as sync
-                    # redis-py raises it once its retries are spent.
-                    failure.add_note(
-                        f'{args[0]!s} got no reply within socket_timeout={timeout} s: '
-                        'it could not connect meanwhile'
-                    )
-                    raise failure from failure.__cause__ or failure.__context__
-                raise CommandTimeoutError(
-                    f'Timeout: no reply to {args[0]!s} within socket_timeout={timeout} s',
-                ) from None
-            raise
-        finally:
-            self._deadlines.discard(deadline)
-            done_noting(noting, deadline)
-        if deadline.expired:
-            # The watchdog's cancellation was swallowed by redis-py (a
-            # reply that came with it): take it back (see _primitive._timeout).
-            task.uncancel()
-        return result
-
-    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._watchdog = None
-        now = loop.time()
-        nearest: float | None = None
-        for deadline in self._deadlines:
-            if deadline.when <= now:
-                if not deadline.expired:
-                    deadline.expired = True
-                    deadline.task.cancel()
-            elif nearest is None or deadline.when < nearest:
-                nearest = deadline.when
-        if nearest is not None:
-            self._watchdog = loop.call_at(nearest, self._expire, loop)
-
-    async def _execute(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
-        if self._own_busy:
-            return await _Untyped.execute_command(self, *args, **options)
-        self._own_busy = True
-        try:
-            conn: Any = self._own
-            if conn is None:
-                pool: Any = self.connection_pool
-                conn = await pool.get_connection(*_GET_CONNECTION_ARGS)
-                # This connection is never shared; execute_command() bounds
-                # each command as a whole.
-                self._own_socket_timeout = conn.socket_timeout
-                conn.socket_timeout = None
-                _pack_fast(conn)
-                self._own = conn
-            try:
-                await conn.send_command(*args)
-                return await self.parse_response(conn, args[0], **options)
-            except redis.ResponseError:
-                # An error reply, read in full: the connection is in step.
-                raise
-            except (redis.ConnectionError, redis.TimeoutError):
-                # The connection broke (server restart, idle timeout): retry
-                # as the client's retry policy says, on a fresh socket.
-                await conn.disconnect()
-                if _retries(conn.retry) == 0:
-                    raise
-            except BaseException:
-                # Cancelled (a deadline, Ctrl-C) or failed half-way: a reply
-                # may still be on its way and would answer the next command.
-                # redis-py closes the socket in most of these cases; make it
-                # all of them.
-                await conn.disconnect(nowait=True)
-                raise
-            # Retried outside the except clause: a deadline that comes while
-            # the new socket waits for its reply must not look like it came
-            # while handling the broken one (see execute_command).
-            client: Any = self
-            return await conn.retry.call_with_retry(
-                lambda: client._send_command_parse_response(conn, args[0], *args, **options),
-                lambda _error: conn.disconnect(),
-            )
-        finally:
-            self._own_busy = False
-            if self._own is not None and not self.connection_pool.can_get_connection():
-                await self._release_own()
-
-    async def _release_own(self) -> None:
-        own, self._own = self._own, None
-        if own is not None:
-            own.socket_timeout = self._own_socket_timeout
-            vars(own).pop('pack_command', None)
-            await self.connection_pool.release(own)
-
-    async def aclose(self, close_connection_pool: bool | None = None) -> None:
-        if self._watchdog is not None:
-            # A pending timer would keep this client alive until it fires.
-            self._watchdog.cancel()
-            self._watchdog = None
-        await self._release_own()
-        # The pool was built for this client alone: close its connections.
-        await super().aclose(close_connection_pool=True)
-
-
 def retry_twin(retry: redis.retry.Retry | redis.asyncio.retry.Retry) -> redis.asyncio.retry.Retry:
     """The same policy (back-off, retries, errors) as a `_NotingRetry`.
 
@@ -443,10 +291,17 @@ class Multiplexer:
     ``CommandTimeoutError`` too, since their replies could only come after it.
     """
 
-    def __init__(self, conn: AsyncConnection, loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
+    def __init__(
+        self, conn: AsyncConnection, loop: asyncio.AbstractEventLoop, timeout: float | None, *, direct: bool,
+    ) -> None:
         self.conn = conn
         self.loop = loop
         self.timeout = timeout
+        # Whether a command that finds the connection idle reads its own
+        # reply, without the reader task: for callers that come one at a
+        # time (a bridge loop), and that bound their own wait.
+        self.direct = direct
+        self._reading_direct = False
         # Bounded here, as a whole: the socket itself waits as long as it takes.
         conn.socket_timeout = None
         _pack_fast(conn)
@@ -462,9 +317,23 @@ class Multiplexer:
     async def request(self, args: tuple[Any, ...], raw: bool = False) -> Any:
         'Send one command and return its reply (an error reply is raised).'
         conn = self.conn
-        while not conn.is_connected or (self._reader is not None and self._reset_by is not None):
-            await self._connect()
+        while True:
+            # Connected once the handshake is over: while it runs, the
+            # socket is open but its replies are the handshake's.
+            while (
+                self._connecting is not None or not conn.is_connected
+                or (self._reader is not None and self._reset_by is not None)
+            ):
+                await self._connect()
+            idle = not (self._sent or self._queued or self._reading_direct)
+            if not idle or not _closed_by_server(conn):
+                break
+            # The server closed it while idle (a restart, its idle timeout):
+            # nothing was sent, so connect again rather than fail.
+            await conn.disconnect(nowait=True)
         packed = conn.pack_command(*args)
+        if idle and self.direct:
+            return await self._request_direct(packed, raw)
         loop = self.loop
         timeout = self.timeout
         waiter = _Waiter(loop.create_future(), raw, math.inf if timeout is None else loop.time() + timeout)
@@ -473,6 +342,42 @@ class Multiplexer:
         if self._flush is None:
             self._flush = loop.call_soon(self._write)
         return await waiter.future
+
+    async def _request_direct(self, packed: list[bytes], raw: bool) -> Any:
+        '''Write a command on the idle connection and read its reply in this task.
+
+        Commands sent meanwhile go behind it; the reader task starts for
+        them once this reply is in.  Interrupted (its caller's deadline),
+        the read closes the connection, failing those too.
+        '''
+        conn: Any = self.conn
+        head = _Waiter(self.loop.create_future(), raw, math.inf)
+        self._sent.append(head)
+        self._reading_direct = True
+        conn._writer.writelines(packed)
+        try:
+            reply: Any = await conn.read_response(disable_decoding=raw)
+        except redis.ResponseError:
+            raise
+        except BaseException as error:
+            # redis-py closed the socket (see read_response).
+            self._fail(error)
+            raise
+        finally:
+            self._reading_direct = False
+            if self._sent and self._sent[0] is head:
+                self._sent.popleft()
+            self._read_on()
+        return reply
+
+    def _read_on(self) -> None:
+        'Start the reader task (and its watchdog) for commands written and not answered.'
+        if not self._sent or self._reading_direct:
+            return
+        if self._reader is None:
+            self._reader = self.loop.create_task(self._read())
+        if self._watchdog is None and self.timeout is not None:
+            self._watchdog = self.loop.call_at(self._sent[0].when, self._expire)
 
     async def _connect(self) -> None:
         reader = self._reader
@@ -512,10 +417,7 @@ class Multiplexer:
             return
         writer.writelines(data)
         self._sent += queued
-        if self._reader is None:
-            self._reader = self.loop.create_task(self._read())
-        if self._watchdog is None and self.timeout is not None:
-            self._watchdog = self.loop.call_at(self._sent[0].when, self._expire)
+        self._read_on()
 
     async def _read(self) -> None:
         sent = self._sent
@@ -558,7 +460,9 @@ class Multiplexer:
 
     def _expire(self) -> None:
         self._watchdog = None
-        if not self._sent:
+        if not self._sent or self._reading_direct:
+            # A direct read is bounded by its caller; _read_on() watches
+            # what follows it.
             return
         head = self._sent[0]
         if head.when > self.loop.time():
@@ -631,15 +535,28 @@ class MuxRedis(redis.asyncio.Redis):
     too; the next command opens it again.
     """
 
-    def __init__(self, client: redis.asyncio.Redis, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(connection_pool=client.connection_pool)
-        self.response_callbacks = client.response_callbacks
-        self.loop = loop
+    # Whether the multiplexer reads a reply in the caller's task when it
+    # finds the connection idle (see Multiplexer).
+    _DIRECT = False
+
+    def __init__(
+        self,
+        connection_pool: aconn.ConnectionPool,
+        loop: asyncio.AbstractEventLoop | None,
+        response_callbacks: Any = None,
+    ) -> None:
+        super().__init__(connection_pool=connection_pool)
+        if response_callbacks is not None:
+            self.response_callbacks = response_callbacks
+        self.loop = loop  # None: the loop of its first command
         self._mux: Multiplexer | None = None
         self._starting = asyncio.Lock()
         self._pooled = False  # the pool could not spare a connection
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
+        return await self._multiplexed(args, options)
+
+    async def _multiplexed(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
         name = args[0]
         if isinstance(name, bytes):
             name = name.decode()
@@ -668,6 +585,8 @@ class MuxRedis(redis.asyncio.Redis):
         # Not a task shared by the callers: a cancelled caller's connection
         # would open after its application closed the client.
         async with self._starting:
+            if self.loop is None:
+                self.loop = asyncio.get_running_loop()
             if self._mux is None and not self._pooled:
                 pool: Any = self.connection_pool
                 # redis-py 8's pool raises when full: the next command asks again.
@@ -678,7 +597,7 @@ class MuxRedis(redis.asyncio.Redis):
                     await pool.release(conn)
                     self._pooled = True
                 else:
-                    self._mux = Multiplexer(conn, self.loop, conn.socket_timeout)
+                    self._mux = Multiplexer(conn, self.loop, conn.socket_timeout, direct=self._DIRECT)
         return self._mux
 
     def abandon(self) -> None:
@@ -696,7 +615,7 @@ class MuxRedis(redis.asyncio.Redis):
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is self.loop:
+        if running is not None and running is self.loop:
             task = running.create_task(self._close(mux))
             _closing.add(task)
             task.add_done_callback(_closing.discard)
@@ -721,3 +640,124 @@ def _restore(conn: Any, mux: Multiplexer) -> None:
     'Make ``conn`` a plain connection of its pool again.'
     vars(conn).pop('pack_command', None)
     conn.socket_timeout = mux.timeout
+
+
+def _closed_by_server(conn: Any) -> bool:
+    """Whether an idle connection was closed by the server (it has nothing else to say).
+
+    Peeks at the socket without taking anything from it: TLS records or a
+    RESP3 push message are left for whoever reads next.
+    """
+    reader = conn._reader
+    if reader is not None and reader.at_eof():
+        return True
+    sock: socket.socket | None
+    sock = conn._writer.transport.get_extra_info('socket') if conn._writer is not None else None
+    if sock is None:
+        return False
+    # asyncio hands out a wrapper without recv(): the socket it wraps.
+    raw: Any = getattr(sock, '_sock', sock)
+    try:
+        return bool(raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b'')
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+
+
+class BridgeRedis(MuxRedis):
+    """An async client for one bridge loop: its own pool, and each command bounded as a whole.
+
+    A bridge loop serves one thread, so commands usually arrive one by one:
+    the multiplexer reads a reply in the caller's task when the connection
+    is idle, skipping the reader task; commands that a core operation runs
+    concurrently share the connection as in the async API.  The socket
+    timeout is applied once per command, connecting and retries included,
+    instead of once per socket read and write, and its expiry raises a
+    ``CommandTimeoutError`` (both redis-py's ``TimeoutError``, as from a
+    sync client, and the built-in one), or the connection failure that kept
+    the command from being sent.
+
+    The client owns its pool: ``aclose()`` closes every connection.
+    """
+
+    _DIRECT = True
+
+    def __init__(self, *, connection_pool: aconn.ConnectionPool) -> None:
+        super().__init__(connection_pool, None)
+        self._command_timeout: float | None = connection_pool.connection_kwargs.get(
+            'socket_timeout', _ASYNC_DEFAULT_SOCKET_TIMEOUT,
+        )
+        # Commands in flight with their deadlines, and the one timer that
+        # enforces them (see execute_command).
+        self._deadlines: set[_Deadline] = set()
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        timeout = self._command_timeout
+        if timeout is None:
+            return await self._multiplexed(args, options)
+        # One timer per client instead of one per command: asyncio.timeout()
+        # schedules and cancels a timer for every command, a measurable part
+        # of a single HGET's cost.  Each command records its deadline; the
+        # watchdog cancels the tasks whose deadline has passed.
+        task = asyncio.current_task()
+        assert task is not None
+        loop = task.get_loop()
+        deadline = _Deadline(task, loop.time() + timeout)
+        self._deadlines.add(deadline)
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(deadline.when, self._expire, loop)
+        cancelling = task.cancelling()
+        noting = noting_tries(deadline)
+        try:
+            result = await self._multiplexed(args, options)
+        except asyncio.CancelledError as cancelled:
+            if deadline.expired and task.uncancel() <= cancelling:
+                failure = connect_failure(cancelled, deadline)
+                if failure is not None:
+                    # No reply was possible: the failure to connect
+                    # (refused, authentication...) is the truth, as sync
+                    # redis-py raises it once its retries are spent.
+                    failure.add_note(
+                        f'{args[0]!s} got no reply within socket_timeout={timeout} s: '
+                        'it could not connect meanwhile'
+                    )
+                    raise failure from failure.__cause__ or failure.__context__
+                raise CommandTimeoutError(
+                    f'Timeout: no reply to {args[0]!s} within socket_timeout={timeout} s',
+                ) from None
+            raise
+        finally:
+            self._deadlines.discard(deadline)
+            done_noting(noting, deadline)
+        if deadline.expired:
+            # The watchdog's cancellation was swallowed by redis-py (a
+            # reply that came with it): take it back (see _primitive._timeout).
+            task.uncancel()
+        return result
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._watchdog = None
+        now = loop.time()
+        nearest: float | None = None
+        for deadline in self._deadlines:
+            if deadline.when <= now:
+                if not deadline.expired:
+                    deadline.expired = True
+                    deadline.task.cancel()
+            elif nearest is None or deadline.when < nearest:
+                nearest = deadline.when
+        if nearest is not None:
+            self._watchdog = loop.call_at(nearest, self._expire, loop)
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        if self._watchdog is not None:
+            # A pending timer would keep this client alive until it fires.
+            self._watchdog.cancel()
+            self._watchdog = None
+        mux, self._mux = self._mux, None
+        if mux is not None:
+            await mux.aclose()
+        # The pool was built for this client alone: close its connections.
+        await super().aclose(close_connection_pool=True)

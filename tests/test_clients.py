@@ -365,20 +365,19 @@ def test_retry_becomes_an_async_retry_with_the_same_policy(url: str, redis_clien
     assert (retry._backoff._cap, retry._backoff._base) == (0.2, 0.01)
     assert retry._backoff is not backoff
 
-    # And it retries: a connection killed by the server is replaced.
+    # A connection the server closed while idle is replaced before anything
+    # is sent on it, whatever the retry policy: nothing can run twice.
     redis_client.set('retried', 'yes')
-    first = on_twin(client, lambda twin: twin.client_id())
-    assert redis_client.client_kill_filter(_id=first) == 1
-    assert on_twin(client, lambda twin: twin.get('retried')) == b'yes'
-    assert on_twin(client, lambda twin: twin.client_id()) != first
-
-    # Whereas with no retries the broken connection's error surfaces.
-    once = redis.Redis.from_url(url, retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0))
-    first = on_twin(once, lambda twin: twin.client_id())
-    assert redis_client.client_kill_filter(_id=first) == 1
-    with pytest.raises(redis.ConnectionError):
-        on_twin(once, lambda twin: twin.get('retried'))
-    assert on_twin(once, lambda twin: twin.get('retried')) == b'yes'
+    for policy, label in (
+        (redis.retry.Retry(backoff, 3), 'retries'), (redis.retry.Retry(redis.backoff.NoBackoff(), 0), 'once'),
+    ):
+        label = unique(label)
+        sync_client = redis.Redis.from_url(url, client_name=label, retry=policy)
+        assert on_twin(sync_client, lambda twin: twin.get('retried')) == b'yes'
+        (first,) = named_connections(redis_client, label)
+        assert redis_client.client_kill_filter(_id=first['id']) == 1
+        assert on_twin(sync_client, lambda twin: twin.get('retried')) == b'yes'
+        assert [c['id'] for c in named_connections(redis_client, label)] != [first['id']]
 
 
 # --- what has no twin ---------------------------------------------------------------
