@@ -41,7 +41,7 @@ What this module relies on:
 - ``Redis.parse_response()`` reading from any object with a
   ``read_response()`` coroutine (`_Exchange`);
 - asyncio's ``TransportSocket._sock``, the socket an idle connection peeks
-  at to learn whether the server closed it (`_closed_by_server`).
+  at to learn whether the server closed it (`Multiplexer._closed_by_server`).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ import contextvars
 import copy
 import inspect
 import math
+import select
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
@@ -302,6 +303,10 @@ class Multiplexer:
         # time (a bridge loop), and that bound their own wait.
         self.direct = direct
         self._reading_direct = False
+        # What _closed_by_server() polls, for the writer it was made for.
+        self._polled: Any = None
+        self._socket: Any = None
+        self._poller: Any = None
         # Bounded here, as a whole: the socket itself waits as long as it takes.
         conn.socket_timeout = None
         _pack_fast(conn)
@@ -326,7 +331,7 @@ class Multiplexer:
             ):
                 await self._connect()
             idle = not (self._sent or self._queued or self._reading_direct)
-            if not idle or not _closed_by_server(conn):
+            if not idle or not self._closed_by_server():
                 break
             # The server closed it while idle (a restart, its idle timeout):
             # nothing was sent, so connect again rather than fail.
@@ -343,6 +348,38 @@ class Multiplexer:
             self._flush = loop.call_soon(self._write)
         return await waiter.future
 
+    def _closed_by_server(self) -> bool:
+        """Whether the idle connection was closed by the server (it has nothing else to say).
+
+        Polls the socket (a cached poll object, well under a microsecond)
+        and, only when something is there, peeks at it without taking
+        anything: TLS records or a RESP3 push message are left for whoever
+        reads next.
+        """
+        conn: Any = self.conn
+        writer = conn._writer
+        if writer is None:
+            return False
+        if conn._reader is not None and conn._reader.at_eof():
+            return True
+        if self._polled is not writer:
+            self._polled = writer
+            wrapper = writer.transport.get_extra_info('socket')
+            # asyncio hands out a wrapper without recv(): the socket it wraps.
+            self._socket = getattr(wrapper, '_sock', wrapper)
+            self._poller = None
+            if self._socket is not None and hasattr(select, 'poll'):
+                self._poller = select.poll()
+                self._poller.register(self._socket.fileno(), select.POLLIN)
+        if self._socket is None or (self._poller is not None and not self._poller.poll(0)):
+            return False
+        try:
+            return bool(self._socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b'')
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True
+
     async def _request_direct(self, packed: list[bytes], raw: bool) -> Any:
         '''Write a command on the idle connection and read its reply in this task.
 
@@ -351,6 +388,8 @@ class Multiplexer:
         the read closes the connection, failing those too.
         '''
         conn: Any = self.conn
+        # In line, so that commands sent meanwhile go behind it; its future
+        # is never awaited (this task reads the reply).
         head = _Waiter(self.loop.create_future(), raw, math.inf)
         self._sent.append(head)
         self._reading_direct = True
@@ -360,7 +399,9 @@ class Multiplexer:
         except redis.ResponseError:
             raise
         except BaseException as error:
-            # redis-py closed the socket (see read_response).
+            # redis-py closed the socket (see read_response): what was sent
+            # behind this command gets no reply either.
+            self._sent.remove(head)
             self._fail(error)
             raise
         finally:
@@ -511,11 +552,13 @@ class _Exchange:
     does for its own connections.
     """
 
-    __slots__ = ('args', 'mux')
+    __slots__ = ('_resp2_fallback', 'args', 'mux')
 
     def __init__(self, mux: Multiplexer, args: tuple[Any, ...]) -> None:
         self.mux = mux
         self.args = args
+        # Read by redis-py 8's parse_response() on every reply.
+        self._resp2_fallback = getattr(mux.conn, '_resp2_fallback', False)
 
     async def read_response(self, disable_decoding: bool = False, **_options: Any) -> Any:
         return await self.mux.request(self.args, disable_decoding)
@@ -640,29 +683,6 @@ def _restore(conn: Any, mux: Multiplexer) -> None:
     'Make ``conn`` a plain connection of its pool again.'
     vars(conn).pop('pack_command', None)
     conn.socket_timeout = mux.timeout
-
-
-def _closed_by_server(conn: Any) -> bool:
-    """Whether an idle connection was closed by the server (it has nothing else to say).
-
-    Peeks at the socket without taking anything from it: TLS records or a
-    RESP3 push message are left for whoever reads next.
-    """
-    reader = conn._reader
-    if reader is not None and reader.at_eof():
-        return True
-    sock: socket.socket | None
-    sock = conn._writer.transport.get_extra_info('socket') if conn._writer is not None else None
-    if sock is None:
-        return False
-    # asyncio hands out a wrapper without recv(): the socket it wraps.
-    raw: Any = getattr(sock, '_sock', sock)
-    try:
-        return bool(raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b'')
-    except (BlockingIOError, InterruptedError):
-        return False
-    except OSError:
-        return True
 
 
 class BridgeRedis(MuxRedis):
