@@ -171,7 +171,7 @@ def _multiplexed(client: AsyncClient) -> AsyncClient:
     with a single connection, as it is.
     """
     twin = client.__dict__.get(_MULTIPLEXED)
-    if twin is False or isinstance(client, redis.asyncio.RedisCluster) or client.connection is not None:
+    if twin is False or isinstance(client, redis.asyncio.RedisCluster) or client.single_connection_client:
         return client
     loop = asyncio.get_running_loop()
     if twin is not None:
