@@ -344,7 +344,11 @@ class Multiplexer:
         waiter = _Waiter(loop.create_future(), raw, math.inf if timeout is None else loop.time() + timeout)
         self._outbox += packed
         self._queued.append(waiter)
-        if self._flush is None:
+        if idle:
+            # Nothing to wait for: written now, a loop turn sooner.  What
+            # other tasks send in this turn leaves together after it.
+            self._write()
+        elif self._flush is None:
             self._flush = loop.call_soon(self._write)
         return await waiter.future
 
@@ -447,6 +451,8 @@ class Multiplexer:
             task.exception()  # retrieved: the callers got it, if any were left
 
     def _write(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
         self._flush = None
         queued, self._queued = self._queued, []
         data, self._outbox = self._outbox, []
