@@ -284,11 +284,13 @@ class Multiplexer:
     The commands the loop's tasks issue in one turn leave in one write;
     one reader task reads the replies in order and hands each to its
     caller.  A caller that is cancelled gives up its reply, which is still
-    read (and dropped), so later replies keep matching their commands.
-    A broken connection fails every command on its way with
-    ``ConnectionError`` (`NotSent` for those not yet written) and the next
-    command connects again.  With ``timeout``, a reply later than that
-    resets the connection: the commands behind it fail with
+    read (and dropped), so later replies keep matching their commands; one
+    cancelled before its command was written is not sent.  A broken
+    connection fails every command on its way with ``ConnectionError``
+    (`NotSent` for those not yet written) and the next command connects
+    again.  With ``timeout``, a reply that takes longer than that (counted
+    from when it could start: its command written and the reply before it
+    read) resets the connection: the commands behind it fail with
     ``CommandTimeoutError`` too, since their replies could only come after it.
     """
 
@@ -307,29 +309,32 @@ class Multiplexer:
         self._polled: Any = None
         self._socket: Any = None
         self._poller: Any = None
-        # Bounded here, as a whole: the socket itself waits as long as it takes.
+        # Bounded here: the socket itself waits as long as it takes.
         conn.socket_timeout = None
         _pack_fast(conn)
-        self._outbox: list[bytes] = []
-        self._queued: list[_Waiter] = []  # in the outbox
+        self._queued: list[tuple[_Waiter, list[bytes]]] = []  # not yet written
         self._sent: collections.deque[_Waiter] = collections.deque()  # written, in order
         self._flush: asyncio.Handle | None = None
         self._reader: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._reset_by: BaseException | None = None
+        # Closed for good (aclose()): every request raises NotSent.
+        self.closed = False
+        # The failure of the last connect, as request() raised it.
+        self.connect_failure: BaseException | None = None
 
     async def request(self, args: tuple[Any, ...], raw: bool = False) -> Any:
         'Send one command and return its reply (an error reply is raised).'
         conn = self.conn
         while True:
+            if self.closed:
+                raise NotSent('the multiplexed connection was closed')
             # Connected once the handshake is over: while it runs, the
             # socket is open but its replies are the handshake's.
-            while (
-                self._connecting is not None or not conn.is_connected
-                or (self._reader is not None and self._reset_by is not None)
-            ):
+            if self._connecting is not None or not conn.is_connected or self._reader_resetting():
                 await self._connect()
+                continue
             idle = not (self._sent or self._queued or self._reading_direct)
             if not idle or not self._closed_by_server():
                 break
@@ -339,18 +344,18 @@ class Multiplexer:
         packed = conn.pack_command(*args)
         if idle and self.direct:
             return await self._request_direct(packed, raw)
-        loop = self.loop
-        timeout = self.timeout
-        waiter = _Waiter(loop.create_future(), raw, math.inf if timeout is None else loop.time() + timeout)
-        self._outbox += packed
-        self._queued.append(waiter)
+        waiter = _Waiter(self.loop.create_future(), raw, math.inf)
+        self._queued.append((waiter, packed))
         if idle:
             # Nothing to wait for: written now, a loop turn sooner.  What
             # other tasks send in this turn leaves together after it.
             self._write()
         elif self._flush is None:
-            self._flush = loop.call_soon(self._write)
+            self._flush = self.loop.call_soon(self._write)
         return await waiter.future
+
+    def _reader_resetting(self) -> bool:
+        return self._reader is not None and self._reset_by is not None
 
     def _closed_by_server(self) -> bool:
         """Whether the idle connection was closed by the server (it has nothing else to say).
@@ -358,7 +363,8 @@ class Multiplexer:
         Polls the socket (a cached poll object, well under a microsecond)
         and, only when something is there, peeks at it without taking
         anything: TLS records or a RESP3 push message are left for whoever
-        reads next.
+        reads next.  Where the socket cannot be peeked at (uvloop's), only
+        an end of stream the loop has seen counts.
         """
         conn: Any = self.conn
         writer = conn._writer
@@ -379,7 +385,7 @@ class Multiplexer:
             return False
         try:
             return bool(self._socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b'')
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, TypeError, AttributeError, NotImplementedError):
             return False
         except OSError:
             return True
@@ -421,8 +427,17 @@ class Multiplexer:
             return
         if self._reader is None:
             self._reader = self.loop.create_task(self._read())
-        if self._watchdog is None and self.timeout is not None:
-            self._watchdog = self.loop.call_at(self._sent[0].when, self._expire)
+            self._reader.add_done_callback(self._read_over)
+        self._due(self.loop.time())
+
+    def _due(self, now: float) -> None:
+        'The head of the line may take its reply from now on: watch it.'
+        if self.timeout is None or not self._sent:
+            return
+        head = self._sent[0]
+        head.when = min(head.when, now + self.timeout)
+        if self._watchdog is None:
+            self._watchdog = self.loop.call_at(head.when, self._expire)
 
     async def _connect(self) -> None:
         reader = self._reader
@@ -434,19 +449,31 @@ class Multiplexer:
             self._connecting = self.loop.create_task(self._open())
             self._connecting.add_done_callback(self._connected)
         # Shared by every caller: one caller's cancellation does not stop it.
-        await asyncio.shield(self._connecting)
+        try:
+            await asyncio.shield(self._connecting)
+        except Exception as error:
+            self.connect_failure = error
+            raise
 
     async def _open(self) -> None:
         conn: Any = self.conn
-        # The handshake's replies are bounded as redis-py bounds them.
-        conn.socket_timeout = self.timeout
+        # The handshake's replies are bounded as redis-py bounds them,
+        # unless the callers bound their whole command (direct mode: the
+        # bridge), whose deadline then says what failed.
+        conn.socket_timeout = None if self.direct else self.timeout
         try:
             await conn.connect()
         finally:
-            conn.socket_timeout = None
+            if not self.closed:
+                conn.socket_timeout = None
+            # Cleared here, not a turn later by _connected(): a request made
+            # in between would find the connect still "under way" and spin.
+            if self._connecting is asyncio.current_task():
+                self._connecting = None
 
     def _connected(self, task: asyncio.Task[None]) -> None:
-        self._connecting = None
+        if self._connecting is task:
+            self._connecting = None
         if not task.cancelled():
             task.exception()  # retrieved: the callers got it, if any were left
 
@@ -455,15 +482,16 @@ class Multiplexer:
             self._flush.cancel()
         self._flush = None
         queued, self._queued = self._queued, []
-        data, self._outbox = self._outbox, []
         writer = self.conn._writer
-        if writer is None or self._reset_by is not None:
-            for waiter in queued:
+        if writer is None or self._reset_by is not None or self.closed:
+            for waiter, _ in queued:
                 if not waiter.future.done():
                     waiter.future.set_exception(NotSent('the connection closed before the command was sent'))
             return
-        writer.writelines(data)
-        self._sent += queued
+        # A caller cancelled before its command left takes it back.
+        sending = [(waiter, packed) for waiter, packed in queued if not waiter.future.done()]
+        writer.writelines([chunk for _, packed in sending for chunk in packed])
+        self._sent += [waiter for waiter, _ in sending]
         self._read_on()
 
     async def _read(self) -> None:
@@ -478,6 +506,7 @@ class Multiplexer:
                     # An error reply, read in full: the connection is in step.
                     reply = error
                 sent.popleft()
+                self._due(self.loop.time())
                 future = head.future
                 if not future.done():
                     if isinstance(reply, redis.ResponseError):
@@ -490,8 +519,20 @@ class Multiplexer:
             if not isinstance(error, Exception):
                 raise
         finally:
-            self._reader = None
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        self._reader = None
+        if not self.closed:
             self._reset_by = None
+
+    def _read_over(self, task: asyncio.Task[None]) -> None:
+        'Done callback of the reader task: one cancelled before it ran fails what it would have read.'
+        if self._reader is task:
+            self._fail(self._reset_by or redis.ConnectionError('the reader of the connection stopped'))
+            self._reader_gone()
+        if not task.cancelled():
+            task.exception()
 
     def _fail(self, error: BaseException) -> None:
         failure: BaseException = error
@@ -521,11 +562,17 @@ class Multiplexer:
             self._reader.cancel()
 
     async def aclose(self) -> None:
-        'Fail what is on its way and close the connection.'
+        'Fail what is on its way and close the connection, for good.'
+        self.closed = True
         self._reset_by = redis.ConnectionError('the client was closed')
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.wait({self._reader})
+        self._write()  # what is queued fails as NotSent
+        reader = self._reader
+        if reader is not None:
+            reader.cancel()
+            await asyncio.wait({reader})
+        if self._connecting is not None:
+            self._connecting.cancel()
+            await asyncio.wait({self._connecting})
         await self.conn.disconnect()
 
 
@@ -549,6 +596,10 @@ _READS = frozenset({
     'PFCOUNT', 'XLEN', 'XRANGE', 'XREVRANGE', 'XPENDING', 'SCAN', 'PING', 'ECHO', 'TIME', 'INFO',
     'DBSIZE', 'EVALSHA_RO', 'EVAL_RO',
 })
+
+
+# The smallest pool a MuxRedis takes a connection from (max_connections).
+_SMALLEST_POOL = 4
 
 
 class _Exchange:
@@ -609,24 +660,27 @@ class MuxRedis(redis.asyncio.Redis):
         name = args[0]
         if isinstance(name, bytes):
             name = name.decode()
-        mux = self._mux
-        if mux is None and not self._pooled:
-            mux = await self._start()
-        if mux is None or name.upper() in _POOLED:
-            return await _Untyped.execute_command(self, *args, **options)
-        retry = mux.conn.retry
+        name = name.upper()
         failures = 0
         while True:
+            mux = self._mux
+            if mux is None and not self._pooled:
+                mux = await self._start()
+            if mux is None or name in _POOLED:
+                return await _Untyped.execute_command(self, *args, **options)
             try:
                 return await _Untyped.parse_response(self, _Exchange(mux, args), args[0], **options)
             except redis.ConnectionError as error:
                 # A command never written is safe to send on the next
                 # connection; one written may have run, unless it only
-                # reads.  (A timeout is not retried: the server that did not
-                # answer in time would not now.)
+                # reads.  A failed connect already had its retries (the
+                # retry policy's), and a timeout is not retried: the server
+                # that did not answer in time would not now.
                 failures += 1
-                if failures > _retries(retry) + 1 or not (
-                    isinstance(error, NotSent) or name.upper() in _READS
+                if (
+                    error is mux.connect_failure
+                    or failures > _retries(mux.conn.retry) + 1
+                    or not (isinstance(error, NotSent) or name in _READS)
                 ):
                     raise
 
@@ -638,6 +692,12 @@ class MuxRedis(redis.asyncio.Redis):
                 self.loop = asyncio.get_running_loop()
             if self._mux is None and not self._pooled:
                 pool: Any = self.connection_pool
+                if getattr(pool, 'max_connections', _SMALLEST_POOL) < _SMALLEST_POOL:
+                    # A small pool is the application's: its own commands,
+                    # pipelines and blocking reads (a waiting queue's XREAD)
+                    # need every connection.
+                    self._pooled = True
+                    return None
                 # redis-py 8's pool raises when full: the next command asks again.
                 conn = await pool.get_connection(*_GET_CONNECTION_ARGS)
                 if not pool.can_get_connection():
@@ -657,6 +717,8 @@ class MuxRedis(redis.asyncio.Redis):
         dropped, and whoever takes the connection next connects anew.
         """
         mux, self._mux = self._mux, None
+        # Commands still on their way through this client go through the pool.
+        self._pooled = True
         if mux is None:
             return
         conn: Any = mux.conn
@@ -669,6 +731,7 @@ class MuxRedis(redis.asyncio.Redis):
             _closing.add(task)
             task.add_done_callback(_closing.discard)
             return
+        mux.closed = True
         conn._reader = conn._writer = None
         _restore(conn, mux)
         pool: Any = self.connection_pool

@@ -76,6 +76,7 @@ request is remembered does its work again.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import math
 import os
@@ -84,6 +85,7 @@ import weakref
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import _bridge, _clients, _connection
 from ._base import Container, Script, cancel_requests, companion, raise_if_cancelled, redis_type
@@ -351,22 +353,32 @@ class _Watch:
                 # As long as the longest wait in line needs, a slice at most.
                 longest = max(c.until for c in line) - asyncio.get_running_loop().time()
                 milliseconds = max(math.ceil(min(longest, self.slice) * 1000), 1)
+                failure: RedisError | None = None
                 try:
                     # XREAD from ID 0 answers as soon as the stream has any entry.
                     reply = await self.client.execute_command(  # Redis 5.0+
                         'XREAD', 'COUNT', len(line), 'BLOCK', milliseconds, 'STREAMS', self.key, '0',
                     )
-                except RedisError:
-                    # A timeout (a slice whose reply came too late) or a
-                    # failure: taking tells whether the server is alive.
+                except RedisTimeoutError:
+                    # A slice whose reply came too late: taking tells whether
+                    # the server is alive.
                     found = len(line)
+                except RedisError as error:
+                    # Refused (NOPERM...), or no connection to wait on: the
+                    # consumers raise it, as one waiting alone would.
+                    failure, found = error, len(line)
                 else:
                     found = len(reply[0][1]) if reply else 0
                 for consumer in line[:found]:
                     woken = consumer.woken
                     if woken is not None and not woken.done():
-                        woken.set_result(None)
+                        if failure is None:
+                            woken.set_result(None)
+                        else:
+                            woken.set_exception(copy.copy(failure))
                         self.taking()
+                if failure is not None:
+                    return
         finally:
             if self.reading is asyncio.current_task():
                 self.reading = None

@@ -16,12 +16,14 @@ from collections.abc import AsyncIterator
 import pytest
 import redis
 import redis.asyncio
+import redis.asyncio.retry
+import redis.backoff
 
 import pottery_async
 import pottery_async.sync
 from pottery_async import CommandTimeoutError, RedisDict, RedisList
 from tests.helpers import HANG_GUARD, eventually, named_connections, paused, unique
-from tests.servers import Server
+from tests.servers import Server, running
 
 pytestmark = pytest.mark.filterwarnings('ignore::pottery_async.exceptions.InefficientAccessWarning')
 
@@ -199,3 +201,98 @@ def test_multiplexing_takes_an_async_client(redis_client: redis.Redis) -> None:
     with pytest.raises(TypeError, match=r'multiplexing\(\) takes a redis.asyncio.Redis, not Redis'):
         pottery_async.multiplexing(redis_client)  # type: ignore[arg-type]
     assert not hasattr(pottery_async.sync, 'multiplexing')
+
+
+async def test_kills_under_load_never_hang_nor_send_a_write_twice(
+    app: redis.asyncio.Redis, redis_client: redis.Redis,
+) -> None:
+    # The server kills the multiplexed connection at random moments while
+    # 200 tasks append: each append either raises ConnectionError or is
+    # stored once, and nothing hangs (a reconnection that finished a turn
+    # before its bookkeeping once made requests spin, freezing the loop).
+    items = RedisList(redis=app, key='killed')
+    name = name_of(app)
+    rng = random.Random(11)
+    stop = asyncio.Event()
+
+    def kill() -> None:
+        for connection in named_connections(redis_client, name):
+            redis_client.client_kill_filter(_id=connection['id'])
+
+    async def killer() -> None:
+        while not stop.is_set():
+            await asyncio.sleep(rng.uniform(0.005, 0.03))
+            await asyncio.to_thread(kill)
+
+    killing = asyncio.ensure_future(killer())
+    acknowledged: set[bytes] = set()
+    try:
+        for round_ in range(8):
+            values = [f'{round_}-{i}' for i in range(200)]
+            outcomes = await asyncio.wait_for(asyncio.gather(
+                *(items.append(value) for value in values), return_exceptions=True,
+            ), HANG_GUARD)
+            assert all(got is None or isinstance(got, redis.ConnectionError) for got in outcomes), outcomes
+            acknowledged |= {
+                f'"{value}"'.encode() for value, got in zip(values, outcomes, strict=True) if got is None
+            }
+    finally:
+        stop.set()
+        await killing
+    stored = redis_client.lrange('killed', 0, -1)
+    # Every acknowledged append is there, once; one that raised may have run, once.
+    assert len(stored) == len(set(stored))
+    assert acknowledged <= set(stored)
+
+
+async def test_turned_off_in_flight_the_pool_keeps_its_settings(url: str) -> None:
+    app = redis.asyncio.Redis.from_url(url, socket_timeout=1)
+    try:
+        d = await RedisDict({'a': 1}, redis=app, key='toggled')
+        # Fewer than the pool's 100 connections: those sent again go there.
+        reads = [asyncio.ensure_future(d.getitem('a')) for _ in range(60)]
+        await asyncio.sleep(0)
+        pottery_async.multiplexing(app, False)
+        # Answered by the old connection, or sent again through the pool.
+        assert await asyncio.wait_for(asyncio.gather(*reads), HANG_GUARD) == [1] * 60
+        await asyncio.sleep(0.1)
+        pool = app.connection_pool
+        connections = [*pool._available_connections, *pool._in_use_connections]
+        assert connections
+        assert all(c.socket_timeout == 1 for c in connections)
+        # The application's own commands still use the pool as they did.
+        assert await app.hlen('toggled') == 1
+    finally:
+        await app.aclose()
+
+
+async def test_a_burst_of_large_replies_is_not_timed_out_by_its_queue(url: str) -> None:
+    # Each reply has socket_timeout from when the one before it is read,
+    # as each read of a pooled connection has: 300 replies of 100 kB, all
+    # asked at once, are not late because they queued.
+    app = redis.asyncio.Redis.from_url(url, socket_timeout=0.25)
+    try:
+        big = 'x' * 100_000
+        d = await RedisDict({'big': big}, redis=app, key='burst')
+        replies = await asyncio.gather(*(d.getitem('big') for _ in range(300)))
+        assert replies == [big] * 300
+    finally:
+        await app.aclose()
+
+
+async def test_a_read_fails_after_one_retry_policy_when_the_server_is_gone() -> None:
+    with running() as gone:
+        app = redis.asyncio.Redis.from_url(gone.url(1), retry=redis.asyncio.retry.Retry(
+            redis.backoff.ConstantBackoff(0.2), 3,
+        ))
+        d = await RedisDict({'a': 1}, redis=app, key='gone')
+        assert await d.getitem('a') == 1
+    try:
+        start = time.monotonic()
+        with pytest.raises(redis.ConnectionError):
+            await d.getitem('a')
+        # One connect with its retries (4 tries, 3 pauses of 0.2 s), not
+        # one per retry of the read on top.
+        assert time.monotonic() - start < 2.0
+    finally:
+        await app.aclose()

@@ -45,7 +45,7 @@ from tests.helpers import (
     run_script,
     untyped,
 )
-from tests.servers import Cluster
+from tests.servers import Cluster, Server
 
 # --- helpers ----------------------------------------------------------------
 
@@ -525,6 +525,41 @@ async def test_async_consumers_share_items(aredis: redis.asyncio.Redis, redis_cl
         await q.put(i)
     # Served in the order they came.
     assert await asyncio.gather(*consumers) == [0, 1, 2, 3]
+
+
+async def test_waiting_get_raises_what_refuses_its_xread(
+    url: str, server: Server, redis_client: redis.Redis,
+) -> None:
+    # A user allowed to take but not to wait: the get() raises the refusal
+    # (NOPERM) instead of taking again and again.
+    user = helpers.unique('noxread')
+    helpers.set_acl_user([server], user, '~*', '+@all', '-xread')
+    (app,) = helpers.as_user_async([server], user)
+    evalshas = calls(redis_client, 'evalsha')
+    try:
+        q = pottery_async.RedisSimpleQueue(redis=app, key='refused')
+        with pytest.raises(redis.exceptions.NoPermissionError, match='xread'):
+            await q.get(timeout=1)
+        assert calls(redis_client, 'evalsha') - evalshas < 5
+    finally:
+        await app.aclose()
+
+
+async def test_a_small_pool_is_left_to_the_application(url: str, redis_client: redis.Redis) -> None:
+    # A pool of 2: one for a waiting get()'s XREAD, one for the
+    # application; pottery_async takes none of its own.
+    app = redis.asyncio.Redis.from_url(url, max_connections=2)
+    try:
+        q = pottery_async.RedisSimpleQueue(redis=app, key='small')
+        d = await pottery_async.RedisDict({'a': 1}, redis=app, key='small-dict')
+        waiting = asyncio.ensure_future(q.get(timeout=30))
+        assert await asyncio.to_thread(eventually, lambda: blocked_clients(redis_client) == 1)
+        assert await d.getitem('a') == 1
+        assert await app.hlen('small-dict') == 1
+        await q.put('x')
+        assert await waiting == 'x'
+    finally:
+        await app.aclose()
 
 
 async def test_five_hundred_waiting_gets_share_two_connections(url: str, redis_client: redis.Redis) -> None:
