@@ -272,10 +272,12 @@ class _Waiter:
 
     __slots__ = ('future', 'raw', 'when')
 
-    def __init__(self, future: asyncio.Future[Any], raw: bool, when: float) -> None:
+    def __init__(self, future: asyncio.Future[Any], raw: bool) -> None:
         self.future = future
         self.raw = raw  # read without decoding (NEVER_DECODE)
-        self.when = when  # the event loop's time by which the reply is due
+        # The event loop's time by which the reply is due, set once it is
+        # at the head of the line (see Multiplexer._due).
+        self.when = math.inf
 
 
 class Multiplexer:
@@ -344,7 +346,7 @@ class Multiplexer:
         packed = conn.pack_command(*args)
         if idle and self.direct:
             return await self._request_direct(packed, raw)
-        waiter = _Waiter(self.loop.create_future(), raw, math.inf)
+        waiter = _Waiter(self.loop.create_future(), raw)
         self._queued.append((waiter, packed))
         if idle:
             # Nothing to wait for: written now, a loop turn sooner.  What
@@ -400,7 +402,7 @@ class Multiplexer:
         conn: Any = self.conn
         # In line, so that commands sent meanwhile go behind it; its future
         # is never awaited (this task reads the reply).
-        head = _Waiter(self.loop.create_future(), raw, math.inf)
+        head = _Waiter(self.loop.create_future(), raw)
         self._sent.append(head)
         self._reading_direct = True
         conn._writer.writelines(packed)
